@@ -1,0 +1,34 @@
+# `make serve` to read the site, `make test` to test it. Both create .venv/ on first use.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+READY  := $(VENV)/.installed
+# Transitive pins from a Linux install; other systems resolve from pyproject.toml alone.
+CONSTRAINTS := $(if $(filter Linux,$(shell uname -s)),-c constraints.txt,)
+
+.PHONY: serve build test outputs bench clean
+
+$(READY): pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check $(CONSTRAINTS) -e '.[test]'
+	touch $@
+
+serve: $(READY)
+	$(BIN)/mkdocs serve --dev-addr 127.0.0.1:8000
+
+build: $(READY)
+	$(BIN)/mkdocs build --strict
+
+test: $(READY)
+	$(BIN)/python -m pytest
+
+# Re-execute every page and rewrite frozen/ (then re-read the prose next to each changed output).
+outputs: $(READY)
+	DOCEXEC_MODE=refresh $(BIN)/mkdocs build --strict
+
+bench: $(READY)
+	$(BIN)/python benchmarks/build.py
+	$(BIN)/python benchmarks/conv.py
+
+clean:
+	rm -rf site .pytest_cache

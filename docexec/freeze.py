@@ -1,0 +1,139 @@
+"""Frozen outputs: a page's executed results stored as reviewable JSON, with a key that
+changes whenever anything they depend on changes.
+
+The key hashes the page's code and inline expressions, the source of every `snippets`
+module that code imports (transitively, found by reading imports, not by importing),
+and the versions of the libraries whose behaviour the page shows.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import json
+import os
+from importlib import metadata
+from pathlib import Path
+
+FORMAT = 1  # bump when the shape of stored records or their rendering changes
+PACKAGE = "snippets"
+LIBRARIES = {
+    "NumPy": ("numpy",),
+    "TensorFlow": ("tensorflow-cpu", "tensorflow", "tensorflow-macos"),
+    "Keras": ("keras",),
+    "Matplotlib": ("matplotlib",),
+}
+MODES = ("auto", "check", "refresh")
+
+
+def library_versions() -> dict[str, str]:
+    """Installed versions, read from package metadata (no heavyweight import)."""
+    versions = {}
+    for label, distributions in LIBRARIES.items():
+        for name in distributions:
+            try:
+                versions[label] = metadata.version(name)
+                break
+            except metadata.PackageNotFoundError:
+                continue
+        else:
+            versions[label] = "not installed"
+    return versions
+
+
+def mode_from_environment() -> str:
+    """`DOCEXEC_MODE` if set; otherwise CI re-executes and compares, and a local build reuses."""
+    mode = os.environ.get("DOCEXEC_MODE", "").strip().lower()
+    if not mode:
+        return "check" if os.environ.get("CI", "").lower() in ("1", "true", "yes") else "auto"
+    if mode not in MODES:
+        raise ValueError(f"DOCEXEC_MODE={mode!r} is not a mode; use one of {', '.join(MODES)}")
+    return mode
+
+
+def imported_modules(code: str, root: Path, package: str | None = None) -> set[str]:
+    """Names of `snippets` modules that `code` imports directly."""
+    found = set()
+    for node in ast.walk(ast.parse(code)):
+        if isinstance(node, ast.Import):
+            candidates = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = _absolute(node, package)
+            candidates = [base] + [f"{base}.{alias.name}" for alias in node.names]
+        else:
+            continue
+        for name in candidates:
+            parts = name.split(".")
+            for depth in range(1, len(parts) + 1):
+                prefix = ".".join(parts[:depth])
+                if prefix.split(".")[0] == PACKAGE and module_file(prefix, root):
+                    found.add(prefix)
+    return found
+
+
+def _absolute(node: ast.ImportFrom, package: str | None) -> str:
+    if not node.level:
+        return node.module or ""
+    base = (package or "").split(".")
+    base = base[: len(base) - node.level + 1]
+    return ".".join(base + ([node.module] if node.module else []))
+
+
+def module_file(name: str, root: Path) -> Path | None:
+    path = root.joinpath(*name.split("."))
+    for candidate in (path.with_suffix(".py"), path / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def dependency_sources(codes: list[str], root: Path) -> dict[str, str]:
+    """module name -> sha256 of its source, for every snippets module reachable from `codes`."""
+    pending = set()
+    for code in codes:
+        pending |= imported_modules(code, root)
+    hashes: dict[str, str] = {}
+    while pending:
+        name = pending.pop()
+        if name in hashes:
+            continue
+        file = module_file(name, root)
+        source = file.read_text(encoding="utf-8")
+        hashes[name] = hashlib.sha256(source.encode()).hexdigest()
+        package = name if file.name == "__init__.py" else name.rpartition(".")[0]
+        pending |= imported_modules(source, root, package) - hashes.keys()
+    return dict(sorted(hashes.items()))
+
+
+def page_key(items: list[dict], root: Path, versions: dict[str, str]) -> str:
+    codes = [item["code"] for item in items if "code" in item]
+    payload = {
+        "format": FORMAT,
+        "items": items,
+        "modules": dependency_sources(codes, root),
+        "versions": versions,
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+
+class Store:
+    """One JSON file per page under `directory`, mirroring the page's path."""
+
+    def __init__(self, directory: Path):
+        self.directory = directory
+
+    def path(self, page: str) -> Path:
+        return self.directory / Path(page).with_suffix(".json")
+
+    def load(self, page: str) -> dict | None:
+        file = self.path(page)
+        if not file.is_file():
+            return None
+        return json.loads(file.read_text(encoding="utf-8"))
+
+    def save(self, page: str, record: dict) -> None:
+        file = self.path(page)
+        file.parent.mkdir(parents=True, exist_ok=True)
+        text = json.dumps(record, indent=1, ensure_ascii=False) + "\n"
+        if not file.is_file() or file.read_text(encoding="utf-8") != text:
+            file.write_text(text, encoding="utf-8")

@@ -1,0 +1,223 @@
+"""Runs a page's code in one namespace and captures what a reader should see.
+
+Captures happen at the stream level (sys.stdout/sys.stderr), so prints inside imported
+functions and warnings are caught; output is normalised (fixed NumPy precision, no -0,
+no machine paths) so two machines print the same bytes.
+"""
+
+from __future__ import annotations
+
+import ast
+import contextlib
+import ctypes
+import io
+import os
+import random
+import re
+import sys
+import threading
+import traceback
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+os.environ.setdefault("MPLBACKEND", "Agg")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+PRECISION = 4
+NEGATIVE_ZERO = re.compile(r"(?<![\w.])-(0\.0{%d})(?!\d)" % PRECISION)
+SVG_RC = {"svg.fonttype": "none", "svg.hashsalt": "docexec"}
+
+
+class PageTimeout(BaseException):
+    """Raised inside the running code when the page exceeds its time limit.
+
+    A BaseException, so that a snippet's own `except Exception` cannot swallow it."""
+
+
+@dataclass
+class BlockResult:
+    output: str = ""  # stdout and stderr, interleaved as printed
+    value: str | None = None  # the final expression, when it is not None
+    error: str | None = None  # "Type: message" of an exception the page expected
+    figures: list[str] = field(default_factory=list)  # SVG documents
+    raised: Exception | None = None  # not stored: the caller turns it into `error` or a failure
+    raw_value: object = None  # not stored: what a claim's check evaluated to
+
+    def as_record(self) -> dict:
+        return {
+            "output": self.output.splitlines(),
+            "value": None if self.value is None else self.value.splitlines(),
+            "error": self.error,
+            "figures": [svg.splitlines() for svg in self.figures],
+        }
+
+
+class CodeFailed(Exception):
+    """The page's code raised; `where` is file:line inside the snippet, `details` the traceback."""
+
+    def __init__(self, where: str, details: str):
+        super().__init__(f"{where}\n{details}")
+        self.where, self.details = where, details
+
+
+class Namespace:
+    """One page's globals, seeded the same way each time the page runs."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.globals: dict = {"__name__": "__docexec__", "__builtins__": __builtins__}
+        random.seed(0)
+        if "numpy" in sys.modules:
+            sys.modules["numpy"].random.seed(0)
+
+    def run(self, code: str, filename: str, first_line: int) -> BlockResult:
+        """Execute `code` (which starts at `first_line` of `filename`), capturing everything."""
+        path = str(self.root / filename)
+        tree = ast.parse("\n" * (first_line - 1) + code, filename=path)
+        final = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
+        result = BlockResult()
+        stream = io.StringIO()
+        try:
+            with _captured(stream):
+                exec(compile(tree, path, "exec"), self.globals)
+                if final is not None:
+                    value = eval(compile(ast.Expression(final.value), path, "eval"), self.globals)
+                    result.raw_value = value
+                    if value is not None and not _is_plot_object(value):
+                        result.value = self.normalise(format_value(value))
+        except Exception as error:  # the caller decides whether the page expected it
+            result.raised = error
+        finally:
+            result.figures = collect_figures()
+            result.output = self.normalise(stream.getvalue())
+        return result
+
+    def evaluate(self, expression: str) -> str:
+        """An inline value's text, formatted as a block's final value would be."""
+        with _captured(io.StringIO()):
+            value = eval(compile(expression, "<inline value>", "eval"), self.globals)
+            return self.normalise(format_value(value))
+
+    def normalise(self, text: str) -> str:
+        text = NEGATIVE_ZERO.sub(r" \1", text)
+        return text.replace(str(self.root) + os.sep, "")
+
+
+@contextlib.contextmanager
+def _captured(stream: io.StringIO):
+    import numpy
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        print(f"{category.__name__}: {message}", file=sys.stderr)
+
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(contextlib.redirect_stdout(stream))
+        stack.enter_context(contextlib.redirect_stderr(stream))
+        stack.enter_context(warnings.catch_warnings())
+        warnings.simplefilter("default")
+        warnings.filterwarnings("ignore", category=DeprecationWarning)
+        warnings.filterwarnings("ignore", category=PendingDeprecationWarning)
+        warnings.showwarning = show
+        stack.enter_context(
+            numpy.printoptions(precision=PRECISION, suppress=True, floatmode="fixed", legacy="1.25")
+        )
+        yield
+
+
+def format_value(value) -> str:
+    """How a final expression is shown: arrays with fixed precision, everything else as repr."""
+    import numpy
+
+    if isinstance(value, str):
+        return value
+    if isinstance(value, numpy.ndarray):
+        return numpy.array2string(value, separator=" ")
+    return repr(value)
+
+
+def _is_plot_object(value) -> bool:
+    """A final `axes.set_title(...)` returns an artist; the figure shows it, its repr adds noise."""
+    return type(value).__module__.startswith("matplotlib")
+
+
+def collect_figures() -> list[str]:
+    """Every open matplotlib figure as an SVG document; the figures are closed."""
+    pyplot = sys.modules.get("matplotlib.pyplot")
+    if pyplot is None:
+        return []
+    import matplotlib
+
+    figures = []
+    for number in pyplot.get_fignums():
+        figure = pyplot.figure(number)
+        buffer = io.StringIO()
+        with matplotlib.rc_context(SVG_RC):
+            figure.savefig(buffer, format="svg", metadata={"Date": None}, bbox_inches="tight")
+        pyplot.close(figure)
+        figures.append(buffer.getvalue())
+    return figures
+
+
+def describe_failure(error: BaseException, root: Path) -> CodeFailed:
+    """Point at the innermost frame inside the project, and keep the traceback readable."""
+    frames = traceback.extract_tb(error.__traceback__)
+    ours = [f for f in frames if _inside(f.filename, root) and "docexec" not in Path(f.filename).parts]
+    if isinstance(error, SyntaxError) and error.filename:
+        where = f"{_relative(error.filename, root)}:{error.lineno}"
+    elif ours:
+        where = f"{_relative(ours[-1].filename, root)}:{ours[-1].lineno}"
+    else:
+        where = "(outside the snippets)"
+    shown = [f for f in frames if "docexec" not in Path(f.filename).parts] or frames
+    lines = traceback.format_list(shown) + traceback.format_exception_only(type(error), error)
+    details = "Traceback (most recent call last):\n" + "".join(lines)
+    return CodeFailed(where, details.replace(str(root) + os.sep, "").rstrip())
+
+
+def _inside(filename: str, root: Path) -> bool:
+    try:
+        Path(filename).resolve().relative_to(root.resolve())
+    except ValueError:
+        return False
+    return ".venv" not in Path(filename).parts
+
+
+def _relative(filename: str, root: Path) -> str:
+    try:
+        return str(Path(filename).resolve().relative_to(root.resolve()))
+    except ValueError:
+        return filename
+
+
+class Deadline:
+    """Interrupts the thread that entered it after `seconds`, by raising PageTimeout in it.
+
+    Works in any thread (mkdocs serve builds off the main thread), unlike SIGALRM. Like a
+    signal, it lands between Python bytecodes, so a single long C call finishes first.
+    """
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        self.lock = threading.Lock()
+        self.finished = False
+
+    def __enter__(self):
+        self.thread_id = threading.get_ident()
+        self.timer = threading.Timer(self.seconds, self._fire)
+        self.timer.daemon = True
+        self.timer.start()
+        return self
+
+    def _fire(self):
+        with self.lock:
+            if not self.finished:
+                ctypes.pythonapi.PyThreadState_SetAsyncExc(
+                    ctypes.c_ulong(self.thread_id), ctypes.py_object(PageTimeout)
+                )
+
+    def __exit__(self, *exc):
+        with self.lock:
+            self.finished = True
+        self.timer.cancel()
+        return False

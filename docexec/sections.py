@@ -1,0 +1,104 @@
+"""Named sections of snippet modules, marked as pymdown-extensions' snippets marks them.
+
+    # --8<-- [start:name]
+    ...
+    # --8<-- [end:name]
+
+Unlike pymdown's snippets extension, every mistake is an error that names the file and line:
+an unknown, unclosed, nested, duplicated or stray section never renders silently.
+"""
+
+from __future__ import annotations
+
+import re
+import textwrap
+from dataclasses import dataclass
+from pathlib import Path
+
+MARKER = re.compile(r"^\s*#\s*--8<--\s*\[(start|end):([A-Za-z0-9_.-]+)\]\s*$")
+INCLUDE = re.compile(r'^--8<--\s+"(?P<path>[^":]+):(?P<name>[A-Za-z0-9_.-]+)"$')
+
+
+class SectionError(Exception):
+    """A snippet file or section reference is wrong; the message says where and why."""
+
+
+@dataclass(frozen=True)
+class Section:
+    path: str  # as written in the page, relative to the project root
+    name: str
+    first_line: int  # 1-based line in the file of the section's first code line
+    code: str
+
+
+def parse_sections(text: str, path: str) -> dict[str, Section]:
+    """All sections of one file, checked for nesting, closing and duplicates."""
+    sections: dict[str, Section] = {}
+    open_name, open_line, body = None, 0, []
+    for number, line in enumerate(text.splitlines(), start=1):
+        marker = MARKER.match(line)
+        if not marker:
+            if open_name is not None:
+                body.append(line)
+            continue
+        kind, name = marker.groups()
+        where = f"{path}:{number}"
+        if kind == "start":
+            if open_name is not None:
+                raise SectionError(
+                    f"{where}: section '{name}' starts inside section '{open_name}' "
+                    f"(opened at line {open_line}); sections cannot nest"
+                )
+            if name in sections:
+                raise SectionError(f"{where}: section '{name}' is defined twice in {path}")
+            open_name, open_line, body = name, number, []
+        elif open_name is None:
+            raise SectionError(f"{where}: section '{name}' ends but was never started")
+        elif name != open_name:
+            raise SectionError(
+                f"{where}: end of '{name}' while section '{open_name}' (line {open_line}) is open"
+            )
+        else:
+            code = textwrap.dedent("\n".join(body)).strip("\n")
+            first = open_line + 1 + _leading_blank_lines(body)
+            sections[name] = Section(path, name, first, code)
+            open_name = None
+    if open_name is not None:
+        raise SectionError(f"{path}:{open_line}: section '{open_name}' is never closed")
+    return sections
+
+
+def _leading_blank_lines(lines: list[str]) -> int:
+    count = 0
+    for line in lines:
+        if line.strip():
+            break
+        count += 1
+    return count
+
+
+def load_section(root: Path, path: str, name: str) -> Section:
+    """The section `name` of the file `path` (relative to `root`)."""
+    file = (root / path).resolve()
+    if Path(path).is_absolute() or root.resolve() not in file.parents:
+        raise SectionError(f"'{path}': snippet paths are relative to the project root and stay inside it")
+    if not file.is_file():
+        raise SectionError(f"'{path}': no such snippet file (looked in {root})")
+    sections = parse_sections(file.read_text(encoding="utf-8"), path)
+    if name not in sections:
+        known = ", ".join(sorted(sections)) or "none"
+        raise SectionError(f"'{path}' has no section '{name}'; its sections are: {known}")
+    section = sections[name]
+    if not section.code.strip():
+        raise SectionError(f"{path}:{section.first_line}: section '{name}' is empty")
+    return section
+
+
+def parse_include(line: str) -> tuple[str, str]:
+    """(path, name) from a page line `--8<-- "path:name"`."""
+    match = INCLUDE.match(line.strip())
+    if not match:
+        raise SectionError(
+            f"expected an include line like '--8<-- \"snippets/module.py:section\"', got {line.strip()!r}"
+        )
+    return match["path"], match["name"]

@@ -1,0 +1,28 @@
+# --8<-- [start:setup]
+import matplotlib.pyplot as plt
+import numpy as np
+# --8<-- [end:setup]
+
+# --8<-- [start:array]
+x = np.arange(12, dtype=np.float64).reshape(3, 4) / 3 - 1
+x
+# --8<-- [end:array]
+
+# --8<-- [start:figure]
+figure, axes = plt.subplots(figsize=(4, 2.5))
+axes.plot(x[0], marker="o")
+axes.set_xlabel("index")
+axes.set_ylabel("x[0]")
+# --8<-- [end:figure]
+
+# --8<-- [start:claim]
+np.allclose(x.sum(axis=0), 3 * x.mean(axis=0))
+# --8<-- [end:claim]
+
+# --8<-- [start:expected_error]
+np.zeros((2, 3)) @ np.zeros((2, 3))
+# --8<-- [end:expected_error]
+
+# --8<-- [start:escaping]
+print("<script>alert(1)</script>")
+# --8<-- [end:escaping]

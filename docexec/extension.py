@@ -20,7 +20,7 @@ from pathlib import Path
 from markdown import Extension
 from markdown.preprocessors import Preprocessor
 
-from .freeze import Store, library_versions, mode_from_environment, page_key
+from .freeze import PACKAGE, Store, library_versions, mode_from_environment, page_key
 from .runner import Deadline, Namespace, PageTimeout, describe_failure
 from .sections import SectionError, load_section, parse_include
 
@@ -201,7 +201,7 @@ class Engine:
         return record
 
     def execute(self, name: str, page: Page) -> list[dict]:
-        namespace = Namespace(self.root)
+        namespace = Namespace(self.root, PACKAGE)
         results = []
         limit = page.timeout or self.timeout
         current = None

@@ -54,7 +54,11 @@ def mode_from_environment() -> str:
 def imported_modules(code: str, root: Path, package: str | None = None) -> set[str]:
     """Names of `snippets` modules that `code` imports directly."""
     found = set()
-    for node in ast.walk(ast.parse(code)):
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:  # running the code reports it, with its file and line
+        return found
+    for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             candidates = [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom):

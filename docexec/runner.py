@@ -64,8 +64,9 @@ class CodeFailed(Exception):
 class Namespace:
     """One page's globals, seeded the same way each time the page runs."""
 
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, package: str):
         self.root = root
+        forget_modules(package, root)
         self.globals: dict = {"__name__": "__docexec__", "__builtins__": __builtins__}
         random.seed(0)
         if "numpy" in sys.modules:
@@ -74,11 +75,11 @@ class Namespace:
     def run(self, code: str, filename: str, first_line: int) -> BlockResult:
         """Execute `code` (which starts at `first_line` of `filename`), capturing everything."""
         path = str(self.root / filename)
-        tree = ast.parse("\n" * (first_line - 1) + code, filename=path)
-        final = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
         result = BlockResult()
         stream = io.StringIO()
         try:
+            tree = ast.parse("\n" * (first_line - 1) + code, filename=path)
+            final = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
             with _captured(stream):
                 exec(compile(tree, path, "exec"), self.globals)
                 if final is not None:
@@ -102,6 +103,15 @@ class Namespace:
     def normalise(self, text: str) -> str:
         text = NEGATIVE_ZERO.sub(r" \1", text)
         return text.replace(str(self.root) + os.sep, "")
+
+
+def forget_modules(package: str, root: Path) -> None:
+    """Drop the project's own modules from the import cache, so a page that runs again
+    (mkdocs serve, after an edit) imports their current source, not the first one it saw."""
+    for name, module in list(sys.modules.items()):
+        file = getattr(module, "__file__", None)
+        if name.split(".")[0] == package and file and _inside(file, root):
+            del sys.modules[name]
 
 
 @contextlib.contextmanager

@@ -183,7 +183,7 @@ class Engine:
         self.mode, self.timeout = mode, timeout
 
     def record(self, name: str, page: Page) -> dict:
-        versions = library_versions()
+        versions = dict(library_versions())
         key = page_key(key_items(page), self.root, versions)
         remembered = self.memory.get((self.root, name))
         if remembered and remembered["key"] == key:

@@ -9,6 +9,7 @@ and the versions of the libraries whose behaviour the page shows.
 from __future__ import annotations
 
 import ast
+import functools
 import hashlib
 import json
 import os
@@ -26,8 +27,9 @@ LIBRARIES = {
 MODES = ("auto", "check", "refresh")
 
 
+@functools.lru_cache(maxsize=1)
 def library_versions() -> dict[str, str]:
-    """Installed versions, read from package metadata (no heavyweight import)."""
+    """Installed versions, read from package metadata (no heavyweight import), once per process."""
     versions = {}
     for label, distributions in LIBRARIES.items():
         for name in distributions:

@@ -1,0 +1,163 @@
+"""How much the build engine costs, measured in one run on a copy of the project.
+
+Prints: cold build (nothing frozen), warm build (nothing changed), a build after one prose
+edit, a build after one section edit, a plain MkDocs build of the same pages with execution
+off, the bare run of every page's sections in one Python process, and how long a prose edit
+takes to show under `mkdocs serve`.  Targets: warm <= 1.1 x plain, cold <= 1.2 x bare,
+serve < 2 s.
+
+    .venv/bin/python benchmarks/build.py
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+COPIED = ("mkdocs.yml", "docs", "snippets", "frozen", "overrides")
+ENV = {**os.environ, "NO_MKDOCS_2_WARNING": "1", "DOCEXEC_MODE": "auto", "CI": ""}
+
+
+def copy_project(into: Path) -> Path:
+    for name in COPIED:
+        source = REPO / name
+        if source.is_dir():
+            shutil.copytree(source, into / name)
+        elif source.exists():
+            shutil.copy(source, into / name)
+    return into
+
+
+def build(project: Path, config: str = "mkdocs.yml") -> float:
+    start = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "-f", config, "-d", str(project / "site")],
+        cwd=project, env=ENV, capture_output=True, text=True,
+    )
+    elapsed = time.perf_counter() - start
+    if done.returncode:
+        sys.exit(f"build failed:\n{done.stdout}\n{done.stderr}")
+    return elapsed
+
+
+def plain_config(project: Path) -> str:
+    """The same site without docexec: pymdownx.snippets pastes the sections in, nothing runs."""
+    text = (project / "mkdocs.yml").read_text()
+    text = re.sub(r"(?m)^  - docexec\s*$\n", "", text)
+    (project / "plain.yml").write_text(text)
+    return "plain.yml"
+
+
+def bare_run(project: Path) -> float:
+    """Every page's sections executed in one process, as a plain script would."""
+    script = f"""
+import sys, time
+start = time.perf_counter()
+sys.path.insert(0, {str(project)!r})
+from pathlib import Path
+from docexec.extension import Block, parse_page, resolve_sections, strip_front_matter
+root = Path({str(project)!r})
+for page in sorted((root / "docs").rglob("*.md")):
+    parsed = parse_page(strip_front_matter(page.read_text()).split("\\n"))
+    resolve_sections(parsed, root)
+    namespace = {{"__name__": "__bare__"}}
+    for item in parsed.items:
+        if isinstance(item, Block):
+            code = compile("\\n" * (item.first_line - 1) + item.code, str(root / item.path), "exec")
+            try:
+                exec(code, namespace)
+            except Exception:
+                if "raises" not in item.options:
+                    raise
+        else:
+            eval(item, namespace)
+    import matplotlib.pyplot as plt; plt.close("all")
+print(time.perf_counter() - start)
+"""
+    start = time.perf_counter()
+    done = subprocess.run([sys.executable, "-c", script], cwd=project, env=ENV, capture_output=True, text=True)
+    if done.returncode:
+        sys.exit(f"bare run failed:\n{done.stderr}")
+    return time.perf_counter() - start
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def serve_prose_edit(project: Path) -> float:
+    """Seconds from saving a prose edit to the served page containing it."""
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "mkdocs", "serve", "--no-livereload", "-a", f"127.0.0.1:{port}"],
+        cwd=project, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}/demo/"
+        wait_for(url, "How pages are executed", 120)
+        page = project / "docs" / "demo.md"
+        marker = f"Edited at {time.time_ns()}."
+        start = time.perf_counter()
+        page.write_text(page.read_text() + f"\n{marker}\n")
+        wait_for(url, marker, 60)
+        return time.perf_counter() - start
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+def wait_for(url: str, text: str, limit: float) -> None:
+    deadline = time.perf_counter() + limit
+    while time.perf_counter() < deadline:
+        try:
+            if text in urllib.request.urlopen(url, timeout=5).read().decode():
+                return
+        except OSError:
+            pass
+        time.sleep(0.05)
+    sys.exit(f"{url} did not show {text!r} within {limit} s")
+
+
+def step(label: str, action):
+    print(f"  {label:<42}", end="", flush=True)
+    seconds = action()
+    print(f"{seconds:7.2f} s", flush=True)
+    return seconds
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        project = copy_project(Path(folder))
+        print(f"benchmarking a copy of the project in {project} ({os.cpu_count()} cores)")
+        shutil.rmtree(project / "frozen", ignore_errors=True)
+        cold = step("cold build (nothing frozen)", lambda: build(project))
+        warm = step("warm build (nothing changed)", lambda: build(project))
+        demo = project / "docs" / "demo.md"
+        demo.write_text(demo.read_text() + "\nOne more sentence of prose.\n")
+        prose = step("build after a prose edit", lambda: build(project))
+        module = project / "snippets" / "demo.py"
+        module.write_text(module.read_text().replace("x = np.arange(12", "x = np.arange(0, 12", 1))
+        section = step("build after a section edit (demo page)", lambda: build(project))
+        plain = step("plain MkDocs build, execution off", lambda: build(project, plain_config(project)))
+        bare = step("bare run of all sections, one process", lambda: bare_run(project))
+        serve = step("prose edit shown by mkdocs serve", lambda: serve_prose_edit(project))
+    print()
+    print(f"warm / plain = {warm / plain:.2f}  (target <= 1.10)")
+    print(f"cold / bare  = {cold / bare:.2f}  (target <= 1.20)")
+    print(f"serve prose edit = {serve:.2f} s  (target < 2 s)")
+    print(f"prose edit / warm = {prose / warm:.2f}; section edit / warm = {section / warm:.2f}")
+
+
+if __name__ == "__main__":
+    main()

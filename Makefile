@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 READY  := $(VENV)/.installed
+# Dates in the sitemap come from the last commit, so two builds of one commit are identical.
+export SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
 # Transitive pins from a Linux install; other systems resolve from pyproject.toml alone.
 CONSTRAINTS := $(if $(filter Linux,$(shell uname -s)),-c constraints.txt,)
 

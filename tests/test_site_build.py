@@ -38,29 +38,51 @@ def test_the_claims_page_lists_the_demo_claim(built_site):
     assert 'href="../demo/#claim-summing-the-rows-of-x-gives-three-times-their-mean"' in page
 
 
+def demo_project(into: Path, strict: bool = True) -> Path:
+    """A copy of the project holding only the demo page: a fast, real MkDocs build."""
+    for name in ("mkdocs.yml", "snippets", "docs/assets", "overrides", "frozen"):
+        source = REPO / name
+        if source.exists():
+            (shutil.copytree if source.is_dir() else shutil.copy)(source, into / name)
+    shutil.copy(REPO / "docs" / "demo.md", into / "docs" / "demo.md")
+    config = re.sub(r"(?ms)^nav:.*?(?=^\S)", "", (REPO / "mkdocs.yml").read_text())
+    (into / "mkdocs.yml").write_text(config if strict else config.replace("strict: true", "strict: false"))
+    return into
+
+
+def build(project: Path, site: Path, **env) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--site-dir", str(site)],
+        cwd=project, capture_output=True, text=True,
+        env={**os.environ, "NO_MKDOCS_2_WARNING": "1", "SOURCE_DATE_EPOCH": "1700000000", **env},
+    )
+
+
+def test_two_clean_builds_are_byte_identical(tmp_path):
+    project = demo_project(tmp_path)
+    shutil.rmtree(project / "frozen")
+    sites = [tmp_path / "site-1", tmp_path / "site-2"]
+    for site in sites:
+        shutil.rmtree(project / "frozen", ignore_errors=True)
+        done = build(project, site, DOCEXEC_MODE="auto")
+        assert done.returncode == 0, done.stderr
+    first = {p.relative_to(sites[0]): p.read_bytes() for p in sites[0].rglob("*") if p.is_file()}
+    second = {p.relative_to(sites[1]): p.read_bytes() for p in sites[1].rglob("*") if p.is_file()}
+    assert first.keys() == second.keys()
+    assert [name for name in first if first[name] != second[name]] == []
+
+
 def test_a_raise_inside_a_section_fails_the_build_naming_file_and_line(tmp_path):
     """The acceptance check of the engine: a build without --strict still fails, loudly."""
-    for name in ("mkdocs.yml", "snippets", "docs/assets", "overrides"):
-        source = REPO / name
-        if not source.exists():
-            continue
-        (shutil.copytree if source.is_dir() else shutil.copy)(source, tmp_path / name)
-    shutil.copy(REPO / "docs" / "demo.md", tmp_path / "docs" / "demo.md")
+    demo_project(tmp_path, strict=False)
     demo = tmp_path / "snippets" / "demo.py"
     lines = demo.read_text().splitlines()
     start = lines.index("# --8<-- [start:array]")
     lines.insert(start + 1, 'raise RuntimeError("boom")')
     demo.write_text("\n".join(lines) + "\n")
-    config = (tmp_path / "mkdocs.yml").read_text()
-    config = re.sub(r"(?ms)^nav:.*?(?=^\S)", "", config)
-    (tmp_path / "mkdocs.yml").write_text(config.replace("strict: true", "strict: false"))
-    build = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--site-dir", str(tmp_path / "site")],
-        cwd=tmp_path, capture_output=True, text=True,
-        env={**os.environ, "NO_MKDOCS_2_WARNING": "1", "DOCEXEC_MODE": "auto"},
-    )
-    assert build.returncode != 0
-    log = build.stdout + build.stderr
+    done = build(tmp_path, tmp_path / "site", DOCEXEC_MODE="auto")
+    assert done.returncode != 0
+    log = done.stdout + done.stderr
     assert f"snippets/demo.py:{start + 2}" in log, log
     assert "docs/demo.md" in log and "RuntimeError: boom" in log
     assert not (tmp_path / "site" / "demo" / "index.html").exists()

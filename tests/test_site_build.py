@@ -86,3 +86,13 @@ def test_a_raise_inside_a_section_fails_the_build_naming_file_and_line(tmp_path)
     assert f"snippets/demo.py:{start + 2}" in log, log
     assert "docs/demo.md" in log and "RuntimeError: boom" in log
     assert not (tmp_path / "site" / "demo" / "index.html").exists()
+
+
+def test_every_frozen_file_belongs_to_a_page():
+    """A renamed or deleted page must not leave outputs behind that nobody reviews."""
+    orphans = [
+        str(json_file.relative_to(REPO))
+        for json_file in (REPO / "frozen").rglob("*.json")
+        if not (REPO / "docs" / json_file.relative_to(REPO / "frozen")).with_suffix(".md").is_file()
+    ]
+    assert orphans == []

@@ -1,0 +1,313 @@
+# --8<-- [start:setup]
+import importlib.metadata
+import os
+import subprocess
+import sys
+import warnings
+
+import numpy as np
+import keras
+import tensorflow as tf
+
+from snippets import keras_ref
+from snippets.conv import conv2d_grad_input_loop, conv2d_grad_kernel_loop, conv2d_loop
+from snippets.padding import output_size, same_padding
+
+rng = np.random.default_rng(0)
+
+
+def numpy_of(tensor):
+    return keras.ops.convert_to_numpy(tensor)
+# --8<-- [end:setup]
+
+
+# --8<-- [start:purpose]
+image = rng.normal(size=(1, 6, 6, 1)).astype("float32")
+kernel_3x3 = rng.normal(size=(3, 3, 1, 1)).astype("float32")
+output_shapes = {
+    f"{padding}, stride {stride}": keras_ref.conv2d(image, kernel_3x3, strides=stride, padding=padding).shape[1:3]
+    for padding in ("valid", "same")
+    for stride in (1, 2)
+}
+output_shapes
+# --8<-- [end:purpose]
+
+
+# --8<-- [start:purpose_claim]
+output_shapes["same, stride 1"] == image.shape[1:3] and output_shapes["same, stride 2"] != image.shape[1:3]
+# --8<-- [end:purpose_claim]
+
+
+# --8<-- [start:forward_claim]
+zero_padded = numpy_of(keras.layers.ZeroPadding2D(padding=1)(image))
+np.allclose(
+    keras_ref.conv2d(image, kernel_3x3, padding="same"),
+    keras_ref.conv2d(zero_padded, kernel_3x3, padding="valid"),
+    atol=1e-5,
+)
+# --8<-- [end:forward_claim]
+
+
+# --8<-- [start:backends]
+print("keras.backend.backend():", keras.backend.backend())
+readme = importlib.metadata.metadata("keras").get_payload()
+print(next(line for line in readme.splitlines() if "backend options" in line))
+refusals = {}
+for old_backend in ("theano", "cntk"):
+    attempt = subprocess.run(
+        [sys.executable, "-c", "import keras"],
+        env={**os.environ, "KERAS_BACKEND": old_backend},
+        capture_output=True,
+        text=True,
+    )
+    refusals[old_backend] = attempt.stderr.strip().splitlines()[-1]
+    print(f"KERAS_BACKEND={old_backend}:", refusals[old_backend])
+# --8<-- [end:backends]
+
+
+# --8<-- [start:backends_claim]
+keras.backend.backend() == "tensorflow" and all(
+    message == f"ValueError: Unable to import backend : {name}" for name, message in refusals.items()
+)
+# --8<-- [end:backends_claim]
+
+
+# --8<-- [start:padded_gradient]
+def gradients_through_explicit_padding(x, weights, dy):
+    """Gradients w.r.t. x and w.r.t. its zero-padded copy, for ZeroPadding2D then a "valid" Conv2D."""
+    x = tf.constant(x)
+    pad, conv = keras.layers.ZeroPadding2D(padding=1), keras.layers.Conv2D(1, 3, use_bias=False)
+    conv.build((None, None, None, 1))
+    conv.kernel.assign(weights)
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        x_padded = pad(x)
+        tape.watch(x_padded)
+        y = conv(x_padded)
+    dx, dx_padded = tape.gradient(y, [x, x_padded], output_gradients=tf.constant(dy))
+    return dx.numpy(), dx_padded.numpy()
+
+
+small = rng.normal(size=(1, 4, 4, 1)).astype("float32")
+ones_3x3 = np.ones((3, 3, 1, 1), dtype="float32")
+dx, dx_padded = gradients_through_explicit_padding(small, ones_3x3, np.ones((1, 4, 4, 1), dtype="float32"))
+dx_padded[0, :, :, 0]
+# --8<-- [end:padded_gradient]
+
+
+# --8<-- [start:padded_gradient_claim]
+border = np.ones(dx_padded.shape[1:3], dtype=bool)
+border[1:-1, 1:-1] = False
+bool(np.all(dx_padded[0, border, 0] != 0)) and np.array_equal(dx, dx_padded[:, 1:-1, 1:-1, :])
+# --8<-- [end:padded_gradient_claim]
+
+
+# --8<-- [start:crop_claim]
+dy_random = rng.normal(size=(1, 4, 4, 1)).astype("float32")
+dx_explicit, dx_padded_random = gradients_through_explicit_padding(small, kernel_3x3, dy_random)
+np.allclose(
+    dx_padded_random[:, 1:-1, 1:-1, :],
+    keras_ref.conv2d_grad_input(dy_random, kernel_3x3, small.shape, padding="same"),
+    atol=1e-5,
+)
+# --8<-- [end:crop_claim]
+
+
+# --8<-- [start:tf_ops]
+same_conv = keras.layers.Conv2D(1, 3, padding="same")
+same_conv.build((1, 4, 4, 1))
+
+
+@tf.function
+def conv_gradients(x, dy):
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        y = same_conv(x)
+    return tape.gradient(y, [x, same_conv.kernel], output_gradients=dy)
+
+
+spec = tf.TensorSpec((1, 4, 4, 1))
+graph = conv_gradients.get_concrete_function(spec, spec).graph
+operation_types = sorted({operation.type for operation in graph.get_operations()})
+operation_types
+# --8<-- [end:tf_ops]
+
+
+# --8<-- [start:tf_ops_claim]
+{"Conv2DBackpropInput", "Conv2DBackpropFilter"} <= set(operation_types) and not (
+    {"Pad", "PadV2", "MirrorPad", "Slice", "StridedSlice"} & set(operation_types)
+)
+# --8<-- [end:tf_ops_claim]
+
+
+# --8<-- [start:nothing_modifies_inputs]
+model = keras.Sequential(
+    [keras.Input((4, 4, 1)), keras.layers.ZeroPadding2D(1, name="pad"), keras.layers.Conv2D(1, 3, name="conv")],
+    name="model",
+)
+x_before = small.copy()
+with tf.GradientTape() as tape:
+    loss = tf.reduce_sum(model(small) ** 2)
+keras.optimizers.SGD(0.1).apply(tape.gradient(loss, model.trainable_variables), model.trainable_variables)
+print("weights of ZeroPadding2D:", model.layers[0].weights)
+print("what the optimizer updated:", [variable.path for variable in model.trainable_variables])
+print("input changed by the step:", not np.array_equal(small, x_before))
+padded_again = numpy_of(model.layers[0](small))
+print("border of the next padded input:", np.unique(padded_again[0, border, 0]))
+# --8<-- [end:nothing_modifies_inputs]
+
+
+# --8<-- [start:nothing_modifies_inputs_claim]
+model.layers[0].weights == [] and np.array_equal(small, x_before) and bool(np.all(padded_again[0, border, 0] == 0))
+# --8<-- [end:nothing_modifies_inputs_claim]
+
+
+# --8<-- [start:corner_output]
+dy_corner = np.zeros((1, 4, 4, 1), dtype="float32")
+dy_corner[0, 0, 0, 0] = 1.0  # only the top-left output, whose window covers five padded zeros
+dx_corner = keras_ref.conv2d_grad_input(dy_corner, ones_3x3, small.shape, padding="same")
+dkernel_corner = keras_ref.conv2d_grad_kernel(small, dy_corner, ones_3x3.shape, padding="same")
+dx_corner[0, :, :, 0]
+# --8<-- [end:corner_output]
+
+
+# --8<-- [start:corner_output_claim]
+int(np.count_nonzero(dx_corner)) == 4 and int(np.count_nonzero(dkernel_corner)) == 4
+# --8<-- [end:corner_output_claim]
+
+
+# --8<-- [start:kernel_gradient_claim]
+dkernel_keras = keras_ref.conv2d_grad_kernel(small, dy_random, kernel_3x3.shape, padding="same")
+# Tap (0, 0) reads x[i - 1, j - 1]: a real pixel only for outputs i, j >= 1, a padded zero otherwise.
+tap_00_real_terms = np.sum(small[0, :3, :3, 0] * dy_random[0, 1:, 1:, 0])
+np.allclose(conv2d_grad_kernel_loop(small, dy_random, kernel_3x3.shape, padding="same"), dkernel_keras, atol=1e-5) and (
+    np.isclose(dkernel_keras[0, 0, 0, 0], tap_00_real_terms, atol=1e-5)
+)
+# --8<-- [end:kernel_gradient_claim]
+
+
+# --8<-- [start:same_rule]
+def symmetric_rule(kernel_size):
+    """The popular answer's rule: (k - 1) // 2 zeros on each side."""
+    return (kernel_size - 1) // 2, (kernel_size - 1) // 2
+
+
+def rule_matches_keras(size, kernel_size, stride):
+    x = rng.normal(size=(1, size, size, 1)).astype("float32")
+    weights = rng.normal(size=(kernel_size, kernel_size, 1, 1)).astype("float32")
+    before, after = symmetric_rule(kernel_size)
+    x_padded = np.pad(x, [(0, 0), (before, after), (before, after), (0, 0)])
+    y_rule = keras_ref.conv2d(x_padded, weights, strides=stride, padding="valid")
+    y_keras = keras_ref.conv2d(x, weights, strides=stride, padding="same")
+    return y_rule.shape == y_keras.shape and np.allclose(y_rule, y_keras, atol=1e-5), y_rule.shape[1], y_keras.shape[1]
+
+
+print("kernel stride | rule pads  TF pads | rule output  Keras output | same result")
+for kernel_size, stride in [(3, 1), (5, 1), (2, 1), (4, 1), (3, 2)]:
+    matches, rule_size, keras_size = rule_matches_keras(6, kernel_size, stride)
+    print(f"{kernel_size:6} {stride:6} | {symmetric_rule(kernel_size)!s:9} {same_padding(6, kernel_size, stride)!s:8} "
+          f"| {rule_size:11}  {keras_size:12} | {matches}")
+# --8<-- [end:same_rule]
+
+
+# --8<-- [start:same_rule_claim]
+rule_matches_keras(6, 3, 1)[0] and rule_matches_keras(6, 5, 1)[0] and not any(
+    rule_matches_keras(6, kernel_size, stride)[0] for kernel_size, stride in [(2, 1), (4, 1), (3, 2)]
+)
+# --8<-- [end:same_rule_claim]
+
+
+# --8<-- [start:pad_before_claim]
+def before_is_half(kernel_size, size=6):
+    """Does Keras's stride-1 "same" equal (k - 1) // 2 zeros before and the rest after?"""
+    x = rng.normal(size=(1, size, size, 1)).astype("float32")
+    weights = rng.normal(size=(kernel_size, kernel_size, 1, 1)).astype("float32")
+    before = (kernel_size - 1) // 2
+    after = kernel_size - 1 - before
+    x_padded = np.pad(x, [(0, 0), (before, after), (before, after), (0, 0)])
+    y_keras = keras_ref.conv2d(x, weights, padding="same")
+    return np.allclose(keras_ref.conv2d(x_padded, weights, padding="valid"), y_keras, atol=1e-5)
+
+
+all(before_is_half(kernel_size) for kernel_size in (2, 3, 4, 5))
+# --8<-- [end:pad_before_claim]
+
+
+# --8<-- [start:first_example]
+digits = np.arange(1, 10, dtype="float32").reshape(1, 3, 3, 1)
+edge_kernel = np.array([[1, 0, -1], [2, 0, -2], [1, 0, -1]], dtype="float32").reshape(3, 3, 1, 1)
+y_keras_example = keras_ref.conv2d(digits, edge_kernel, padding="same")
+y_keras_example[0, :, :, 0]
+# --8<-- [end:first_example]
+
+
+# --8<-- [start:first_example_claim]
+flipped = edge_kernel[::-1, ::-1]
+y_true_convolution = conv2d_loop(digits, flipped, padding="same")
+np.allclose(conv2d_loop(digits, edge_kernel, padding="same"), y_keras_example, atol=1e-5) and np.allclose(
+    y_true_convolution, -y_keras_example, atol=1e-5
+)
+# --8<-- [end:first_example_claim]
+
+
+# --8<-- [start:first_example_even]
+size, even_size = 3, 2
+padded_row = np.pad(np.arange(size), symmetric_rule(even_size))
+last_output = size - 1
+padded_row[last_output + even_size - 1]  # the last tap of the last "same" output
+# --8<-- [end:first_example_even]
+
+
+# --8<-- [start:second_example]
+dy_ones = np.ones((1, 3, 3, 1), dtype="float32")
+dx_keras_example = keras_ref.conv2d_grad_input(dy_ones, edge_kernel, digits.shape, padding="same")
+dx_keras_example[0, :, :, 0]
+# --8<-- [end:second_example]
+
+
+# --8<-- [start:second_example_claim]
+np.allclose(conv2d_grad_input_loop(dy_ones, edge_kernel, digits.shape, padding="same"), dx_keras_example, atol=1e-5)
+# --8<-- [end:second_example_claim]
+
+
+# --8<-- [start:third_example]
+def kernel_gradient(x, dy):
+    kernel_height, kernel_width = kernel.shape  # a global that nothing defines
+    return np.zeros((kernel_height, kernel_width))
+
+
+kernel_gradient(digits[0, :, :, 0], dy_ones[0, :, :, 0])
+# --8<-- [end:third_example]
+
+
+# --8<-- [start:third_example_intent]
+dkernel_keras_example = keras_ref.conv2d_grad_kernel(digits, dy_ones, edge_kernel.shape, padding="same")
+dkernel_keras_example[:, :, 0, 0]
+# --8<-- [end:third_example_intent]
+
+
+# --8<-- [start:reflect]
+line = tf.constant([1.0, 2.0, 3.0, 4.0])
+with tf.GradientTape(persistent=True) as tape:
+    tape.watch(line)
+    reflected = tf.pad(line, [[1, 1]], mode="REFLECT")
+    zero_padded_line = tf.pad(line, [[1, 1]])
+print("gradient of sum(padded) w.r.t. x, REFLECT:  ", tape.gradient(reflected, line).numpy())
+print("gradient of sum(padded) w.r.t. x, zeros:    ", tape.gradient(zero_padded_line, line).numpy())
+# --8<-- [end:reflect]
+
+
+# --8<-- [start:reflect_claim]
+d_reflect = tape.gradient(reflected, line).numpy()
+d_zeros = tape.gradient(zero_padded_line, line).numpy()
+bool(np.all(d_zeros == 1)) and bool(d_reflect[1] == 2) and bool(d_reflect[0] == 1)
+# --8<-- [end:reflect_claim]
+
+
+# --8<-- [start:masking_claim]
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    sequence = np.array([[[0.5], [1.5], [0.0], [0.0]]], dtype="float32")
+    y_masked = keras.layers.Conv1D(1, 2, padding="same")(keras.layers.Masking(0.0)(sequence))
+getattr(y_masked, "_keras_mask", None) is None and any("destroy the mask" in str(w.message) for w in caught)
+# --8<-- [end:masking_claim]

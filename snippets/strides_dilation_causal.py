@@ -1,0 +1,249 @@
+# --8<-- [start:setup]
+import matplotlib.pyplot as plt
+import numpy as np
+import keras
+import tensorflow as tf
+
+from snippets import keras_ref
+from snippets.conv import conv1d, conv1d_grad_input
+from snippets.padding import causal_padding, output_size, same_padding
+
+rng = np.random.default_rng(0)
+# --8<-- [end:setup]
+
+
+# --8<-- [start:stride_rule]
+kernel_size, stride = 3, 2
+for size in (7, 8):
+    pad_before, pad_after = same_padding(size, kernel_size, stride)
+    print(
+        f"input length {size}: pad {pad_before} before, {pad_after} after, "
+        f"{output_size(size, kernel_size, stride, 'same')} outputs"
+    )
+# --8<-- [end:stride_rule]
+
+
+# --8<-- [start:stride_keras]
+x_odd = rng.normal(size=(1, 7, 1))
+x_even = rng.normal(size=(1, 8, 1))
+kernel_stride = rng.normal(size=(kernel_size, 1, 1))
+outputs_stride = {
+    x.shape[1]: (
+        conv1d(x, kernel_stride, strides=stride, padding="same"),
+        keras_ref.conv1d(x, kernel_stride, strides=stride, padding="same"),
+    )
+    for x in (x_odd, x_even)
+}
+{length: ours.shape for length, (ours, keras_y) in outputs_stride.items()}
+# --8<-- [end:stride_keras]
+
+
+# --8<-- [start:stride_claim]
+all(
+    ours.shape == keras_y.shape and np.allclose(ours, keras_y, atol=1e-5)
+    for ours, keras_y in outputs_stride.values()
+)
+# --8<-- [end:stride_claim]
+
+
+# --8<-- [start:stride_figure]
+def draw_windows(ax, size, kernel_size, stride):
+    """Input cells (padding hatched) and, under them, the window each output reads."""
+    pad_before, pad_after = same_padding(size, kernel_size, stride)
+    cells = pad_before + size + pad_after
+    for cell in range(cells):
+        padded = cell < pad_before or cell >= pad_before + size
+        ax.add_patch(plt.Rectangle((cell, 0), 1, 1, fill=not padded, hatch="//" if padded else None,
+                                   facecolor="#cfe2f3", edgecolor="black"))
+        label = "0" if padded else f"x{cell - pad_before}"
+        ax.text(cell + 0.5, 0.5, label, ha="center", va="center", fontsize=9)
+    for out in range(output_size(size, kernel_size, stride, "same")):
+        start, row = out * stride, -0.6 - 0.5 * out
+        ax.plot([start + 0.1, start + kernel_size - 0.1], [row, row], lw=4, color="#e69138")
+        ax.text(start - 0.2, row, f"y{out}", ha="right", va="center", fontsize=9)
+    ax.set_xlim(-1.2, cells + 0.2)
+    ax.set_ylim(row - 0.5, 1.2)
+    ax.set_title(f"length {size}: {pad_before} zero(s) before, {pad_after} after", fontsize=10)
+    ax.axis("off")
+
+
+fig, axes = plt.subplots(2, 1, figsize=(6, 4.2))
+for ax, x in zip(axes, (x_odd, x_even)):
+    draw_windows(ax, x.shape[1], kernel_size, stride)
+# --8<-- [end:stride_figure]
+
+
+# --8<-- [start:stride_gradient]
+def coverage(size):
+    """Input gradient for an all-ones kernel and dy: how many windows read each input."""
+    y_length = output_size(size, kernel_size, stride, "same")
+    dy = np.ones((1, y_length, 1), dtype="float32")
+    ones = np.ones((kernel_size, 1, 1), dtype="float32")
+    return keras_ref.conv1d_grad_input(dy, ones, (1, size, 1), strides=stride, padding="same")
+
+
+coverage_odd, coverage_even = coverage(7)[0, :, 0], coverage(8)[0, :, 0]
+print("length 7:", coverage_odd)
+print("length 8:", coverage_even)
+# --8<-- [end:stride_gradient]
+
+
+# --8<-- [start:stride_gradient_claim]
+all(
+    np.allclose(
+        conv1d_grad_input(dy, kernel_stride, x.shape, strides=stride, padding="same"),
+        keras_ref.conv1d_grad_input(dy, kernel_stride, x.shape, strides=stride, padding="same"),
+        atol=1e-5,
+    )
+    for x in (x_odd, x_even)
+    for dy in [rng.normal(size=(1, output_size(x.shape[1], kernel_size, stride, "same"), 1))]
+)
+# --8<-- [end:stride_gradient_claim]
+
+
+# --8<-- [start:dilation_rule]
+dilation = 2
+effective_size = (kernel_size - 1) * dilation + 1
+same_padding(8, kernel_size, dilation=dilation), same_padding(8, effective_size)
+# --8<-- [end:dilation_rule]
+
+
+# --8<-- [start:dilation_claim]
+def spread(kernel, dilation):
+    """The kernel with dilation - 1 zeros inserted between its taps."""
+    spread_kernel = np.zeros(((kernel.shape[0] - 1) * dilation + 1,) + kernel.shape[1:])
+    spread_kernel[::dilation] = kernel
+    return spread_kernel
+
+
+x_dilation = rng.normal(size=(1, 9, 1))
+kernel_dilation = rng.normal(size=(kernel_size, 1, 1))
+y_dilated = keras_ref.conv1d(x_dilation, kernel_dilation, padding="same", dilation=dilation)
+y_spread = keras_ref.conv1d(x_dilation, spread(kernel_dilation, dilation), padding="same")
+np.allclose(y_dilated, y_spread, atol=1e-5) and np.allclose(
+    conv1d(x_dilation, kernel_dilation, padding="same", dilation=dilation), y_dilated, atol=1e-5
+)
+# --8<-- [end:dilation_claim]
+
+
+# --8<-- [start:causal_rule]
+x_causal = rng.normal(size=(1, 6, 1))
+kernel_causal = rng.normal(size=(kernel_size, 1, 1))
+pad_left, pad_right = causal_padding(kernel_size)
+y_causal = keras_ref.conv1d(x_causal, kernel_causal, padding="causal")
+y_left_padded = keras_ref.conv1d(
+    np.pad(x_causal, ((0, 0), (pad_left, pad_right), (0, 0))), kernel_causal, padding="valid"
+)
+(pad_left, pad_right), y_causal.shape == x_causal.shape
+# --8<-- [end:causal_rule]
+
+
+# --8<-- [start:causal_claim]
+np.allclose(y_causal, y_left_padded, atol=1e-5) and np.allclose(
+    conv1d(x_causal, kernel_causal, padding="causal"), y_causal, atol=1e-5
+)
+# --8<-- [end:causal_claim]
+
+
+# --8<-- [start:jacobian]
+def jacobian(layers, length):
+    """d output[t] / d input[s] for a stack of single-channel Keras layers, as a (t, s) matrix."""
+    x = tf.constant(rng.normal(size=(1, length, 1)), dtype=tf.float32)
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        y = x
+        for layer in layers:
+            y = layer(y)
+    return tape.jacobian(y, x).numpy().reshape(length, length)
+
+
+def conv_stack(padding, dilations, kernel_size=2):
+    """Linear Conv1D layers with positive weights, so no tap can cancel another."""
+    layers = []
+    for rate in dilations:
+        layer = keras.layers.Conv1D(1, kernel_size, padding=padding, dilation_rate=rate, use_bias=False)
+        layer.build((1, None, 1))
+        layer.kernel.assign(rng.uniform(0.5, 1.5, size=(kernel_size, 1, 1)))
+        layers.append(layer)
+    return layers
+
+
+dilations = (1, 2, 4)
+jacobian_same = jacobian(conv_stack("same", dilations), 16)
+jacobian_causal = jacobian(conv_stack("causal", dilations), 16)
+receptive_field = 1 + sum((2 - 1) * rate for rate in dilations)
+# --8<-- [end:jacobian]
+
+
+# --8<-- [start:jacobian_figure]
+fig, axes = plt.subplots(1, 2, figsize=(8, 4), sharey=True)
+for ax, matrix, title in zip(axes, (jacobian_same, jacobian_causal), ('"same"', '"causal"')):
+    ax.imshow(matrix != 0, cmap="Blues")
+    ax.set_title(f'{title}: which inputs reach each output', fontsize=10)
+    ax.set_xlabel("input step s")
+axes[0].set_ylabel("output step t")
+fig.tight_layout()
+# --8<-- [end:jacobian_figure]
+
+
+# --8<-- [start:causal_future_claim]
+bool(np.all(np.triu(jacobian_causal, k=1) == 0)) and bool(np.any(np.triu(jacobian_same, k=1) != 0))
+# --8<-- [end:causal_future_claim]
+
+
+# --8<-- [start:receptive_field_claim]
+int(np.count_nonzero(jacobian_causal[-1])) == receptive_field
+# --8<-- [end:receptive_field_claim]
+
+
+# --8<-- [start:causal_gradient]
+dy_causal = np.zeros((1, 6, 1))
+dy_causal[0, 3, 0] = 1.0  # a gradient at output step 3 only
+dx_causal = keras_ref.conv1d_grad_input(dy_causal, kernel_causal, x_causal.shape, padding="causal")
+dx_causal[0, :, 0]
+# --8<-- [end:causal_gradient]
+
+
+# --8<-- [start:causal_gradient_claim]
+dy_random = rng.normal(size=(1, 6, 1))
+np.allclose(
+    conv1d_grad_input(dy_random, kernel_causal, x_causal.shape, padding="causal"),
+    keras_ref.conv1d_grad_input(dy_random, kernel_causal, x_causal.shape, padding="causal"),
+    atol=1e-5,
+) and bool(np.all(dx_causal[0, 4:, 0] == 0))
+# --8<-- [end:causal_gradient_claim]
+
+
+# --8<-- [start:transpose_shapes]
+x_small = rng.normal(size=(1, 4, 4, 2)).astype("float32")
+for padding, output_padding in [("same", None), ("same", 0), ("same", 1), ("valid", None), ("valid", 1)]:
+    layer = keras.layers.Conv2DTranspose(1, 3, strides=2, padding=padding, output_padding=output_padding)
+    print(f"padding={padding!r:8} output_padding={output_padding!s:5} -> {layer(x_small).shape[1:3]}")
+# --8<-- [end:transpose_shapes]
+
+
+# --8<-- [start:transpose_collapse]
+{
+    size: keras_ref.conv2d(rng.normal(size=(1, size, size, 1)), rng.normal(size=(3, 3, 1, 2)),
+                           strides=2, padding="same").shape[1:3]
+    for size in (7, 8)
+}
+# --8<-- [end:transpose_collapse]
+
+
+# --8<-- [start:transpose_is_gradient]
+def transposed(x, kernel, output_padding):
+    layer = keras.layers.Conv2DTranspose(kernel.shape[2], kernel.shape[:2], strides=2, padding="same",
+                                         output_padding=output_padding, use_bias=False)
+    layer.build(x.shape)
+    layer.kernel.assign(kernel)
+    return keras.ops.convert_to_numpy(layer(x))
+
+
+kernel_transpose = rng.normal(size=(3, 3, 1, 2)).astype("float32")  # HWIO of the forward conv
+gradient_7 = keras_ref.conv2d_grad_input(x_small, kernel_transpose, (1, 7, 7, 1), strides=2, padding="same")
+gradient_8 = keras_ref.conv2d_grad_input(x_small, kernel_transpose, (1, 8, 8, 1), strides=2, padding="same")
+transposed_7 = transposed(x_small, kernel_transpose, output_padding=0)
+transposed_8 = transposed(x_small, kernel_transpose, output_padding=None)
+np.allclose(transposed_7, gradient_7, atol=1e-5) and np.allclose(transposed_8, gradient_8, atol=1e-5)
+# --8<-- [end:transpose_is_gradient]

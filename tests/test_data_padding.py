@@ -1,0 +1,90 @@
+"""snippets/data_padding.py: what Keras 3 does with padded, variable-length sequences, and the fixes."""
+
+import importlib
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+
+from docexec.sections import MARKER
+
+
+@pytest.fixture(scope="module")
+def page():
+    module = importlib.import_module("snippets.data_padding")
+    yield module
+    plt.close("all")
+
+
+def test_batch_is_zero_padded_after_the_real_steps(page):
+    assert page.x.shape == (2, 5, 1)
+    assert page.lengths.tolist() == [5, 3]
+    assert np.all(page.x[1, 3:] == 0)
+    assert page.step_mask.tolist() == [[1, 1, 1, 1, 1], [1, 1, 1, 0, 0]]
+
+
+def test_conv1d_warns_and_drops_the_mask_of_a_masking_layer(page):
+    assert len(page.destroys_mask_warning) == 1
+    assert "will therefore destroy the mask information" in page.destroys_mask_warning[0]
+    assert "'conv'" in page.destroys_mask_warning[0]  # the explicit name: output must not depend on layer counters
+    assert np.array_equal(np.asarray(page.mask_before_conv), page.step_mask.astype(bool))
+    assert page.mask_after_conv is None
+
+
+def test_conv1d_output_ignores_the_mask(page):
+    assert np.array_equal(np.asarray(page.y_after_mask), np.asarray(page.conv_masked(page.x)))
+
+
+def test_pooling_uses_the_mask_only_when_it_survives(page):
+    assert np.allclose(page.pooled_masked, page.mean_over_real_steps, atol=1e-6)
+    assert np.allclose(page.pooled_after_conv, page.conv_values.mean(axis=1), atol=1e-6)
+    real_mean = (page.conv_values * page.step_mask).sum(axis=1) / page.lengths
+    assert not np.allclose(page.pooled_after_conv[1], real_mean[1], atol=1e-3)
+
+
+def test_padded_steps_carry_the_bias_after_one_layer(page):
+    bias = page.two_layers[0].bias.numpy()
+    assert np.allclose(page.hidden[1, 4], bias, atol=1e-6)
+    assert not np.allclose(page.hidden[1, 3], bias, atol=1e-3)  # still within reach of the last real step
+
+
+def test_one_layer_is_clean_but_two_layers_leak(page):
+    assert np.allclose(page.in_batch(page.one_layer, 1), page.alone(page.one_layer, 1), atol=1e-6)
+    difference = np.abs(page.in_batch(page.two_layers, 1) - page.alone(page.two_layers, 1))
+    assert np.all(difference[:-1] < 1e-6) and difference[-1] > 1e-3
+    # The long sequence has no padding, so it is unaffected either way.
+    assert np.allclose(page.in_batch(page.two_layers, 0), page.alone(page.two_layers, 0), atol=1e-6)
+
+
+def test_fixes_against_the_per_sequence_reference(page):
+    assert page.results == {
+        "one layer, plain loss": (False, False),
+        "one layer, masked loss": (True, True),
+        "two layers, masked loss": (False, False),
+        "two layers, masked loss + mask after each layer": (True, True),
+    }
+    assert np.allclose(
+        page.in_batch(page.two_layers, 1, page.step_mask), page.alone(page.two_layers, 1), atol=1e-6
+    )
+
+
+def test_causal_stack_with_post_padding_never_sees_the_padding(page):
+    assert np.allclose(page.in_batch(page.causal_layers, 1), page.alone(page.causal_layers, 1), atol=1e-6)
+
+
+def test_masking_by_value_drops_a_real_zero(page):
+    assert page.mask_from_values.tolist() == [True, False, True, False]
+    assert page.mask_from_length.tolist() == [True, True, True, False]
+
+
+def test_every_line_of_the_module_is_inside_a_section():
+    inside, stray = False, []
+    path = Path(__file__).resolve().parents[1] / "snippets" / "data_padding.py"
+    for number, line in enumerate(path.read_text().splitlines(), start=1):
+        marker = MARKER.match(line)
+        if marker:
+            inside = marker.group(1) == "start"
+        elif line.strip() and not inside:
+            stray.append(number)
+    assert stray == [], f"lines outside any section: {stray}"

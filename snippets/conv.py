@@ -6,6 +6,15 @@ means cross-correlation: the kernel is not flipped in the forward pass.
 Every quantity comes twice: a loop version that pads with zeros and then follows
 the sum term by term (for reading), and a vectorised version (for speed).
 Both compute in float64.
+
+Each public function is a named section (`# --8<-- [start:conv2d_loop]` ...).
+A section runs on its own after this hidden set-up (tests/test_conv.py checks it):
+
+    import numpy as np
+    from snippets.padding import *
+    from snippets.conv import _check_conv2d, _check_conv2d_grad_input, ...
+
+that is, every name in `PAGE_HELPERS`.
 """
 
 import numbers
@@ -21,6 +30,12 @@ __all__ = [
     "conv1d", "conv1d_grad_input", "conv1d_grad_kernel",
     "conv2d_loop", "conv2d_grad_input_loop", "conv2d_grad_kernel_loop",
     "conv1d_loop", "conv1d_grad_input_loop", "conv1d_grad_kernel_loop",
+]
+
+PAGE_HELPERS = [
+    "_check_conv2d", "_check_conv2d_grad_input", "_check_conv2d_grad_kernel",
+    "_check_conv1d", "_check_conv1d_grad_input", "_check_conv1d_grad_kernel",
+    "_pad_widths", "_zero_pad", "_crop", "_windows", "_spread",
 ]
 
 _LAYOUTS = {1: ("NWC", "WIO"), 2: ("NHWC", "HWIO")}
@@ -250,21 +265,22 @@ def _zero_pad(x, pad_widths):
     return np.pad(np.asarray(x, dtype=np.float64), [(0, 0), *pad_widths, (0, 0)])
 
 
-def _crop(x_padded, pad_widths, input_shape):
+def _crop(padded, pad_widths, input_shape):
     """The adjoint of _zero_pad: keep the positions of the original input."""
     axes = zip(pad_widths, input_shape[1:-1])
     inside = [slice(before, before + size) for (before, _), size in axes]
-    return x_padded[(slice(None), *inside, slice(None))]
+    return padded[(slice(None), *inside, slice(None))]
 
 
 def _windows(x_padded, kernel_size, strides, dilation):
-    """A view of every window: shape (n, *output_sizes, channels, *kernel_size)."""
+    """A view of every window, each shaped like the kernel's (*kernel_size, channels)."""
     spans = [(k - 1) * d + 1 for k, d in zip(kernel_size, dilation)]
     spatial_axes = tuple(range(1, x_padded.ndim - 1))
     windows = sliding_window_view(x_padded, spans, axis=spatial_axes)
     window_starts = [slice(None, None, s) for s in strides]
     taps = [slice(None, None, d) for d in dilation]
-    return windows[(slice(None), *window_starts, slice(None), *taps)]
+    windows = windows[(slice(None), *window_starts, slice(None), *taps)]
+    return np.moveaxis(windows, len(strides) + 1, -1)
 
 
 def _spread(dy, input_shape, pad_widths, kernel_size, strides, dilation):
@@ -285,26 +301,27 @@ def _spread(dy, input_shape, pad_widths, kernel_size, strides, dilation):
 # --8<-- [start:conv2d]
 def conv2d(x, kernel, strides=1, padding="valid", dilation=1):
     """Forward pass (NHWC, HWIO), vectorised: every window of the zero-padded
-    input at once, contracted with the kernel."""
+    input at once, each shaped (kh, kw, c_in) like the kernel, contracted with it."""
     strides, dilation = _check_conv2d(x, kernel, strides, padding, dilation)
     pad_widths = _pad_widths(np.shape(x), kernel.shape, strides, padding, dilation)
     windows = _windows(_zero_pad(x, pad_widths), kernel.shape[:2], strides, dilation)
-    return np.einsum("nijcab,abco->nijo", windows, kernel, optimize=True)
+    return np.tensordot(windows, kernel, axes=3)
 # --8<-- [end:conv2d]
 
 
 # --8<-- [start:conv2d_grad_input]
 def conv2d_grad_input(dy, kernel, input_shape, strides=1, padding="valid",
                       dilation=1):
-    """Input gradient, vectorised: correlate the spread-out dy with the flipped
-    kernel (a "full" convolution) to get the padded input's gradient, then crop."""
+    """Input gradient, vectorised: a stride-1 convolution of the spread-out dy
+    with the kernel flipped in space and its channels swapped gives the padded
+    input's gradient; crop it."""
     strides, dilation = _check_conv2d_grad_input(dy, kernel, input_shape,
                                                  strides, padding, dilation)
     pad_widths = _pad_widths(input_shape, kernel.shape, strides, padding, dilation)
     dy_full = _spread(dy, input_shape, pad_widths, kernel.shape[:2], strides, dilation)
     windows = _windows(dy_full, kernel.shape[:2], (1, 1), dilation)
-    flipped = kernel[::-1, ::-1]
-    dx_padded = np.einsum("npqoab,abco->npqc", windows, flipped, optimize=True)
+    flipped = kernel[::-1, ::-1].swapaxes(2, 3)
+    dx_padded = np.tensordot(windows, flipped, axes=3)
     return _crop(dx_padded, pad_widths, input_shape)
 # --8<-- [end:conv2d_grad_input]
 
@@ -317,7 +334,7 @@ def conv2d_grad_kernel(x, dy, kernel_shape, strides=1, padding="valid", dilation
                                                   strides, padding, dilation)
     pad_widths = _pad_widths(np.shape(x), kernel_shape, strides, padding, dilation)
     windows = _windows(_zero_pad(x, pad_widths), kernel_shape[:2], strides, dilation)
-    return np.einsum("nijcab,nijo->abco", windows, dy, optimize=True)
+    return np.einsum("nijabc,nijo->abco", windows, dy, optimize=True)
 # --8<-- [end:conv2d_grad_kernel]
 
 
@@ -327,20 +344,22 @@ def conv1d(x, kernel, strides=1, padding="valid", dilation=1):
     stride, dilation = _check_conv1d(x, kernel, strides, padding, dilation)
     pad_widths = _pad_widths(np.shape(x), kernel.shape, [stride], padding, [dilation])
     windows = _windows(_zero_pad(x, pad_widths), kernel.shape[:1], [stride], [dilation])
-    return np.einsum("nica,aco->nio", windows, kernel, optimize=True)
+    return np.tensordot(windows, kernel, axes=2)
 # --8<-- [end:conv1d]
 
 
 # --8<-- [start:conv1d_grad_input]
 def conv1d_grad_input(dy, kernel, input_shape, strides=1, padding="valid",
                       dilation=1):
-    """Input gradient in 1-D, vectorised: full correlation with the flipped kernel, then crop."""
+    """Input gradient in 1-D, vectorised: convolve the spread-out dy with the
+    flipped, channel-swapped kernel, then crop."""
     stride, dilation = _check_conv1d_grad_input(dy, kernel, input_shape,
                                                 strides, padding, dilation)
     pad_widths = _pad_widths(input_shape, kernel.shape, [stride], padding, [dilation])
     dy_full = _spread(dy, input_shape, pad_widths, kernel.shape[:1], [stride], [dilation])
     windows = _windows(dy_full, kernel.shape[:1], [1], [dilation])
-    dx_padded = np.einsum("npoa,aco->npc", windows, kernel[::-1], optimize=True)
+    flipped = kernel[::-1].swapaxes(1, 2)
+    dx_padded = np.tensordot(windows, flipped, axes=2)
     return _crop(dx_padded, pad_widths, input_shape)
 # --8<-- [end:conv1d_grad_input]
 
@@ -352,5 +371,5 @@ def conv1d_grad_kernel(x, dy, kernel_shape, strides=1, padding="valid", dilation
                                                  strides, padding, dilation)
     pad_widths = _pad_widths(np.shape(x), kernel_shape, [stride], padding, [dilation])
     windows = _windows(_zero_pad(x, pad_widths), kernel_shape[:1], [stride], [dilation])
-    return np.einsum("nica,nio->aco", windows, dy, optimize=True)
+    return np.einsum("niac,nio->aco", windows, dy, optimize=True)
 # --8<-- [end:conv1d_grad_kernel]

@@ -13,11 +13,14 @@ agree to within 2 * gamma_K * sum(|products|), element by element. The sum of
 |products| is the same quantity computed from |x|, |kernel| and |dy|.
 """
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from docexec.sections import parse_sections
 from snippets import conv
 from snippets.padding import same_padding
 
@@ -275,3 +278,28 @@ def test_a_pair_of_strides_is_checked_as_a_whole():
     with pytest.raises(ValueError, match=r"strides must be a positive int or a pair "
                                          r"of them, got \(1, 0\)"):
         conv.conv2d(*args, strides=(1, 0))
+
+
+def test_each_section_runs_on_its_own_after_the_page_set_up():
+    """A page shows one section and runs it in its own namespace: the section
+    must define its function using only the documented hidden set-up."""
+    path = Path(conv.__file__)
+    sections = parse_sections(path.read_text(), "snippets/conv.py")
+    assert set(sections) == set(conv.__all__)
+    set_up = ("import numpy as np\nfrom snippets.padding import *\n"
+              f"from snippets.conv import {', '.join(conv.PAGE_HELPERS)}")
+    rng = np.random.default_rng(2)
+    for name, section in sections.items():
+        namespace = {}
+        exec(set_up, namespace)
+        exec(compile(section.code, f"{path} [{name}]", "exec"), namespace)
+        function = namespace[name]
+        assert function is not getattr(conv, name)
+        x, kernel = rng.standard_normal((2, 7, 6, 3)), rng.standard_normal((2, 3, 3, 2))
+        if name.startswith("conv1d"):
+            x, kernel = x[:, 0], kernel[0]
+        dy = rng.standard_normal(forward(kernel.ndim - 2)(x, kernel, 2, "same", 1).shape)
+        args = {"forward": (x, kernel), "input": (dy, kernel, x.shape),
+                "kernel": (x, dy, kernel.shape)}[_kind(name)]
+        np.testing.assert_array_equal(function(*args, 2, "same", 1),
+                                      getattr(conv, name)(*args, 2, "same", 1))

@@ -6,11 +6,13 @@ them; the 2-D conformance suite (test_keras_ref.py) exercises them on two axes.
 """
 
 import itertools
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from snippets import keras_ref
+from docexec.sections import parse_sections
+from snippets import keras_ref, padding
 from snippets.padding import causal_padding, output_size, padding_amounts, same_padding
 
 tf = keras_ref.tf
@@ -136,3 +138,20 @@ def test_bad_arguments_raise_a_message_naming_them(call, message):
     with pytest.raises(ValueError) as error:
         call()
     assert str(error.value) == message
+
+
+def test_the_sections_in_reading_order_rebuild_the_module():
+    """A page runs the sections it includes top to bottom in a fresh namespace;
+    the `checks` section (hidden on a page) is all the others need."""
+    path = Path(padding.__file__)
+    sections = parse_sections(path.read_text(), "snippets/padding.py")
+    assert list(sections) == ["checks", "same_padding", "causal_padding",
+                              "padding_amounts", "output_size"]
+    namespace = {}
+    for name, section in sections.items():
+        exec(compile(section.code, f"{path} [{name}]", "exec"), namespace)
+    for size, k, s, d in GRID[::5]:
+        for mode in padding.PADDINGS:
+            assert (namespace["output_size"](size, k, s, mode, d)
+                    == output_size(size, k, s, mode, d))
+        assert namespace["same_padding"](size, k, s, d) == same_padding(size, k, s, d)

@@ -239,7 +239,8 @@ def conv1d_grad_input_loop(dy, kernel, input_shape, strides=1, padding="valid",
 # --8<-- [start:conv1d_grad_kernel_loop]
 def conv1d_grad_kernel_loop(x, dy, kernel_shape, strides=1, padding="valid",
                             dilation=1):
-    """Kernel gradient in 1-D: tap a collects x_padded[:, i*stride + a*dilation].T @ dy[:, i]."""
+    """Kernel gradient in 1-D: tap a collects
+    x_padded[:, i*stride + a*dilation].T @ dy[:, i] over every output position i."""
     stride, dilation = _check_conv1d_grad_kernel(x, dy, kernel_shape,
                                                  strides, padding, dilation)
     _, w, _ = x.shape

@@ -1,0 +1,177 @@
+"""Forward pass page: "valid" vs "same", TensorFlow's "same" rule, and where
+the `(k - 1) // 2` rule of thumb differs from it."""
+
+# --8<-- [start:setup]
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.patches import Rectangle
+
+from snippets import keras_ref
+from snippets.padding import output_size, same_padding
+
+
+def image(a):
+    """The 2-D image in an NHWC batch of one, one channel; as ints when every
+    value is a whole number, so that it prints without decimals."""
+    a = np.asarray(a)[0, :, :, 0]
+    return a.astype(int) if np.array_equal(a, np.round(a)) else a
+
+
+def zero_pad(x, before, after):
+    """Zeros around the two spatial axes of an NHWC batch."""
+    return np.pad(x, ((0, 0), (before, after), (before, after), (0, 0)))
+# --8<-- [end:setup]
+
+
+# --8<-- [start:valid_vs_same]
+x = np.arange(1.0, 26.0).reshape(1, 5, 5, 1)  # a 5x5 image (NHWC)
+kernel = np.ones((3, 3, 1, 1))  # each output sums its window (HWIO)
+
+y_valid = keras_ref.conv2d(x, kernel, padding="valid")
+y_same = keras_ref.conv2d(x, kernel, padding="same")
+print("valid", y_valid.shape[1:3])
+print(image(y_valid))
+print("same ", y_same.shape[1:3])
+print(image(y_same))
+# --8<-- [end:valid_vs_same]
+
+
+# --8<-- [start:same_keeps_size]
+interior = y_same[:, 1:-1, 1:-1, :]
+y_same.shape == x.shape and bool(np.array_equal(interior, y_valid))
+# --8<-- [end:same_keeps_size]
+
+
+# --8<-- [start:same_table]
+cases = [  # (size, kernel_size, stride, dilation)
+    (5, 3, 1, 1), (5, 4, 1, 1), (5, 3, 2, 1), (6, 3, 2, 1),
+    (6, 4, 2, 1), (7, 3, 1, 2), (4, 5, 1, 1), (7, 2, 3, 1),
+]
+print(" n  k  s  d | output  before  after")
+for n, k, s, d in cases:
+    before, after = same_padding(n, k, s, d)
+    out = output_size(n, k, s, "same", d)
+    print(f"{n:2} {k:2} {s:2} {d:2} | {out:6}  {before:6}  {after:5}")
+# --8<-- [end:same_table]
+
+
+# --8<-- [start:same_is_pad_then_valid]
+def keras_same_is_pad_then_valid(n, k, s, d):
+    x = np.random.default_rng(n * k).normal(size=(1, n, n, 1))
+    kernel = np.random.default_rng(s * d).normal(size=(k, k, 1, 1))
+    before, after = same_padding(n, k, s, d)
+    padded = zero_pad(x, before, after)
+    same = keras_ref.conv2d(x, kernel, s, padding="same", dilation=d)
+    valid = keras_ref.conv2d(padded, kernel, s, padding="valid", dilation=d)
+    return same.shape == valid.shape and np.allclose(same, valid, atol=1e-5)
+
+
+all(keras_same_is_pad_then_valid(*case) for case in cases)
+# --8<-- [end:same_is_pad_then_valid]
+
+
+# --8<-- [start:even_kernel]
+kernel_4 = np.ones((4, 4, 1, 1))
+y_same_4 = keras_ref.conv2d(x, kernel_4, padding="same")
+extra_after = keras_ref.conv2d(zero_pad(x, 1, 2), kernel_4)  # 'valid'
+extra_before = keras_ref.conv2d(zero_pad(x, 2, 1), kernel_4)
+print("same_padding(5, 4) =", same_padding(5, 4))
+print("Keras 'same' == 1 zero before, 2 after:",
+      np.allclose(y_same_4, extra_after))
+print("Keras 'same' == 2 zeros before, 1 after:",
+      np.allclose(y_same_4, extra_before))
+# --8<-- [end:even_kernel]
+
+
+# --8<-- [start:even_kernel_claim]
+(
+    same_padding(5, 4) == (1, 2)
+    and np.allclose(y_same_4, extra_after)
+    and not np.allclose(y_same_4, extra_before)
+)
+# --8<-- [end:even_kernel_claim]
+
+
+# --8<-- [start:grid_drawing]
+INPUT, ZERO, WINDOW = "#9ecae1", "#e0e0e0", "#d62728"
+
+
+def draw_padded_grid(ax, n, k, s):
+    """The input (blue) inside its 'same' zeros (grey), with the kernel's
+    first window (solid) and last window (dashed)."""
+    before, after = same_padding(n, k, s)
+    size = before + n + after
+    for row in range(size):
+        for col in range(size):
+            inside = before <= row < before + n and before <= col < before + n
+            ax.add_patch(Rectangle((col, row), 1, 1, edgecolor="white",
+                                   facecolor=INPUT if inside else ZERO))
+            if not inside:
+                ax.text(col + 0.5, row + 0.5, "0", ha="center", va="center",
+                        color="#666", fontsize=8)
+    last = (output_size(n, k, s, "same") - 1) * s
+    for start, style in [(0, "-"), (last, "--")]:
+        ax.add_patch(Rectangle((start, start), k, k, fill=False, linewidth=2.5,
+                               edgecolor=WINDOW, linestyle=style))
+    ax.set_xlim(-0.2, size + 0.2)
+    ax.set_ylim(size + 0.2, -0.2)
+    ax.set_aspect("equal")
+    ax.axis("off")
+    ax.set_title(f"n={n}, k={k}, stride {s}\n"
+                 f"before={before}, after={after}", fontsize=10)
+
+
+def add_legend(fig):
+    fig.legend(handles=[
+        Rectangle((0, 0), 1, 1, facecolor=INPUT, label="input pixel"),
+        Rectangle((0, 0), 1, 1, facecolor=ZERO, label="zero from 'same'"),
+        Rectangle((0, 0), 1, 1, fill=False, edgecolor=WINDOW, linewidth=2,
+                  label="first window"),
+        Rectangle((0, 0), 1, 1, fill=False, edgecolor=WINDOW, linewidth=2,
+                  linestyle="--", label="last window"),
+    ], loc="lower center", ncol=2, frameon=False)
+# --8<-- [end:grid_drawing]
+
+
+# --8<-- [start:grid_figure]
+fig, axes = plt.subplots(1, 3, figsize=(7.5, 3.9))
+for ax, (n, k, s) in zip(axes, [(5, 3, 1), (5, 4, 1), (6, 3, 2)]):
+    draw_padded_grid(ax, n, k, s)
+add_legend(fig)
+fig.tight_layout(rect=(0, 0.14, 1, 1))
+# --8<-- [end:grid_figure]
+
+
+# --8<-- [start:naive_rule]
+def naive_same(x, kernel, strides=1):
+    """The rule of thumb: (k - 1) // 2 zeros on every side, then 'valid'."""
+    pad = (kernel.shape[0] - 1) // 2
+    return keras_ref.conv2d(zero_pad(x, pad, pad), kernel, strides, "valid")
+# --8<-- [end:naive_rule]
+
+
+# --8<-- [start:naive_even_kernel]
+naive_4 = naive_same(x, kernel_4)
+print("rule of thumb:", naive_4.shape, "  Keras 'same':", y_same_4.shape)
+# --8<-- [end:naive_even_kernel]
+
+
+# --8<-- [start:naive_even_kernel_claim]
+naive_4.shape != y_same_4.shape
+# --8<-- [end:naive_even_kernel_claim]
+
+
+# --8<-- [start:naive_stride_2]
+x_6 = np.arange(1.0, 37.0).reshape(1, 6, 6, 1)
+naive_s2 = naive_same(x_6, kernel, strides=2)
+keras_s2 = keras_ref.conv2d(x_6, kernel, strides=2, padding="same")
+print("rule of thumb", naive_s2.shape[1:3])
+print(image(naive_s2))
+print("Keras 'same' ", keras_s2.shape[1:3])
+print(image(keras_s2))
+# --8<-- [end:naive_stride_2]
+
+
+# --8<-- [start:naive_stride_2_claim]
+naive_s2.shape == keras_s2.shape and not np.allclose(naive_s2, keras_s2)
+# --8<-- [end:naive_stride_2_claim]

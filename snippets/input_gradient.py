@@ -1,0 +1,178 @@
+"""Input gradient page: three equal views of the gradient that reaches a
+zero-padded input, each checked against tf.GradientTape, and how many output
+positions reach each pixel."""
+
+# --8<-- [start:setup]
+import matplotlib.pyplot as plt
+import numpy as np
+import tensorflow as tf
+
+from snippets import conv, keras_ref
+from snippets.padding import same_padding
+
+rng = np.random.default_rng(2)
+
+
+def image(a):
+    """The 2-D image in an NHWC batch of one, one channel; as ints when every
+    value is a whole number, so that it prints without decimals."""
+    a = np.asarray(a)[0, :, :, 0]
+    return a.astype(int) if np.array_equal(a, np.round(a)) else a
+# --8<-- [end:setup]
+
+
+# --8<-- [start:problem]
+x = rng.integers(-3, 4, size=(1, 5, 5, 1)).astype(float)  # NHWC
+kernel = rng.integers(-2, 3, size=(3, 3, 1, 1)).astype(float)  # HWIO
+dy = rng.integers(-2, 3, size=(1, 5, 5, 1)).astype(float)  # per output
+
+# Keras: Conv2D(padding="same") under tf.GradientTape, in float32
+dx_keras = keras_ref.conv2d_grad_input(dy, kernel, x.shape, padding="same")
+image(dx_keras)
+# --8<-- [end:problem]
+
+
+# --8<-- [start:padded_then_cropped]
+dx_cropped = conv.conv2d_grad_input_loop(dy, kernel, x.shape, padding="same")
+image(dx_cropped)
+# --8<-- [end:padded_then_cropped]
+
+
+# --8<-- [start:padded_then_cropped_claim]
+np.allclose(dx_cropped, dx_keras, atol=1e-5)
+# --8<-- [end:padded_then_cropped_claim]
+
+
+# --8<-- [start:masked_loop]
+def grad_input_masked(dy, kernel, input_shape, pad_before):
+    """Stride 1: skip each tap that lands on padding; nothing to crop."""
+    _, h, w, _ = input_shape
+    kh, kw, _, _ = kernel.shape
+    dx = np.zeros(input_shape)
+    for i in range(dy.shape[1]):
+        for j in range(dy.shape[2]):
+            for a in range(kh):
+                for b in range(kw):
+                    row, col = i + a - pad_before, j + b - pad_before
+                    if 0 <= row < h and 0 <= col < w:  # not padding
+                        dx[:, row, col, :] += dy[:, i, j, :] @ kernel[a, b].T
+    return dx
+
+
+pad_before, pad_after = same_padding(5, 3)
+dx_masked = grad_input_masked(dy, kernel, x.shape, pad_before)
+image(dx_masked)
+# --8<-- [end:masked_loop]
+
+
+# --8<-- [start:masked_loop_claim]
+np.allclose(dx_masked, dx_keras, atol=1e-5)
+# --8<-- [end:masked_loop_claim]
+
+
+# --8<-- [start:transposed]
+# the kernel exactly as the forward pass used it
+dx_transposed = tf.nn.conv2d_transpose(
+    tf.constant(dy, tf.float32), tf.constant(kernel, tf.float32),
+    output_shape=x.shape, strides=1, padding="SAME",
+)
+# as an ordinary convolution: kernel rotated 180°, channel axes swapped
+kernel_flipped = kernel[::-1, ::-1].transpose(0, 1, 3, 2)
+dx_flipped = keras_ref.conv2d(dy, kernel_flipped, padding="same")
+image(dx_transposed)
+# --8<-- [end:transposed]
+
+
+# --8<-- [start:transposed_claim]
+(
+    np.allclose(dx_transposed, dx_keras, atol=1e-5)
+    and np.allclose(dx_flipped, dx_keras, atol=1e-5)
+)
+# --8<-- [end:transposed_claim]
+
+
+# --8<-- [start:adjoint]
+# Integer data: both inner products are exact in float32.
+x_test = rng.integers(-3, 4, size=x.shape).astype(float)
+dy_test = rng.integers(-3, 4, size=x.shape).astype(float)
+y_test = keras_ref.conv2d(x_test, kernel, padding="same")
+dx_test = keras_ref.conv2d_grad_input(dy_test, kernel, x.shape,
+                                       padding="same")
+forward_side = np.vdot(y_test, dy_test)
+backward_side = np.vdot(x_test, dx_test)
+print("<conv(x), dy>   =", forward_side)
+print("<x, conv^T(dy)> =", backward_side)
+# --8<-- [end:adjoint]
+
+
+# --8<-- [start:adjoint_claim]
+bool(forward_side == backward_side)
+# --8<-- [end:adjoint_claim]
+
+
+# --8<-- [start:reach_counts]
+def reach_through(layers, size, kernel_size):
+    """How many paths lead from the outputs of `layers` stacked 'same'
+    convolutions back to each input pixel: the input gradient when every
+    kernel weight and every upstream gradient is 1. One layer: how many
+    output positions read the pixel."""
+    ones_kernel = np.ones((kernel_size, kernel_size, 1, 1))
+    shape = (1, size, size, 1)
+    gradient = np.ones(shape)
+    for _ in range(layers):
+        gradient = keras_ref.conv2d_grad_input(
+            gradient, ones_kernel, shape, padding="same")
+    return image(gradient)
+
+
+counts_3 = reach_through(1, 8, 3)
+counts_5 = reach_through(1, 8, 5)
+counts_3
+# --8<-- [end:reach_counts]
+
+
+# --8<-- [start:reach_counts_claim]
+def corner_and_centre(counts, k):
+    centre = counts.shape[0] // 2
+    return (counts[0, 0] == ((k + 1) // 2) ** 2
+            and counts[centre, centre] == k**2)
+
+
+bool(corner_and_centre(counts_3, 3) and corner_and_centre(counts_5, 5))
+# --8<-- [end:reach_counts_claim]
+
+
+# --8<-- [start:reach_figure]
+fig, axes = plt.subplots(1, 2, figsize=(7.5, 3.5))
+for ax, counts, k in zip(axes, [counts_3, counts_5], [3, 5]):
+    shown = ax.imshow(counts, cmap="viridis", vmin=0, vmax=k * k)
+    for (row, col), value in np.ndenumerate(counts):
+        ax.text(col, row, f"{value:g}", ha="center", va="center", fontsize=8,
+                color="white" if value < 0.6 * k * k else "black")
+    ax.set_title(f"{k}x{k} kernel", fontsize=10)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    fig.colorbar(shown, ax=ax, shrink=0.8)
+fig.suptitle("output positions that read each pixel ('same', stride 1)",
+             fontsize=10)
+fig.tight_layout()
+# --8<-- [end:reach_figure]
+
+
+# --8<-- [start:stacked_reach]
+for layers in (1, 2):
+    counts = reach_through(layers, 8, 3)
+    corner, centre = counts[0, 0], counts[4, 4]
+    print(f"{layers} layer(s): corner {corner}, centre {centre}, "
+          f"corner / centre = {corner / centre:.3f}")
+# --8<-- [end:stacked_reach]
+
+
+# --8<-- [start:stacked_reach_claim]
+def corner_share(counts):
+    return counts[0, 0] / counts[4, 4]
+
+
+one_layer, two_layers = reach_through(1, 8, 3), reach_through(2, 8, 3)
+bool(corner_share(two_layers) < corner_share(one_layer))
+# --8<-- [end:stacked_reach_claim]

@@ -1,0 +1,161 @@
+"""Kernel gradient page: padded zeros add exact-zero terms, yet padding changes
+the kernel gradient by adding output positions."""
+
+# --8<-- [start:setup]
+import matplotlib.pyplot as plt
+import numpy as np
+
+from snippets import conv, keras_ref
+from snippets.padding import same_padding
+
+rng = np.random.default_rng(3)
+
+
+def whole(a):
+    """As ints when every value is a whole number, so it prints without
+    decimals; unchanged otherwise."""
+    a = np.asarray(a)
+    return a.astype(int) if np.array_equal(a, np.round(a)) else a
+
+
+def image(a):
+    """The 2-D image in an NHWC batch of one, one channel."""
+    return whole(np.asarray(a)[0, :, :, 0])
+
+
+def taps(dkernel):
+    """The 2-D kernel gradient of a one-in, one-out HWIO kernel."""
+    return whole(np.asarray(dkernel)[:, :, 0, 0])
+# --8<-- [end:setup]
+
+
+# --8<-- [start:problem]
+x = rng.integers(-3, 4, size=(1, 5, 5, 1)).astype(float)  # NHWC
+kernel_shape = (3, 3, 1, 1)  # HWIO; the gradient does not use the weights
+dy_same = rng.integers(-2, 3, size=(1, 5, 5, 1)).astype(float)  # per output
+
+dkernel_keras = keras_ref.conv2d_grad_kernel(
+    x, dy_same, kernel_shape, padding="same")
+dkernel_loop = conv.conv2d_grad_kernel_loop(
+    x, dy_same, kernel_shape, padding="same")
+print("Keras (tf.GradientTape):")
+print(taps(dkernel_keras))
+print("loop over the zero-padded input:")
+print(taps(dkernel_loop))
+# --8<-- [end:problem]
+
+
+# --8<-- [start:loop_claim]
+np.allclose(dkernel_loop, dkernel_keras, atol=1e-5)
+# --8<-- [end:loop_claim]
+
+
+# --8<-- [start:tap_terms]
+pad_before, pad_after = same_padding(5, 3)
+x_padded = np.pad(image(x), (pad_before, pad_after))
+is_padding = np.pad(np.zeros((5, 5), bool), (pad_before, pad_after),
+                    constant_values=True)
+
+
+def tap_terms(a, b):
+    """Every term dy[i, j] * x_padded[i + a, j + b] that tap (a, b) of the
+    kernel gradient adds up, and which of them read a padded zero."""
+    h_out, w_out = image(dy_same).shape
+    window = np.s_[a:a + h_out, b:b + w_out]
+    return image(dy_same) * x_padded[window], is_padding[window]
+
+
+terms, from_padding = tap_terms(0, 0)  # the top-left tap
+print("terms of tap (0, 0):")
+print(terms)
+print("read a padded zero:")
+print(from_padding.astype(int))
+# --8<-- [end:tap_terms]
+
+
+# --8<-- [start:tap_terms_claim]
+def padding_terms_are_zero(a, b):
+    terms, from_padding = tap_terms(a, b)
+    keras_tap = dkernel_keras[a, b, 0, 0]
+    return (np.all(terms[from_padding] == 0)
+            and np.isclose(terms.sum(), keras_tap))
+
+
+all(padding_terms_are_zero(a, b) for a in range(3) for b in range(3))
+# --8<-- [end:tap_terms_claim]
+
+
+# --8<-- [start:same_vs_valid]
+# 'valid' keeps the outputs whose window fits in x: the interior of 'same'
+dy_valid = dy_same[:, 1:-1, 1:-1, :]
+dkernel_valid = keras_ref.conv2d_grad_kernel(
+    x, dy_valid, kernel_shape, padding="valid")
+dkernel_same = dkernel_keras
+print("'valid':")
+print(taps(dkernel_valid))
+print("'same':")
+print(taps(dkernel_same))
+# --8<-- [end:same_vs_valid]
+
+
+# --8<-- [start:same_vs_valid_claim]
+not np.allclose(dkernel_same, dkernel_valid)
+# --8<-- [end:same_vs_valid_claim]
+
+
+# --8<-- [start:border_outputs]
+# keep only the output positions that exist because of padding
+dy_border_only = dy_same.copy()
+dy_border_only[:, 1:-1, 1:-1, :] = 0
+dkernel_border = keras_ref.conv2d_grad_kernel(
+    x, dy_border_only, kernel_shape, padding="same")
+print("'same' minus 'valid':")
+print(taps(dkernel_same - dkernel_valid))
+print("from the border outputs alone:")
+print(taps(dkernel_border))
+# --8<-- [end:border_outputs]
+
+
+# --8<-- [start:border_outputs_claim]
+np.allclose(dkernel_same - dkernel_valid, dkernel_border, atol=1e-5)
+# --8<-- [end:border_outputs_claim]
+
+
+# --8<-- [start:real_terms]
+def real_terms_per_tap(size, kernel_size, padding):
+    """How many terms of each tap's gradient read a real pixel: the kernel
+    gradient when every input pixel and every upstream gradient is 1."""
+    ones_x = np.ones((1, size, size, 1))
+    out = size if padding == "same" else size - kernel_size + 1
+    ones_dy = np.ones((1, out, out, 1))
+    shape = (kernel_size, kernel_size, 1, 1)
+    return taps(keras_ref.conv2d_grad_kernel(ones_x, ones_dy, shape,
+                                             padding=padding))
+
+
+real_same = real_terms_per_tap(5, 3, "same")
+real_valid = real_terms_per_tap(5, 3, "valid")
+# --8<-- [end:real_terms]
+
+
+# --8<-- [start:real_terms_claim]
+bool(
+    real_same[1, 1] == 5 * 5  # every pixel of the input
+    and real_same[0, 0] < real_same[0, 1] < real_same[1, 1]
+    and np.all(real_valid == real_valid[0, 0])
+)
+# --8<-- [end:real_terms_claim]
+
+
+# --8<-- [start:real_terms_figure]
+fig, axes = plt.subplots(1, 2, figsize=(7, 3.4))
+for ax, counts, name in zip(axes, [real_valid, real_same], ["valid", "same"]):
+    ax.imshow(counts, cmap="Blues", vmin=0, vmax=30)
+    for (row, col), value in np.ndenumerate(counts):
+        ax.text(col, row, f"{value:g}", ha="center", va="center", fontsize=12)
+    ax.set_title(f"padding='{name}'", fontsize=10)
+    ax.set_xticks(range(3), [f"b={b}" for b in range(3)])
+    ax.set_yticks(range(3), [f"a={a}" for a in range(3)])
+fig.suptitle("real (non-padding) pixels read by each kernel tap", fontsize=10)
+fig.tight_layout()
+# --8<-- [end:real_terms_figure]

@@ -1,0 +1,80 @@
+"""snippets/forward_pass.py: 'valid', 'same' and the (k - 1) // 2 rule,
+checked against Keras."""
+
+import numpy as np
+import pytest
+
+from snippets import keras_ref
+from snippets.padding import same_padding
+
+
+@pytest.fixture(scope="module")
+def page():
+    from snippets import forward_pass
+    return forward_pass
+
+
+def test_valid_outputs_are_window_sums(page):
+    x = page.image(page.x)
+    expected = [[x[i:i + 3, j:j + 3].sum() for j in range(3)] for i in range(3)]
+    np.testing.assert_array_equal(page.image(page.y_valid), expected)
+
+
+def test_same_keeps_the_size_and_its_interior_is_valid(page):
+    assert page.y_same.shape == page.x.shape
+    np.testing.assert_array_equal(page.y_same[:, 1:-1, 1:-1, :], page.y_valid)
+
+
+def test_same_corner_output_sums_only_real_pixels(page):
+    assert page.y_same[0, 0, 0, 0] == page.x[0, :2, :2, 0].sum()
+
+
+@pytest.mark.parametrize("case", [
+    (5, 3, 1, 1), (5, 4, 1, 1), (5, 3, 2, 1), (6, 3, 2, 1),
+    (6, 4, 2, 1), (7, 3, 1, 2), (4, 5, 1, 1), (7, 2, 3, 1),
+])
+def test_each_table_row_is_pad_then_valid_in_keras(page, case):
+    assert case in page.cases
+    assert page.keras_same_is_pad_then_valid(*case)
+
+
+def test_pad_then_valid_check_can_fail(page, monkeypatch):
+    # with the extra zero on the wrong side the check must say no
+    monkeypatch.setattr(page, "same_padding",
+                        lambda n, k, s, d: same_padding(n, k, s, d)[::-1])
+    assert not page.keras_same_is_pad_then_valid(5, 4, 1, 1)
+
+
+def test_table_output_sizes_are_keras_output_sizes(page):
+    for n, k, s, d in page.cases:
+        x = np.zeros((1, n, n, 1))
+        y = keras_ref.conv2d(x, np.zeros((k, k, 1, 1)), s, "same", d)
+        assert y.shape[1] == -(-n // s)
+
+
+def test_even_kernel_pads_the_extra_zero_after(page):
+    assert same_padding(5, 4) == (1, 2)
+    np.testing.assert_allclose(page.y_same_4, page.extra_after)
+    assert not np.allclose(page.y_same_4, page.extra_before)
+
+
+def test_rule_of_thumb_gives_wrong_shape_for_even_kernel(page):
+    assert page.naive_4.shape == (1, 4, 4, 1)
+    assert page.y_same_4.shape == (1, 5, 5, 1)
+
+
+def test_rule_of_thumb_at_stride_2_same_shape_different_values(page):
+    assert page.naive_s2.shape == page.keras_s2.shape == (1, 3, 3, 1)
+    assert not np.allclose(page.naive_s2, page.keras_s2)
+    # Keras's first window starts on the first pixel: no zero before it
+    x = page.image(page.x_6)
+    assert page.keras_s2[0, 0, 0, 0] == x[:3, :3].sum()
+
+
+def test_rule_of_thumb_agrees_for_odd_kernel_at_stride_1(page):
+    np.testing.assert_array_equal(page.naive_same(page.x, page.kernel),
+                                  page.y_same)
+
+
+def test_grid_figure_draws_three_grids(page):
+    assert len(page.fig.axes) == 3

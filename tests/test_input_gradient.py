@@ -1,0 +1,99 @@
+"""snippets/input_gradient.py: three views of the input gradient, the adjoint
+identity and the reach counts, checked against Keras and tf.GradientTape."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from snippets import keras_ref
+
+
+@pytest.fixture(scope="module")
+def page():
+    from snippets import input_gradient
+    return input_gradient
+
+
+def tape_input_gradient(x, kernel, dy):
+    """tf.nn.conv2d under a tape: a path independent of keras_ref's layer."""
+    x = tf.constant(x, tf.float32)
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        y = tf.nn.conv2d(x, tf.constant(kernel, tf.float32), 1, "SAME")
+    return tape.gradient(y, x, output_gradients=tf.constant(dy, tf.float32))
+
+
+def test_keras_answer_matches_an_independent_tape(page):
+    expected = tape_input_gradient(page.x, page.kernel, page.dy)
+    np.testing.assert_allclose(page.dx_keras, expected, atol=1e-5)
+
+
+@pytest.mark.parametrize("name", ["dx_cropped", "dx_masked", "dx_transposed",
+                                  "dx_flipped"])
+def test_every_view_equals_keras(page, name):
+    np.testing.assert_allclose(getattr(page, name), page.dx_keras, atol=1e-5)
+
+
+def test_the_example_is_not_trivial(page):
+    # a gradient that is all zeros would make every view agree vacuously
+    assert np.count_nonzero(page.dx_keras) > page.dx_keras.size // 2
+
+
+def test_masked_loop_on_a_larger_multichannel_example(page):
+    rng = np.random.default_rng(7)
+    x_shape = (2, 6, 7, 2)
+    kernel = rng.normal(size=(5, 5, 2, 3))
+    dy = rng.normal(size=(2, 6, 7, 3))
+    pad_before, _ = page.same_padding(6, 5)
+    masked = page.grad_input_masked(dy, kernel, x_shape, pad_before)
+    expected = keras_ref.conv2d_grad_input(dy, kernel, x_shape, padding="same")
+    np.testing.assert_allclose(masked, expected, atol=1e-4)
+
+
+def test_masked_loop_without_the_mask_is_wrong(page):
+    # pretending there is no padding shifts every contribution
+    wrong = page.grad_input_masked(page.dy, page.kernel, page.x.shape, 0)
+    assert not np.allclose(wrong, page.dx_keras)
+
+
+def test_adjoint_identity_holds_exactly(page):
+    assert page.forward_side == page.backward_side
+    assert page.forward_side != 0
+
+
+def brute_force_reach(size, k):
+    """Count, for each pixel, the 'same' output windows that cover it."""
+    before, _ = (k - 1) // 2, None
+    counts = np.zeros((size, size), int)
+    for i in range(size):
+        for j in range(size):
+            rows = range(max(i - before, 0), min(i - before + k, size))
+            cols = range(max(j - before, 0), min(j - before + k, size))
+            counts[np.ix_(list(rows), list(cols))] += 1
+    return counts
+
+
+@pytest.mark.parametrize("k", [3, 5])
+def test_reach_counts_equal_a_brute_force_count(page, k):
+    counts = page.counts_3 if k == 3 else page.counts_5
+    np.testing.assert_array_equal(counts, brute_force_reach(8, k))
+
+
+def test_corner_and_centre_formula(page):
+    assert page.corner_and_centre(page.counts_3, 3)
+    assert page.corner_and_centre(page.counts_5, 5)
+    assert not page.corner_and_centre(page.counts_5, 3)
+
+
+def test_two_stacked_layers_shrink_the_corner_share(page):
+    one, two = page.reach_through(1, 8, 3), page.reach_through(2, 8, 3)
+    assert page.corner_share(two) < page.corner_share(one)
+    # two layers of ones is a path count: the one-layer count convolved again
+    ones = np.ones((3, 3, 1, 1))
+    again = keras_ref.conv2d(one[None, :, :, None].astype(float), ones,
+                             padding="same")
+    np.testing.assert_array_equal(two, again[0, :, :, 0])
+
+
+def test_reach_figure_has_two_heat_maps_and_colour_bars(page):
+    assert len(page.fig.axes) == 4

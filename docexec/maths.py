@@ -20,6 +20,10 @@ from markdown.inlinepatterns import InlineProcessor
 
 DISPLAY_RE = r"(?<!\\)\$\$(.+?)(?<!\\)\$\$"
 INLINE_RE = r"(?<![\\$])\$(?![\s$])(.+?)(?<![\s\\])\$(?![\d$])"
+# latex2mathml writes \operatorname{pad} and \max as <mo>, which browsers space
+# like a binary operator ("pad (x)"); an <mi> of several letters is upright
+# and unspaced, as TeX sets it.
+OPERATOR_NAME_RE = re.compile(r"<mo>([A-Za-z]{2,})</mo>")
 
 # After `backtick` (190, also pymdownx.inlinehilite's), before `escape` (180).
 DISPLAY_PRIORITY = 187
@@ -41,7 +45,7 @@ def to_mathml(latex: str, display: str) -> str:
     if "\\" in mathml:  # latex2mathml prints a command it does not know as text
         unknown = sorted(set(re.findall(r"\\[A-Za-z]+", mathml)))
         raise MathsError(f"cannot render LaTeX {latex!r}: unknown command(s) {unknown}")
-    return mathml
+    return OPERATOR_NAME_RE.sub(r"<mi>\1</mi>", mathml)
 
 
 class MathsProcessor(InlineProcessor):

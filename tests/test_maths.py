@@ -118,3 +118,9 @@ def test_unknown_command_is_an_error_not_text_in_the_page():
 def test_to_mathml_rejects_an_unknown_display():
     with pytest.raises(ValueError, match="display='wide'.*'inline' and 'block'"):
         to_mathml("x", "wide")
+
+
+def test_operator_names_are_upright_identifiers_without_operator_spacing():
+    (element,) = maths_elements(render(r"Then $\operatorname{crop}(g) = \max(a, b)$."))
+    assert "<mi>crop</mi>" in element and "<mi>max</mi>" in element
+    assert "<mo>crop</mo>" not in element

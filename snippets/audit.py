@@ -10,7 +10,11 @@ import keras
 import tensorflow as tf
 
 from snippets import keras_ref
-from snippets.conv import conv2d_grad_input_loop, conv2d_grad_kernel_loop, conv2d_loop
+from snippets.conv import (
+    conv2d_grad_input_loop,
+    conv2d_grad_kernel_loop,
+    conv2d_loop,
+)
 from snippets.padding import output_size, same_padding
 
 rng = np.random.default_rng(0)
@@ -18,23 +22,26 @@ rng = np.random.default_rng(0)
 
 def numpy_of(tensor):
     return keras.ops.convert_to_numpy(tensor)
+
+
 # --8<-- [end:setup]
 
 
 # --8<-- [start:purpose]
 image = rng.normal(size=(1, 6, 6, 1)).astype("float32")
 kernel_3x3 = rng.normal(size=(3, 3, 1, 1)).astype("float32")
-output_shapes = {
-    f"{padding}, stride {stride}": keras_ref.conv2d(image, kernel_3x3, strides=stride, padding=padding).shape[1:3]
-    for padding in ("valid", "same")
-    for stride in (1, 2)
-}
-output_shapes
+output_shapes = {}
+for padding in ("valid", "same"):
+    for stride in (1, 2):
+        y = keras_ref.conv2d(image, kernel_3x3, strides=stride, padding=padding)
+        output_shapes[padding, stride] = y.shape[1:3]
+        print(f"padding={padding!r:8} stride={stride} -> {y.shape[1:3]}")
 # --8<-- [end:purpose]
 
 
 # --8<-- [start:purpose_claim]
-output_shapes["same, stride 1"] == image.shape[1:3] and output_shapes["same, stride 2"] != image.shape[1:3]
+same_1, same_2 = output_shapes["same", 1], output_shapes["same", 2]
+same_1 == image.shape[1:3] and same_2 != image.shape[1:3]
 # --8<-- [end:purpose_claim]
 
 
@@ -67,16 +74,19 @@ for old_backend in ("theano", "cntk"):
 
 # --8<-- [start:backends_claim]
 keras.backend.backend() == "tensorflow" and all(
-    message == f"ValueError: Unable to import backend : {name}" for name, message in refusals.items()
+    message == f"ValueError: Unable to import backend : {name}"
+    for name, message in refusals.items()
 )
 # --8<-- [end:backends_claim]
 
 
 # --8<-- [start:padded_gradient]
 def gradients_through_explicit_padding(x, weights, dy):
-    """Gradients w.r.t. x and w.r.t. its zero-padded copy, for ZeroPadding2D then a "valid" Conv2D."""
+    """Gradients w.r.t. x and w.r.t. its padded copy, through ZeroPadding2D then
+    a "valid" Conv2D."""
     x = tf.constant(x)
-    pad, conv = keras.layers.ZeroPadding2D(padding=1), keras.layers.Conv2D(1, 3, use_bias=False)
+    pad = keras.layers.ZeroPadding2D(padding=1)
+    conv = keras.layers.Conv2D(1, 3, use_bias=False)
     conv.build((None, None, None, 1))
     conv.kernel.assign(weights)
     with tf.GradientTape() as tape:
@@ -84,13 +94,17 @@ def gradients_through_explicit_padding(x, weights, dy):
         x_padded = pad(x)
         tape.watch(x_padded)
         y = conv(x_padded)
-    dx, dx_padded = tape.gradient(y, [x, x_padded], output_gradients=tf.constant(dy))
+    dx, dx_padded = tape.gradient(
+        y, [x, x_padded], output_gradients=tf.constant(dy)
+    )
     return dx.numpy(), dx_padded.numpy()
 
 
 small = rng.normal(size=(1, 4, 4, 1)).astype("float32")
 ones_3x3 = np.ones((3, 3, 1, 1), dtype="float32")
-dx, dx_padded = gradients_through_explicit_padding(small, ones_3x3, np.ones((1, 4, 4, 1), dtype="float32"))
+dx, dx_padded = gradients_through_explicit_padding(
+    small, ones_3x3, np.ones((1, 4, 4, 1), dtype="float32")
+)
 dx_padded[0, :, :, 0]
 # --8<-- [end:padded_gradient]
 
@@ -98,16 +112,21 @@ dx_padded[0, :, :, 0]
 # --8<-- [start:padded_gradient_claim]
 border = np.ones(dx_padded.shape[1:3], dtype=bool)
 border[1:-1, 1:-1] = False
-bool(np.all(dx_padded[0, border, 0] != 0)) and np.array_equal(dx, dx_padded[:, 1:-1, 1:-1, :])
+border_gets_gradient = bool(np.all(dx_padded[0, border, 0] != 0))
+border_gets_gradient and np.array_equal(dx, dx_padded[:, 1:-1, 1:-1, :])
 # --8<-- [end:padded_gradient_claim]
 
 
 # --8<-- [start:crop_claim]
 dy_random = rng.normal(size=(1, 4, 4, 1)).astype("float32")
-dx_explicit, dx_padded_random = gradients_through_explicit_padding(small, kernel_3x3, dy_random)
+dx_explicit, dx_padded_random = gradients_through_explicit_padding(
+    small, kernel_3x3, dy_random
+)
 np.allclose(
     dx_padded_random[:, 1:-1, 1:-1, :],
-    keras_ref.conv2d_grad_input(dy_random, kernel_3x3, small.shape, padding="same"),
+    keras_ref.conv2d_grad_input(
+        dy_random, kernel_3x3, small.shape, padding="same"
+    ),
     atol=1e-5,
 )
 # --8<-- [end:crop_claim]
@@ -142,15 +161,24 @@ operation_types
 
 # --8<-- [start:nothing_modifies_inputs]
 model = keras.Sequential(
-    [keras.Input((4, 4, 1)), keras.layers.ZeroPadding2D(1, name="pad"), keras.layers.Conv2D(1, 3, name="conv")],
+    [
+        keras.Input((4, 4, 1)),
+        keras.layers.ZeroPadding2D(1, name="pad"),
+        keras.layers.Conv2D(1, 3, name="conv"),
+    ],
     name="model",
 )
 x_before = small.copy()
 with tf.GradientTape() as tape:
     loss = tf.reduce_sum(model(small) ** 2)
-keras.optimizers.SGD(0.1).apply(tape.gradient(loss, model.trainable_variables), model.trainable_variables)
+keras.optimizers.SGD(0.1).apply(
+    tape.gradient(loss, model.trainable_variables), model.trainable_variables
+)
 print("weights of ZeroPadding2D:", model.layers[0].weights)
-print("what the optimizer updated:", [variable.path for variable in model.trainable_variables])
+print(
+    "what the optimizer updated:",
+    [variable.path for variable in model.trainable_variables],
+)
 print("input changed by the step:", not np.array_equal(small, x_before))
 padded_again = numpy_of(model.layers[0](small))
 print("border of the next padded input:", np.unique(padded_again[0, border, 0]))
@@ -158,30 +186,43 @@ print("border of the next padded input:", np.unique(padded_again[0, border, 0]))
 
 
 # --8<-- [start:nothing_modifies_inputs_claim]
-model.layers[0].weights == [] and np.array_equal(small, x_before) and bool(np.all(padded_again[0, border, 0] == 0))
+border_is_zero = bool(np.all(padded_again[0, border, 0] == 0))
+input_unchanged = np.array_equal(small, x_before)
+model.layers[0].weights == [] and input_unchanged and border_is_zero
 # --8<-- [end:nothing_modifies_inputs_claim]
 
 
 # --8<-- [start:corner_output]
 dy_corner = np.zeros((1, 4, 4, 1), dtype="float32")
-dy_corner[0, 0, 0, 0] = 1.0  # only the top-left output, whose window covers five padded zeros
-dx_corner = keras_ref.conv2d_grad_input(dy_corner, ones_3x3, small.shape, padding="same")
-dkernel_corner = keras_ref.conv2d_grad_kernel(small, dy_corner, ones_3x3.shape, padding="same")
+# Only the top-left output, whose window is mostly padding:
+dy_corner[0, 0, 0, 0] = 1.0
+dx_corner = keras_ref.conv2d_grad_input(
+    dy_corner, ones_3x3, small.shape, padding="same"
+)
+dkernel_corner = keras_ref.conv2d_grad_kernel(
+    small, dy_corner, ones_3x3.shape, padding="same"
+)
 dx_corner[0, :, :, 0]
 # --8<-- [end:corner_output]
 
 
 # --8<-- [start:corner_output_claim]
-int(np.count_nonzero(dx_corner)) == 4 and int(np.count_nonzero(dkernel_corner)) == 4
+np.count_nonzero(dx_corner) == 4 and np.count_nonzero(dkernel_corner) == 4
 # --8<-- [end:corner_output_claim]
 
 
 # --8<-- [start:kernel_gradient_claim]
-dkernel_keras = keras_ref.conv2d_grad_kernel(small, dy_random, kernel_3x3.shape, padding="same")
-# Tap (0, 0) reads x[i - 1, j - 1]: a real pixel only for outputs i, j >= 1, a padded zero otherwise.
+dkernel_keras = keras_ref.conv2d_grad_kernel(
+    small, dy_random, kernel_3x3.shape, padding="same"
+)
+# Tap (0, 0) reads x[i - 1, j - 1]: a real pixel for outputs i, j >= 1,
+# a padded zero otherwise.
 tap_00_real_terms = np.sum(small[0, :3, :3, 0] * dy_random[0, 1:, 1:, 0])
-np.allclose(conv2d_grad_kernel_loop(small, dy_random, kernel_3x3.shape, padding="same"), dkernel_keras, atol=1e-5) and (
-    np.isclose(dkernel_keras[0, 0, 0, 0], tap_00_real_terms, atol=1e-5)
+dkernel_loop = conv2d_grad_kernel_loop(
+    small, dy_random, kernel_3x3.shape, padding="same"
+)
+np.allclose(dkernel_loop, dkernel_keras, atol=1e-5) and np.isclose(
+    dkernel_keras[0, 0, 0, 0], tap_00_real_terms, atol=1e-5
 )
 # --8<-- [end:kernel_gradient_claim]
 
@@ -199,34 +240,51 @@ def rule_matches_keras(size, kernel_size, stride):
     x_padded = np.pad(x, [(0, 0), (before, after), (before, after), (0, 0)])
     y_rule = keras_ref.conv2d(x_padded, weights, strides=stride, padding="valid")
     y_keras = keras_ref.conv2d(x, weights, strides=stride, padding="same")
-    return y_rule.shape == y_keras.shape and np.allclose(y_rule, y_keras, atol=1e-5), y_rule.shape[1], y_keras.shape[1]
+    return (
+        y_rule.shape == y_keras.shape and np.allclose(y_rule, y_keras, atol=1e-5),
+        y_rule.shape[1],
+        y_keras.shape[1],
+    )
 
 
-print("kernel stride | rule pads  TF pads | rule output  Keras output | same result")
+length = 6
+print("kernel stride | rule pads  TF pads | rule size  Keras size | equal")
 for kernel_size, stride in [(3, 1), (5, 1), (2, 1), (4, 1), (3, 2)]:
-    matches, rule_size, keras_size = rule_matches_keras(6, kernel_size, stride)
-    print(f"{kernel_size:6} {stride:6} | {symmetric_rule(kernel_size)!s:9} {same_padding(6, kernel_size, stride)!s:8} "
-          f"| {rule_size:11}  {keras_size:12} | {matches}")
+    matches, rule_size, keras_size = rule_matches_keras(
+        length, kernel_size, stride
+    )
+    rule_pads = symmetric_rule(kernel_size)
+    tf_pads = same_padding(length, kernel_size, stride)
+    print(
+        f"{kernel_size:6} {stride:6} | {rule_pads!s:9}  {tf_pads!s:7} "
+        f"| {rule_size:9}  {keras_size:10} | {matches}"
+    )
 # --8<-- [end:same_rule]
 
 
 # --8<-- [start:same_rule_claim]
-rule_matches_keras(6, 3, 1)[0] and rule_matches_keras(6, 5, 1)[0] and not any(
-    rule_matches_keras(6, kernel_size, stride)[0] for kernel_size, stride in [(2, 1), (4, 1), (3, 2)]
+odd_kernels_match = all(
+    rule_matches_keras(length, kernel_size, 1)[0] for kernel_size in (3, 5)
+)
+odd_kernels_match and not any(
+    rule_matches_keras(length, kernel_size, stride)[0]
+    for kernel_size, stride in [(2, 1), (4, 1), (3, 2)]
 )
 # --8<-- [end:same_rule_claim]
 
 
 # --8<-- [start:pad_before_claim]
 def before_is_half(kernel_size, size=6):
-    """Does Keras's stride-1 "same" equal (k - 1) // 2 zeros before and the rest after?"""
+    """Is Keras's stride-1 "same" (k - 1) // 2 zeros before, the rest after?"""
     x = rng.normal(size=(1, size, size, 1)).astype("float32")
     weights = rng.normal(size=(kernel_size, kernel_size, 1, 1)).astype("float32")
     before = (kernel_size - 1) // 2
     after = kernel_size - 1 - before
     x_padded = np.pad(x, [(0, 0), (before, after), (before, after), (0, 0)])
     y_keras = keras_ref.conv2d(x, weights, padding="same")
-    return np.allclose(keras_ref.conv2d(x_padded, weights, padding="valid"), y_keras, atol=1e-5)
+    return np.allclose(
+        keras_ref.conv2d(x_padded, weights, padding="valid"), y_keras, atol=1e-5
+    )
 
 
 all(before_is_half(kernel_size) for kernel_size in (2, 3, 4, 5))
@@ -235,7 +293,9 @@ all(before_is_half(kernel_size) for kernel_size in (2, 3, 4, 5))
 
 # --8<-- [start:first_example]
 digits = np.arange(1, 10, dtype="float32").reshape(1, 3, 3, 1)
-edge_kernel = np.array([[1, 0, -1], [2, 0, -2], [1, 0, -1]], dtype="float32").reshape(3, 3, 1, 1)
+edge_kernel = np.array(
+    [[1, 0, -1], [2, 0, -2], [1, 0, -1]], dtype="float32"
+).reshape(3, 3, 1, 1)
 y_keras_example = keras_ref.conv2d(digits, edge_kernel, padding="same")
 y_keras_example[0, :, :, 0]
 # --8<-- [end:first_example]
@@ -244,9 +304,9 @@ y_keras_example[0, :, :, 0]
 # --8<-- [start:first_example_claim]
 flipped = edge_kernel[::-1, ::-1]
 y_true_convolution = conv2d_loop(digits, flipped, padding="same")
-np.allclose(conv2d_loop(digits, edge_kernel, padding="same"), y_keras_example, atol=1e-5) and np.allclose(
-    y_true_convolution, -y_keras_example, atol=1e-5
-)
+np.allclose(
+    conv2d_loop(digits, edge_kernel, padding="same"), y_keras_example, atol=1e-5
+) and np.allclose(y_true_convolution, -y_keras_example, atol=1e-5)
 # --8<-- [end:first_example_claim]
 
 
@@ -260,13 +320,19 @@ padded_row[last_output + even_size - 1]  # the last tap of the last "same" outpu
 
 # --8<-- [start:second_example]
 dy_ones = np.ones((1, 3, 3, 1), dtype="float32")
-dx_keras_example = keras_ref.conv2d_grad_input(dy_ones, edge_kernel, digits.shape, padding="same")
+dx_keras_example = keras_ref.conv2d_grad_input(
+    dy_ones, edge_kernel, digits.shape, padding="same"
+)
 dx_keras_example[0, :, :, 0]
 # --8<-- [end:second_example]
 
 
 # --8<-- [start:second_example_claim]
-np.allclose(conv2d_grad_input_loop(dy_ones, edge_kernel, digits.shape, padding="same"), dx_keras_example, atol=1e-5)
+np.allclose(
+    conv2d_grad_input_loop(dy_ones, edge_kernel, digits.shape, padding="same"),
+    dx_keras_example,
+    atol=1e-5,
+)
 # --8<-- [end:second_example_claim]
 
 
@@ -281,7 +347,9 @@ kernel_gradient(digits[0, :, :, 0], dy_ones[0, :, :, 0])
 
 
 # --8<-- [start:third_example_intent]
-dkernel_keras_example = keras_ref.conv2d_grad_kernel(digits, dy_ones, edge_kernel.shape, padding="same")
+dkernel_keras_example = keras_ref.conv2d_grad_kernel(
+    digits, dy_ones, edge_kernel.shape, padding="same"
+)
 dkernel_keras_example[:, :, 0, 0]
 # --8<-- [end:third_example_intent]
 
@@ -292,14 +360,14 @@ with tf.GradientTape(persistent=True) as tape:
     tape.watch(line)
     reflected = tf.pad(line, [[1, 1]], mode="REFLECT")
     zero_padded_line = tf.pad(line, [[1, 1]])
-print("gradient of sum(padded) w.r.t. x, REFLECT:  ", tape.gradient(reflected, line).numpy())
-print("gradient of sum(padded) w.r.t. x, zeros:    ", tape.gradient(zero_padded_line, line).numpy())
+d_reflect = tape.gradient(reflected, line).numpy()
+d_zeros = tape.gradient(zero_padded_line, line).numpy()
+print("d sum(padded) / dx, REFLECT:", d_reflect)
+print("d sum(padded) / dx, zeros:  ", d_zeros)
 # --8<-- [end:reflect]
 
 
 # --8<-- [start:reflect_claim]
-d_reflect = tape.gradient(reflected, line).numpy()
-d_zeros = tape.gradient(zero_padded_line, line).numpy()
 bool(np.all(d_zeros == 1)) and bool(d_reflect[1] == 2) and bool(d_reflect[0] == 1)
 # --8<-- [end:reflect_claim]
 
@@ -308,6 +376,8 @@ bool(np.all(d_zeros == 1)) and bool(d_reflect[1] == 2) and bool(d_reflect[0] == 
 with warnings.catch_warnings(record=True) as caught:
     warnings.simplefilter("always")
     sequence = np.array([[[0.5], [1.5], [0.0], [0.0]]], dtype="float32")
-    y_masked = keras.layers.Conv1D(1, 2, padding="same")(keras.layers.Masking(0.0)(sequence))
-getattr(y_masked, "_keras_mask", None) is None and any("destroy the mask" in str(w.message) for w in caught)
+    masked_sequence = keras.layers.Masking(0.0)(sequence)
+    y_masked = keras.layers.Conv1D(1, 2, padding="same")(masked_sequence)
+warned = any("destroy the mask" in str(w.message) for w in caught)
+warned and getattr(y_masked, "_keras_mask", None) is None
 # --8<-- [end:masking_claim]

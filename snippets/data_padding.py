@@ -14,8 +14,10 @@ rng = np.random.default_rng(0)
 sequences = [rng.normal(size=(5, 1)), rng.normal(size=(3, 1))]
 lengths = np.array([len(sequence) for sequence in sequences])
 x = keras.utils.pad_sequences(sequences, padding="post", dtype="float32")
-step_mask = (np.arange(x.shape[1]) < lengths[:, None]).astype("float32")  # 1 = real step
-x[..., 0]
+real = np.arange(x.shape[1]) < lengths[:, None]
+step_mask = real.astype("float32")  # 1 = real step, 0 = padded
+print("batch, one row per sequence:", x[..., 0], sep="\n")
+print("step mask:", step_mask, sep="\n")
 # --8<-- [end:batch]
 
 
@@ -30,19 +32,25 @@ for warning in caught:
     print(f"{warning.category.__name__}: {warning.message}")
 mask_before_conv = getattr(masked, "_keras_mask", None)
 mask_after_conv = getattr(y_after_mask, "_keras_mask", None)
-print("mask going into Conv1D:", keras.ops.convert_to_numpy(mask_before_conv).astype(int).tolist())
+mask_in = keras.ops.convert_to_numpy(mask_before_conv).astype(int)
+print("mask going into Conv1D:", mask_in.tolist())
 print("mask coming out of Conv1D:", mask_after_conv)
 # --8<-- [end:masking_measured]
 
 
 # --8<-- [start:masking_claim]
-destroys_mask_warning = [str(w.message) for w in caught if "does not support masking" in str(w.message)]
-len(destroys_mask_warning) == 1 and mask_before_conv is not None and mask_after_conv is None
+messages = [str(warning.message) for warning in caught]
+destroys_mask_warning = [m for m in messages if "does not support masking" in m]
+mask_was_there = mask_before_conv is not None
+len(destroys_mask_warning) == 1 and mask_was_there and mask_after_conv is None
 # --8<-- [end:masking_claim]
 
 
 # --8<-- [start:masking_ignored_claim]
-np.array_equal(keras.ops.convert_to_numpy(y_after_mask), keras.ops.convert_to_numpy(conv_masked(x)))
+np.array_equal(
+    keras.ops.convert_to_numpy(y_after_mask),
+    keras.ops.convert_to_numpy(conv_masked(x)),
+)
 # --8<-- [end:masking_ignored_claim]
 
 
@@ -52,15 +60,17 @@ pooled_masked = keras.ops.convert_to_numpy(pool(masked))[:, 0]
 pooled_after_conv = keras.ops.convert_to_numpy(pool(y_after_mask))[:, 0]
 conv_values = keras.ops.convert_to_numpy(y_after_mask)[..., 0]
 mean_over_real_steps = (x[..., 0] * step_mask).sum(axis=1) / lengths
-print("pooling straight after Masking:", pooled_masked.round(4), " mean over real steps:", mean_over_real_steps.round(4))
-print("pooling after Conv1D:          ", pooled_after_conv.round(4), " mean over all steps:", conv_values.mean(axis=1).round(4))
+mean_over_all_steps = conv_values.mean(axis=1)
+print("pooled straight after Masking:", pooled_masked)
+print("  the mean over real steps:   ", mean_over_real_steps)
+print("pooled after Conv1D:          ", pooled_after_conv)
+print("  the mean over all steps:    ", mean_over_all_steps)
 # --8<-- [end:pooling]
 
 
 # --8<-- [start:pooling_claim]
-np.allclose(pooled_masked, mean_over_real_steps, atol=1e-6) and np.allclose(
-    pooled_after_conv, conv_values.mean(axis=1), atol=1e-6
-)
+real_only = np.allclose(pooled_masked, mean_over_real_steps, atol=1e-6)
+real_only and np.allclose(pooled_after_conv, mean_over_all_steps, atol=1e-6)
 # --8<-- [end:pooling_claim]
 
 
@@ -75,7 +85,7 @@ def conv_layer(filters, channels_in, padding="same"):
 
 
 def forward(x, layers, step_mask=None):
-    """The layers in order; with a step mask, padded steps are zeroed after every layer."""
+    """The layers in order; a step mask zeroes padded steps after each one."""
     y = tf.convert_to_tensor(x)
     for layer in layers:
         y = layer(y)
@@ -92,21 +102,22 @@ two_layers = [conv_layer(4, 1), conv_layer(1, 4)]
 # --8<-- [start:bias_leak]
 hidden = forward(x, two_layers[:1]).numpy()
 print("first layer, short sequence, step by step (real steps first):")
-print(hidden[1].round(4))
-print("bias of that layer:", two_layers[0].bias.numpy().round(4))
+print(hidden[1])
+print("bias of that layer:", two_layers[0].bias.numpy())
 # --8<-- [end:bias_leak]
 
 
 # --8<-- [start:bias_leak_claim]
 last_real = lengths[1] - 1
-np.allclose(hidden[1, last_real + 2:], two_layers[0].bias.numpy(), atol=1e-6)
+np.allclose(hidden[1, last_real + 2 :], two_layers[0].bias.numpy(), atol=1e-6)
 # --8<-- [end:bias_leak_claim]
 
 
 # --8<-- [start:alone]
 def alone(layers, index):
-    """The sequence run on its own, at its own length: nothing padded, the reference."""
-    return forward(sequences[index][None].astype("float32"), layers).numpy()[0, :, 0]
+    """The sequence run on its own, at its own length: the reference."""
+    sequence = sequences[index][None].astype("float32")
+    return forward(sequence, layers).numpy()[0, :, 0]
 
 
 def in_batch(layers, index, step_mask=None):
@@ -115,7 +126,7 @@ def in_batch(layers, index, step_mask=None):
 
 for name, layers in [("one layer", one_layer), ("two layers", two_layers)]:
     difference = np.abs(in_batch(layers, 1) - alone(layers, 1))
-    print(f"{name}: |in batch - alone| at the short sequence's real steps:", difference.round(4))
+    print(f"{name}, |in batch - alone| at the real steps:", difference)
 # --8<-- [end:alone]
 
 
@@ -133,10 +144,12 @@ not np.allclose(in_batch(two_layers, 1)[-1], alone(two_layers, 1)[-1], atol=1e-3
 fig, ax = plt.subplots(figsize=(6, 3))
 steps = np.arange(x.shape[1])
 ax.axvspan(lengths[1] - 0.5, x.shape[1] - 0.5, color="0.9", label="padded steps")
-ax.plot(steps[: lengths[1]], alone(two_layers, 1), "o-", label="run alone (reference)")
-ax.plot(steps, forward(x, two_layers).numpy()[1, :, 0], "s--", label="in the padded batch")
-ax.plot(steps, forward(x, two_layers, step_mask).numpy()[1, :, 0], "x:", markersize=9,
-        label="in the batch, masked after each layer")
+reference = alone(two_layers, 1)
+leaky = forward(x, two_layers).numpy()[1, :, 0]
+fixed = forward(x, two_layers, step_mask).numpy()[1, :, 0]
+ax.plot(steps[: lengths[1]], reference, "o-", label="run alone (reference)")
+ax.plot(steps, leaky, "s--", label="in the padded batch")
+ax.plot(steps, fixed, "x:", ms=9, label="in the batch, masked after each layer")
 ax.set_xlabel("time step of the short sequence")
 ax.set_ylabel("output of two stacked Conv1D")
 ax.legend(fontsize=8)
@@ -144,7 +157,9 @@ ax.legend(fontsize=8)
 
 
 # --8<-- [start:losses]
-targets = keras.utils.pad_sequences([rng.normal(size=(n,)) for n in lengths], padding="post", dtype="float32")
+targets = keras.utils.pad_sequences(
+    [rng.normal(size=(n,)) for n in lengths], padding="post", dtype="float32"
+)
 
 
 def plain_loss(y, targets, step_mask):
@@ -154,29 +169,35 @@ def plain_loss(y, targets, step_mask):
 
 def masked_loss(y, targets, step_mask):
     """Mean squared error over real steps only."""
-    return tf.reduce_sum(step_mask * (y - targets) ** 2) / tf.reduce_sum(step_mask)
+    squared_errors = step_mask * (y - targets) ** 2
+    return tf.reduce_sum(squared_errors) / tf.reduce_sum(step_mask)
 # --8<-- [end:losses]
 
 
 # --8<-- [start:gradients]
 def batch_gradients(layers, loss, mask_each_layer):
-    """Gradients of the loss w.r.t. the input and every weight, for the padded batch."""
+    """Gradients of the loss w.r.t. the input and every weight, padded batch."""
     x_tensor = tf.constant(x)
     with tf.GradientTape() as tape:
         tape.watch(x_tensor)
-        y = forward(x_tensor, layers, step_mask if mask_each_layer else None)[..., 0]
+        mask = step_mask if mask_each_layer else None
+        y = forward(x_tensor, layers, mask)[..., 0]
         value = loss(y, targets, step_mask)
     weights = [w for layer in layers for w in layer.trainable_variables]
     return tape.gradient(value, [x_tensor] + weights)
 
 
 def reference_gradients(layers):
-    """Each sequence alone at its own length; squared errors summed, divided by all real steps."""
+    """Each sequence alone at its own length; squared errors summed, divided
+    by the number of real steps in the batch."""
     inputs = [tf.constant(s[None].astype("float32")) for s in sequences]
     with tf.GradientTape(persistent=True) as tape:
         for x_alone in inputs:
             tape.watch(x_alone)
-        errors = [forward(x_alone, layers)[0, :, 0] - targets[i, : lengths[i]] for i, x_alone in enumerate(inputs)]
+        errors = [
+            forward(x_alone, layers)[0, :, 0] - targets[i, : lengths[i]]
+            for i, x_alone in enumerate(inputs)
+        ]
         value = sum(tf.reduce_sum(e**2) for e in errors) / lengths.sum()
     weights = [w for layer in layers for w in layer.trainable_variables]
     return tape.gradient(value, inputs), tape.gradient(value, weights)
@@ -185,13 +206,17 @@ def reference_gradients(layers):
 
 # --8<-- [start:compare]
 def matches_reference(layers, loss, mask_each_layer):
-    """(input gradient at real steps, weight gradients) each equal to the reference?"""
+    """Do (input gradient at real steps, weight gradients) match the reference?"""
     dx, *dweights = batch_gradients(layers, loss, mask_each_layer)
     dx_alone, dweights_alone = reference_gradients(layers)
     inputs_match = all(
-        np.allclose(dx.numpy()[i, : lengths[i]], dx_alone[i].numpy()[0], atol=1e-5) for i in range(len(sequences))
+        np.allclose(dx[i, : lengths[i]], dx_alone[i][0], atol=1e-5)
+        for i in range(len(sequences))
     )
-    weights_match = all(np.allclose(a.numpy(), b.numpy(), atol=1e-5) for a, b in zip(dweights, dweights_alone))
+    weights_match = all(
+        np.allclose(ours, reference, atol=1e-5)
+        for ours, reference in zip(dweights, dweights_alone)
+    )
     return inputs_match, weights_match
 
 
@@ -199,12 +224,12 @@ variants = {
     "one layer, plain loss": (one_layer, plain_loss, False),
     "one layer, masked loss": (one_layer, masked_loss, False),
     "two layers, masked loss": (two_layers, masked_loss, False),
-    "two layers, masked loss + mask after each layer": (two_layers, masked_loss, True),
+    "two layers, masked loss, mask after each": (two_layers, masked_loss, True),
 }
-results = {name: matches_reference(*variant) for name, variant in variants.items()}
-print(f"{'':50} input grad  weight grads")
+results = {name: matches_reference(*v) for name, v in variants.items()}
+print(f"{'':41} input grad  weight grads")
 for name, (inputs_match, weights_match) in results.items():
-    print(f"{name:50} {str(inputs_match):11} {weights_match}")
+    print(f"{name:41} {str(inputs_match):11} {weights_match}")
 # --8<-- [end:compare]
 
 
@@ -214,12 +239,13 @@ results["one layer, plain loss"] == (False, False)
 
 
 # --8<-- [start:masked_loss_claim]
-results["one layer, masked loss"] == (True, True) and results["two layers, masked loss"] == (False, False)
+one_layer_fixed = results["one layer, masked loss"] == (True, True)
+one_layer_fixed and results["two layers, masked loss"] == (False, False)
 # --8<-- [end:masked_loss_claim]
 
 
 # --8<-- [start:mask_each_layer_claim]
-results["two layers, masked loss + mask after each layer"] == (True, True)
+results["two layers, masked loss, mask after each"] == (True, True)
 # --8<-- [end:mask_each_layer_claim]
 
 
@@ -230,15 +256,20 @@ dx_fixed[1, :, 0]
 
 
 # --8<-- [start:causal_claim]
-causal_layers = [conv_layer(4, 1, padding="causal"), conv_layer(1, 4, padding="causal")]
+causal_layers = [
+    conv_layer(4, 1, padding="causal"),
+    conv_layer(1, 4, padding="causal"),
+]
 np.allclose(in_batch(causal_layers, 1), alone(causal_layers, 1), atol=1e-6)
 # --8<-- [end:causal_claim]
 
 
 # --8<-- [start:true_zero]
-with_true_zero = np.array([[[0.7], [0.0], [-1.2], [0.0]]], dtype="float32")  # 3 real steps, 1 padded
+# Three real steps, the second of which is a genuine 0.0, then one padded step.
+with_true_zero = np.array([[[0.7], [0.0], [-1.2], [0.0]]], dtype="float32")
 true_length = 3
-mask_from_values = keras.ops.convert_to_numpy(masking.compute_mask(with_true_zero))[0]
+mask = masking.compute_mask(with_true_zero)
+mask_from_values = keras.ops.convert_to_numpy(mask)[0]
 mask_from_length = np.arange(with_true_zero.shape[1]) < true_length
 print("Masking(mask_value=0.0):", mask_from_values.astype(int))
 print("from the length:        ", mask_from_length.astype(int))

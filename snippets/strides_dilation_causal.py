@@ -1,4 +1,6 @@
 # --8<-- [start:setup]
+import textwrap
+
 import matplotlib.pyplot as plt
 import numpy as np
 import keras
@@ -34,7 +36,7 @@ outputs_stride = {
     )
     for x in (x_odd, x_even)
 }
-{length: ours.shape for length, (ours, keras_y) in outputs_stride.items()}
+{n: (ours.shape, keras_y.shape) for n, (ours, keras_y) in outputs_stride.items()}
 # --8<-- [end:stride_keras]
 
 
@@ -48,22 +50,28 @@ all(
 
 # --8<-- [start:stride_figure]
 def draw_windows(ax, size, kernel_size, stride):
-    """Input cells (padding hatched) and, under them, the window each output reads."""
+    """Input cells (padding hatched) and, under them, each output's window."""
     pad_before, pad_after = same_padding(size, kernel_size, stride)
     cells = pad_before + size + pad_after
     for cell in range(cells):
         padded = cell < pad_before or cell >= pad_before + size
-        ax.add_patch(plt.Rectangle((cell, 0), 1, 1, fill=not padded, hatch="//" if padded else None,
-                                   facecolor="#cfe2f3", edgecolor="black"))
+        hatch = "//" if padded else None
+        colour = "white" if padded else "#cfe2f3"
+        square = plt.Rectangle((cell, 0), 1, 1, hatch=hatch, facecolor=colour,
+                               edgecolor="0.4")
+        ax.add_patch(square)
         label = "0" if padded else f"x{cell - pad_before}"
-        ax.text(cell + 0.5, 0.5, label, ha="center", va="center", fontsize=9)
+        ax.text(cell + 0.5, 0.5, label, ha="center", va="center", fontsize=9,
+                backgroundcolor=colour)
     for out in range(output_size(size, kernel_size, stride, "same")):
         start, row = out * stride, -0.6 - 0.5 * out
-        ax.plot([start + 0.1, start + kernel_size - 0.1], [row, row], lw=4, color="#e69138")
+        end = start + kernel_size
+        ax.plot([start + 0.1, end - 0.1], [row, row], lw=4, color="#e69138")
         ax.text(start - 0.2, row, f"y{out}", ha="right", va="center", fontsize=9)
     ax.set_xlim(-1.2, cells + 0.2)
     ax.set_ylim(row - 0.5, 1.2)
-    ax.set_title(f"length {size}: {pad_before} zero(s) before, {pad_after} after", fontsize=10)
+    title = f"length {size}: {pad_before} zero(s) before, {pad_after} after"
+    ax.set_title(title, fontsize=10)
     ax.axis("off")
 
 
@@ -75,11 +83,13 @@ for ax, x in zip(axes, (x_odd, x_even)):
 
 # --8<-- [start:stride_gradient]
 def coverage(size):
-    """Input gradient for an all-ones kernel and dy: how many windows read each input."""
+    """Input gradient for all-ones kernel and dy: windows reading each input."""
     y_length = output_size(size, kernel_size, stride, "same")
     dy = np.ones((1, y_length, 1), dtype="float32")
     ones = np.ones((kernel_size, 1, 1), dtype="float32")
-    return keras_ref.conv1d_grad_input(dy, ones, (1, size, 1), strides=stride, padding="same")
+    return keras_ref.conv1d_grad_input(
+        dy, ones, (1, size, 1), strides=stride, padding="same"
+    )
 
 
 coverage_odd, coverage_even = coverage(7)[0, :, 0], coverage(8)[0, :, 0]
@@ -89,41 +99,65 @@ print("length 8:", coverage_even)
 
 
 # --8<-- [start:stride_gradient_claim]
-all(
-    np.allclose(
-        conv1d_grad_input(dy, kernel_stride, x.shape, strides=stride, padding="same"),
-        keras_ref.conv1d_grad_input(dy, kernel_stride, x.shape, strides=stride, padding="same"),
-        atol=1e-5,
-    )
-    for x in (x_odd, x_even)
-    for dy in [rng.normal(size=(1, output_size(x.shape[1], kernel_size, stride, "same"), 1))]
-)
+def gradients_agree(x):
+    y_length = output_size(x.shape[1], kernel_size, stride, "same")
+    dy = rng.normal(size=(1, y_length, 1))
+    options = dict(strides=stride, padding="same")
+    ours = conv1d_grad_input(dy, kernel_stride, x.shape, **options)
+    keras_dx = keras_ref.conv1d_grad_input(dy, kernel_stride, x.shape, **options)
+    return np.allclose(ours, keras_dx, atol=1e-5)
+
+
+gradients_agree(x_odd) and gradients_agree(x_even)
 # --8<-- [end:stride_gradient_claim]
 
 
 # --8<-- [start:dilation_rule]
 dilation = 2
 effective_size = (kernel_size - 1) * dilation + 1
-same_padding(8, kernel_size, dilation=dilation), same_padding(8, effective_size)
+x_dilation = rng.normal(size=(1, 9, 1))
+length = x_dilation.shape[1]
+dilated_pads = same_padding(length, kernel_size, dilation=dilation)
+dilated_pads, same_padding(length, effective_size)
 # --8<-- [end:dilation_rule]
 
 
 # --8<-- [start:dilation_claim]
 def spread(kernel, dilation):
     """The kernel with dilation - 1 zeros inserted between its taps."""
-    spread_kernel = np.zeros(((kernel.shape[0] - 1) * dilation + 1,) + kernel.shape[1:])
+    span = (kernel.shape[0] - 1) * dilation + 1
+    spread_kernel = np.zeros((span,) + kernel.shape[1:])
     spread_kernel[::dilation] = kernel
     return spread_kernel
 
 
-x_dilation = rng.normal(size=(1, 9, 1))
 kernel_dilation = rng.normal(size=(kernel_size, 1, 1))
-y_dilated = keras_ref.conv1d(x_dilation, kernel_dilation, padding="same", dilation=dilation)
-y_spread = keras_ref.conv1d(x_dilation, spread(kernel_dilation, dilation), padding="same")
-np.allclose(y_dilated, y_spread, atol=1e-5) and np.allclose(
-    conv1d(x_dilation, kernel_dilation, padding="same", dilation=dilation), y_dilated, atol=1e-5
+kernel_spread = spread(kernel_dilation, dilation)
+y_dilated = keras_ref.conv1d(
+    x_dilation, kernel_dilation, padding="same", dilation=dilation
 )
+y_spread = keras_ref.conv1d(x_dilation, kernel_spread, padding="same")
+y_numpy = conv1d(x_dilation, kernel_dilation, padding="same", dilation=dilation)
+spread_matches = np.allclose(y_dilated, y_spread, atol=1e-5)
+spread_matches and np.allclose(y_numpy, y_dilated, atol=1e-5)
 # --8<-- [end:dilation_claim]
+
+
+# --8<-- [start:stride_dilation_refused]
+try:
+    keras.layers.Conv1D(1, kernel_size, strides=stride, dilation_rate=dilation)
+except ValueError as error:
+    refusal = f"{type(error).__name__}: {error}"
+print(textwrap.fill(refusal, width=72))
+# --8<-- [end:stride_dilation_refused]
+
+
+# --8<-- [start:stride_dilation_tf_nn]
+x_both = rng.normal(size=(1, 11, 1))
+options = dict(strides=stride, padding="same", dilation=dilation)
+y_both = keras_ref.conv1d(x_both, kernel_dilation, **options)  # via tf.nn
+np.allclose(conv1d(x_both, kernel_dilation, **options), y_both, atol=1e-5)
+# --8<-- [end:stride_dilation_tf_nn]
 
 
 # --8<-- [start:causal_rule]
@@ -131,23 +165,22 @@ x_causal = rng.normal(size=(1, 6, 1))
 kernel_causal = rng.normal(size=(kernel_size, 1, 1))
 pad_left, pad_right = causal_padding(kernel_size)
 y_causal = keras_ref.conv1d(x_causal, kernel_causal, padding="causal")
-y_left_padded = keras_ref.conv1d(
-    np.pad(x_causal, ((0, 0), (pad_left, pad_right), (0, 0))), kernel_causal, padding="valid"
-)
+x_left_padded = np.pad(x_causal, [(0, 0), (pad_left, pad_right), (0, 0)])
+y_left_padded = keras_ref.conv1d(x_left_padded, kernel_causal, padding="valid")
 (pad_left, pad_right), y_causal.shape == x_causal.shape
 # --8<-- [end:causal_rule]
 
 
 # --8<-- [start:causal_claim]
-np.allclose(y_causal, y_left_padded, atol=1e-5) and np.allclose(
-    conv1d(x_causal, kernel_causal, padding="causal"), y_causal, atol=1e-5
-)
+y_numpy_causal = conv1d(x_causal, kernel_causal, padding="causal")
+left_padding_matches = np.allclose(y_causal, y_left_padded, atol=1e-5)
+left_padding_matches and np.allclose(y_numpy_causal, y_causal, atol=1e-5)
 # --8<-- [end:causal_claim]
 
 
 # --8<-- [start:jacobian]
 def jacobian(layers, length):
-    """d output[t] / d input[s] for a stack of single-channel Keras layers, as a (t, s) matrix."""
+    """d output[t] / d input[s] through single-channel Keras layers, as (t, s)."""
     x = tf.constant(rng.normal(size=(1, length, 1)), dtype=tf.float32)
     with tf.GradientTape() as tape:
         tape.watch(x)
@@ -157,29 +190,34 @@ def jacobian(layers, length):
     return tape.jacobian(y, x).numpy().reshape(length, length)
 
 
-def conv_stack(padding, dilations, kernel_size=2):
-    """Linear Conv1D layers with positive weights, so no tap can cancel another."""
+def conv_stack(padding, dilations, kernel_size):
+    """Linear Conv1D layers, positive weights so no tap can cancel another."""
     layers = []
     for rate in dilations:
-        layer = keras.layers.Conv1D(1, kernel_size, padding=padding, dilation_rate=rate, use_bias=False)
+        layer = keras.layers.Conv1D(
+            1, kernel_size, padding=padding, dilation_rate=rate, use_bias=False
+        )
         layer.build((1, None, 1))
         layer.kernel.assign(rng.uniform(0.5, 1.5, size=(kernel_size, 1, 1)))
         layers.append(layer)
     return layers
 
 
-dilations = (1, 2, 4)
-jacobian_same = jacobian(conv_stack("same", dilations), 16)
-jacobian_causal = jacobian(conv_stack("causal", dilations), 16)
-receptive_field = 1 + sum((2 - 1) * rate for rate in dilations)
+stack_kernel_size, dilations, steps = 2, (1, 2, 4), 16
+same_stack = conv_stack("same", dilations, stack_kernel_size)
+causal_stack = conv_stack("causal", dilations, stack_kernel_size)
+jacobian_same = jacobian(same_stack, steps)
+jacobian_causal = jacobian(causal_stack, steps)
+receptive_field = 1 + sum((stack_kernel_size - 1) * rate for rate in dilations)
 # --8<-- [end:jacobian]
 
 
 # --8<-- [start:jacobian_figure]
 fig, axes = plt.subplots(1, 2, figsize=(8, 4), sharey=True)
-for ax, matrix, title in zip(axes, (jacobian_same, jacobian_causal), ('"same"', '"causal"')):
+matrices = (jacobian_same, jacobian_causal)
+for ax, matrix, title in zip(axes, matrices, ('"same"', '"causal"')):
     ax.imshow(matrix != 0, cmap="Blues")
-    ax.set_title(f'{title}: which inputs reach each output', fontsize=10)
+    ax.set_title(f"{title}: which inputs reach each output", fontsize=10)
     ax.set_xlabel("input step s")
 axes[0].set_ylabel("output step t")
 fig.tight_layout()
@@ -187,7 +225,8 @@ fig.tight_layout()
 
 
 # --8<-- [start:causal_future_claim]
-bool(np.all(np.triu(jacobian_causal, k=1) == 0)) and bool(np.any(np.triu(jacobian_same, k=1) != 0))
+causal_reads_no_future = bool(np.all(np.triu(jacobian_causal, k=1) == 0))
+causal_reads_no_future and bool(np.any(np.triu(jacobian_same, k=1) != 0))
 # --8<-- [end:causal_future_claim]
 
 
@@ -197,53 +236,69 @@ int(np.count_nonzero(jacobian_causal[-1])) == receptive_field
 
 
 # --8<-- [start:causal_gradient]
+t = 3
 dy_causal = np.zeros((1, 6, 1))
-dy_causal[0, 3, 0] = 1.0  # a gradient at output step 3 only
-dx_causal = keras_ref.conv1d_grad_input(dy_causal, kernel_causal, x_causal.shape, padding="causal")
+dy_causal[0, t, 0] = 1.0  # a gradient at output step t only
+dx_causal = keras_ref.conv1d_grad_input(
+    dy_causal, kernel_causal, x_causal.shape, padding="causal"
+)
 dx_causal[0, :, 0]
 # --8<-- [end:causal_gradient]
 
 
 # --8<-- [start:causal_gradient_claim]
 dy_random = rng.normal(size=(1, 6, 1))
-np.allclose(
-    conv1d_grad_input(dy_random, kernel_causal, x_causal.shape, padding="causal"),
-    keras_ref.conv1d_grad_input(dy_random, kernel_causal, x_causal.shape, padding="causal"),
-    atol=1e-5,
-) and bool(np.all(dx_causal[0, 4:, 0] == 0))
+args = (dy_random, kernel_causal, x_causal.shape)
+ours = conv1d_grad_input(*args, padding="causal")
+keras_dx = keras_ref.conv1d_grad_input(*args, padding="causal")
+nothing_after_t = bool(np.all(dx_causal[0, t + 1 :, 0] == 0))
+np.allclose(ours, keras_dx, atol=1e-5) and nothing_after_t
 # --8<-- [end:causal_gradient_claim]
+
+
+# --8<-- [start:transpose_collapse]
+kernel_3x3 = rng.normal(size=(3, 3, 1, 2))
+for size in (7, 8):
+    x = rng.normal(size=(1, size, size, 1))
+    y = keras_ref.conv2d(x, kernel_3x3, strides=2, padding="same")
+    print(f"{x.shape[1:3]} -> {y.shape[1:3]}")
+# --8<-- [end:transpose_collapse]
 
 
 # --8<-- [start:transpose_shapes]
 x_small = rng.normal(size=(1, 4, 4, 2)).astype("float32")
-for padding, output_padding in [("same", None), ("same", 0), ("same", 1), ("valid", None), ("valid", 1)]:
-    layer = keras.layers.Conv2DTranspose(1, 3, strides=2, padding=padding, output_padding=output_padding)
-    print(f"padding={padding!r:8} output_padding={output_padding!s:5} -> {layer(x_small).shape[1:3]}")
+for padding, output_padding in [
+    ("same", None), ("same", 0), ("same", 1), ("valid", None), ("valid", 1)
+]:
+    layer = keras.layers.Conv2DTranspose(
+        1, 3, strides=2, padding=padding, output_padding=output_padding
+    )
+    size = layer(x_small).shape[1:3]
+    print(f"padding={padding!r:8} output_padding={output_padding!s:5} -> {size}")
 # --8<-- [end:transpose_shapes]
-
-
-# --8<-- [start:transpose_collapse]
-{
-    size: keras_ref.conv2d(rng.normal(size=(1, size, size, 1)), rng.normal(size=(3, 3, 1, 2)),
-                           strides=2, padding="same").shape[1:3]
-    for size in (7, 8)
-}
-# --8<-- [end:transpose_collapse]
 
 
 # --8<-- [start:transpose_is_gradient]
 def transposed(x, kernel, output_padding):
-    layer = keras.layers.Conv2DTranspose(kernel.shape[2], kernel.shape[:2], strides=2, padding="same",
-                                         output_padding=output_padding, use_bias=False)
+    layer = keras.layers.Conv2DTranspose(
+        kernel.shape[2], kernel.shape[:2], strides=2, padding="same",
+        output_padding=output_padding, use_bias=False,
+    )
     layer.build(x.shape)
     layer.kernel.assign(kernel)
     return keras.ops.convert_to_numpy(layer(x))
 
 
-kernel_transpose = rng.normal(size=(3, 3, 1, 2)).astype("float32")  # HWIO of the forward conv
-gradient_7 = keras_ref.conv2d_grad_input(x_small, kernel_transpose, (1, 7, 7, 1), strides=2, padding="same")
-gradient_8 = keras_ref.conv2d_grad_input(x_small, kernel_transpose, (1, 8, 8, 1), strides=2, padding="same")
+# HWIO of the forward conv: (height, width, filters, inputs) of the transpose
+kernel_transpose = rng.normal(size=(3, 3, 1, 2)).astype("float32")
+gradient_7, gradient_8 = (
+    keras_ref.conv2d_grad_input(
+        x_small, kernel_transpose, (1, size, size, 1), strides=2, padding="same"
+    )
+    for size in (7, 8)
+)
 transposed_7 = transposed(x_small, kernel_transpose, output_padding=0)
 transposed_8 = transposed(x_small, kernel_transpose, output_padding=None)
-np.allclose(transposed_7, gradient_7, atol=1e-5) and np.allclose(transposed_8, gradient_8, atol=1e-5)
+same_as_7 = np.allclose(transposed_7, gradient_7, atol=1e-5)
+same_as_7 and np.allclose(transposed_8, gradient_8, atol=1e-5)
 # --8<-- [end:transpose_is_gradient]

@@ -62,7 +62,7 @@ def test_fixes_against_the_per_sequence_reference(page):
         "one layer, plain loss": (False, False),
         "one layer, masked loss": (True, True),
         "two layers, masked loss": (False, False),
-        "two layers, masked loss + mask after each layer": (True, True),
+        "two layers, masked loss, mask after each": (True, True),
     }
     assert np.allclose(
         page.in_batch(page.two_layers, 1, page.step_mask), page.alone(page.two_layers, 1), atol=1e-6

@@ -426,12 +426,12 @@ class ExecPreprocessor(Preprocessor):
         sentence = block.options["claim"]
         code = highlight(block.code, PythonLexer(), HtmlFormatter(nowrap=True))
         check = (
-            f'<details class="docexec-check"><summary>The check, from <code>{block.path}</code></summary>'
+            f'<details class="docexec-check"><summary>Checked by <code>{block.path}</code> '
+            f'when this page was built, with {_versions_text(versions)}</summary>'
             f'<div class="highlight"><pre><code>{code}</code></pre></div>'
             f"{self.output_html(result, block.options.get('alt'), block)}</details>"
         )
-        versions_html = f'<p class="docexec-versions">Checked at build time with {_versions_text(versions)}.</p>'
-        body = [sentence, f"{{: #{claim_id(sentence)} }}", "", self.stash(check), "", self.stash(versions_html)]
+        body = [sentence, f"{{: #{claim_id(sentence)} }}", "", self.stash(check)]
         indent = block.indent
         return ["", f'{indent}!!! success docexec-claim "Verified"', *(f"{indent}    {line}" if line else "" for line in body), ""]
 

@@ -277,7 +277,7 @@ def test_a_true_claim_renders_as_verified_with_versions_and_an_anchor(project):
     html = render(project, page_for("true", 'claim="The numbers sum to six."'))
     assert "Verified" in html and "The numbers sum to six." in html
     assert 'id="claim-the-numbers-sum-to-six"' in html
-    assert "Checked at build time with NumPy" in html
+    assert "when this page was built, with NumPy" in html
 
 
 def test_a_false_claim_fails_with_its_sentence_and_location(project):

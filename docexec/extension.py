@@ -72,7 +72,7 @@ def parse_page(lines: list[str]) -> Page:
     while number < len(lines):
         line = lines[number]
         if fence_end is not None:
-            if line.strip().startswith(fence_end) and not line.strip().strip(fence_end[0]):
+            if _closes(line, fence_end):
                 fence_end = None
             number += 1
             continue
@@ -94,12 +94,18 @@ def parse_page(lines: list[str]) -> Page:
     return page
 
 
+def _closes(line: str, fence: str) -> bool:
+    """Whether `line` closes a fence opened with `fence` (same character, at least as long)."""
+    text = line.strip()
+    return text.startswith(fence) and not text.strip(fence[0])
+
+
 def _parse_block(lines, start, opening) -> tuple[Block, int]:
     fence, indent = opening["fence"], opening["indent"]
     options = _parse_options(opening["info"].split(None, 2)[2] if len(opening["info"].split()) > 2 else "", start + 1)
     body, end = [], start + 1
     while end < len(lines) and not (
-        lines[end].strip().startswith(fence) and not lines[end].strip().strip(fence[0])
+        _closes(lines[end], fence)
     ):
         if lines[end].strip():
             body.append(lines[end])
@@ -243,6 +249,11 @@ class Engine:
             raise DocexecError(
                 f"docexec: {self._where(name, item)} is marked raises=\"{expected}\" but raised nothing"
             )
+        if "hidden" in item.options and (result.output.strip() or result.value or result.figures):
+            raise DocexecError(
+                f"docexec: {self._where(name, item)} is hidden but printed or drew something; "
+                f"show it, or keep set-up sections quiet"
+            )
         record = {"source": item.source, **result.as_record()}
         if "claim" in item.options:
             self.check_claim(name, item, result)
@@ -352,7 +363,7 @@ class ExecPreprocessor(Preprocessor):
             line = page.lines[number]
             if fence_end is not None:
                 out.append(line)
-                if line.strip().startswith(fence_end) and not line.strip().strip(fence_end[0]):
+                if _closes(line, fence_end):
                     fence_end = None
                 number += 1
                 continue
@@ -374,7 +385,7 @@ class ExecPreprocessor(Preprocessor):
     def _after_fence(lines, start) -> int:
         fence = FENCE_OPEN.match(lines[start])["fence"]
         end = start + 1
-        while not (lines[end].strip().startswith(fence) and not lines[end].strip().strip(fence[0])):
+        while not (_closes(lines[end], fence)):
             end += 1
         return end + 1
 

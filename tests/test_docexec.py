@@ -411,3 +411,13 @@ def test_imports_are_followed_transitively_without_importing(tmp_path):
     write(tmp_path, "snippets/c.py", "raise SystemExit('never imported')\n")
     found = freeze.dependency_sources(["from snippets import a"], tmp_path)
     assert set(found) == {"snippets", "snippets.a", "snippets.b", "snippets.c"}
+
+
+def test_a_hidden_block_that_prints_or_draws_fails(project):
+    write(project, "snippets/s.py", """
+        # --8<-- [start:noisy]
+        print("nobody would see this")
+        # --8<-- [end:noisy]
+    """)
+    with pytest.raises(DocexecError, match="is hidden but printed or drew something"):
+        render(project, page_for("noisy", "hidden"))

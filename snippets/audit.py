@@ -3,6 +3,7 @@ import importlib.metadata
 import os
 import subprocess
 import sys
+import textwrap
 import warnings
 
 import numpy as np
@@ -58,7 +59,9 @@ np.allclose(
 # --8<-- [start:backends]
 print("keras.backend.backend():", keras.backend.backend())
 readme = importlib.metadata.metadata("keras").get_payload()
-print(next(line for line in readme.splitlines() if "backend options" in line))
+lines = readme.splitlines()
+backend_line = next(line for line in lines if "backend options" in line)
+print(textwrap.fill(backend_line, 72))
 refusals = {}
 for old_backend in ("theano", "cntk"):
     attempt = subprocess.run(
@@ -148,7 +151,7 @@ def conv_gradients(x, dy):
 spec = tf.TensorSpec((1, 4, 4, 1))
 graph = conv_gradients.get_concrete_function(spec, spec).graph
 operation_types = sorted({operation.type for operation in graph.get_operations()})
-operation_types
+print(textwrap.fill(", ".join(operation_types), 72))
 # --8<-- [end:tf_ops]
 
 
@@ -160,27 +163,19 @@ operation_types
 
 
 # --8<-- [start:nothing_modifies_inputs]
-model = keras.Sequential(
-    [
-        keras.Input((4, 4, 1)),
-        keras.layers.ZeroPadding2D(1, name="pad"),
-        keras.layers.Conv2D(1, 3, name="conv"),
-    ],
-    name="model",
-)
+pad = keras.layers.ZeroPadding2D(1, name="pad")
+conv = keras.layers.Conv2D(1, 3, name="conv")
+model = keras.Sequential([keras.Input((4, 4, 1)), pad, conv], name="model")
 x_before = small.copy()
 with tf.GradientTape() as tape:
     loss = tf.reduce_sum(model(small) ** 2)
-keras.optimizers.SGD(0.1).apply(
-    tape.gradient(loss, model.trainable_variables), model.trainable_variables
-)
-print("weights of ZeroPadding2D:", model.layers[0].weights)
-print(
-    "what the optimizer updated:",
-    [variable.path for variable in model.trainable_variables],
-)
+gradients = tape.gradient(loss, model.trainable_variables)
+keras.optimizers.SGD(0.1).apply(gradients, model.trainable_variables)
+updated = [variable.path for variable in model.trainable_variables]
+print("weights of ZeroPadding2D:", pad.weights)
+print("what the optimizer updated:", updated)
 print("input changed by the step:", not np.array_equal(small, x_before))
-padded_again = numpy_of(model.layers[0](small))
+padded_again = numpy_of(pad(small))
 print("border of the next padded input:", np.unique(padded_again[0, border, 0]))
 # --8<-- [end:nothing_modifies_inputs]
 
@@ -188,7 +183,7 @@ print("border of the next padded input:", np.unique(padded_again[0, border, 0]))
 # --8<-- [start:nothing_modifies_inputs_claim]
 border_is_zero = bool(np.all(padded_again[0, border, 0] == 0))
 input_unchanged = np.array_equal(small, x_before)
-model.layers[0].weights == [] and input_unchanged and border_is_zero
+pad.weights == [] and input_unchanged and border_is_zero
 # --8<-- [end:nothing_modifies_inputs_claim]
 
 
@@ -314,7 +309,7 @@ np.allclose(
 size, even_size = 3, 2
 padded_row = np.pad(np.arange(size), symmetric_rule(even_size))
 last_output = size - 1
-padded_row[last_output + even_size - 1]  # the last tap of the last "same" output
+padded_row[last_output + even_size - 1]  # last tap of the last output
 # --8<-- [end:first_example_even]
 
 

@@ -1,4 +1,5 @@
 # --8<-- [start:setup]
+import textwrap
 import warnings
 
 import matplotlib.pyplot as plt
@@ -29,7 +30,7 @@ with warnings.catch_warnings(record=True) as caught:
     masked = masking(x)
     y_after_mask = conv_masked(masked)
 for warning in caught:
-    print(f"{warning.category.__name__}: {warning.message}")
+    print(textwrap.fill(f"{warning.category.__name__}: {warning.message}", 72))
 mask_before_conv = getattr(masked, "_keras_mask", None)
 mask_after_conv = getattr(y_after_mask, "_keras_mask", None)
 mask_in = keras.ops.convert_to_numpy(mask_before_conv).astype(int)
@@ -152,7 +153,7 @@ ax.plot(steps, leaky, "s--", label="in the padded batch")
 ax.plot(steps, fixed, "x:", ms=9, label="in the batch, masked after each layer")
 ax.set_xlabel("time step of the short sequence")
 ax.set_ylabel("output of two stacked Conv1D")
-ax.legend(fontsize=8)
+ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1))
 # --8<-- [end:leak_figure]
 
 

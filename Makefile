@@ -3,12 +3,13 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 READY  := $(VENV)/.installed
+AXE    := node_modules/axe-core/axe.min.js
 # Dates in the sitemap come from the last commit, so two builds of one commit are identical.
 export SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
 # Transitive pins from a Linux install; other systems resolve from pyproject.toml alone.
 CONSTRAINTS := $(if $(filter Linux,$(shell uname -s)),-c constraints.txt,)
 
-.PHONY: serve build test outputs bench clean
+.PHONY: serve build test outputs bench clean browser
 
 $(READY): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,8 +22,18 @@ serve: $(READY)
 build: $(READY)
 	$(BIN)/mkdocs build --strict
 
-test: $(READY)
+# The browser tests (tests/browser) need a Chromium, found or installed by
+# tools/ensure_browser.py (fails loudly when there is none), and axe-core from npm.
+test: $(READY) browser $(AXE)
 	$(BIN)/python -m pytest
+
+browser: $(READY)
+	$(BIN)/python tools/ensure_browser.py
+
+$(AXE): package.json package-lock.json
+	@command -v npm >/dev/null || { echo "make test needs npm for axe-core (Debian: apt-get install npm)" >&2; exit 1; }
+	npm ci --no-audit --no-fund
+	touch $@
 
 # Re-execute every page and rewrite frozen/ (then re-read the prose next to each changed output).
 outputs: $(READY)
@@ -33,4 +44,4 @@ bench: $(READY)
 	$(BIN)/python benchmarks/conv.py
 
 clean:
-	rm -rf site .pytest_cache
+	rm -rf site .pytest_cache test-artifacts

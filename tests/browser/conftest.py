@@ -1,0 +1,111 @@
+"""The built site (tests/conftest.py's `built_site`) served on 127.0.0.1 and visited
+once, page by page, in Chromium.
+
+Every page is loaded once per session (one browser, one context); what the
+browser saw is kept in a `PageReport` per page, and the tests in this folder
+assert on those reports, each naming every page that fails it.
+"""
+from __future__ import annotations
+
+import json
+import re
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "tools"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import ensure_browser  # noqa: E402
+from site_visit import (  # noqa: E402
+    SiteServer,
+    base_path_of,
+    discover_pages,
+    print_reports,
+    visit_all,
+)
+
+ARTIFACTS = REPO / "test-artifacts"
+_reports: list = []
+
+
+@pytest.fixture(scope="session")
+def base_path() -> str:
+    """The URL path the site lives under on GitHub Pages (from site_url)."""
+    return base_path_of(REPO / "mkdocs.yml")
+
+
+@pytest.fixture(scope="session")
+def site_server(built_site, base_path):
+    with SiteServer(built_site, base_path) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def pages(built_site) -> list[str]:
+    found = discover_pages(built_site)
+    assert found, f"no pages found in {built_site}"
+    return found
+
+
+@pytest.fixture(scope="session")
+def chromium_path() -> str:
+    path = ensure_browser.find_chromium()
+    if path is None:
+        pytest.fail("no Chromium found: run `make test` (it installs one) or set CHROMIUM_PATH")
+    return path
+
+
+@pytest.fixture(scope="session")
+def browser_context(chromium_path):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright, tempfile.TemporaryDirectory() as profile:
+        context = playwright.chromium.launch_persistent_context(
+            profile,
+            executable_path=chromium_path,
+            args=ensure_browser.LAUNCH_ARGS,
+            headless=True,
+            color_scheme="light",
+            viewport={"width": 1280, "height": 900},
+        )
+        yield context
+        context.close()
+
+
+@pytest.fixture(scope="session")
+def axe_source() -> str:
+    axe = REPO / "node_modules" / "axe-core" / "axe.min.js"
+    if not axe.is_file():
+        pytest.fail(f"{axe} is missing: run `npm ci` (make test does)")
+    return axe.read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="session")
+def page_reports(browser_context, site_server, pages, axe_source) -> dict:
+    """Every page visited once; {page path: PageReport}."""
+    screenshots = ARTIFACTS / "screenshots"
+    screenshots.mkdir(parents=True, exist_ok=True)
+    reports = visit_all(browser_context, site_server, pages, axe_source, screenshots)
+    _reports[:] = reports.values()
+    ARTIFACTS.mkdir(exist_ok=True)
+    (ARTIFACTS / "site-report.json").write_text(
+        json.dumps([report.summary() for report in reports.values()], indent=2)
+    )
+    return reports
+
+
+@pytest.fixture(scope="session")
+def docs_dir() -> Path:
+    """The Markdown the site is built from, for what each page must show."""
+    config = (REPO / "mkdocs.yml").read_text(encoding="utf-8")
+    match = re.search(r"^docs_dir:\s*(\S+)", config, re.MULTILINE)
+    return REPO / (match.group(1) if match else "docs")
+
+
+def pytest_terminal_summary(terminalreporter):
+    if _reports:
+        print_reports(_reports, terminalreporter.write_line)

@@ -1,0 +1,323 @@
+"""Serve a built site locally, visit each page in Chromium, record what happened."""
+from __future__ import annotations
+
+import contextlib
+import functools
+import gzip
+import io
+import re
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import urlsplit
+
+# Runs in the page: reveals each element a reader can open (closed <details>,
+# an unselected tab) and says what is missing. Outputs, claims and maths must
+# have a box; figures need an <img> that decoded and has alt text.
+CHECK_CONTENT_JS = """
+async () => {
+  const reveal = (element) => {
+    for (let node = element.parentElement; node; node = node.parentElement) {
+      if (node.tagName === 'DETAILS') node.open = true;
+      if (node.classList.contains('tabbed-block')) {
+        const index = Array.from(node.parentElement.children).indexOf(node);
+        const input = node.closest('.tabbed-set').querySelectorAll(':scope > input')[index];
+        if (input && !input.checked) input.click();
+      }
+    }
+  };
+  const describe = (element) =>
+    (element.textContent || element.outerHTML).trim().replace(/\\s+/g, ' ').slice(0, 60);
+  const hasBox = (element) => {
+    reveal(element);
+    const box = element.getBoundingClientRect();
+    const style = getComputedStyle(element);
+    return box.width > 0 && box.height > 0 && style.visibility !== 'hidden';
+  };
+  const boxed = (selector) => {
+    const all = Array.from(document.querySelectorAll(selector));
+    return {count: all.length, problems: all.filter((e) => !hasBox(e)).map(describe)};
+  };
+  const images = Array.from(document.querySelectorAll('img'));
+  for (const image of images) {
+    image.loading = 'eager';
+    reveal(image);
+    await image.decode().catch(() => {});
+  }
+  const imageProblems = images
+    .filter((image) => !(image.complete && image.naturalWidth > 0))
+    .map((image) => 'not loaded: ' + image.getAttribute('src'));
+  const figures = Array.from(document.querySelectorAll('figure.docexec-figure'));
+  const figureProblems = figures.flatMap((figure) => {
+    const image = figure.querySelector('img');
+    if (!image) return ['figure without <img>: ' + describe(figure)];
+    if (!(image.getAttribute('alt') || '').trim()) return ['no alt text: ' + image.getAttribute('src')];
+    return hasBox(image) ? [] : ['figure not visible: ' + image.getAttribute('src')];
+  });
+  // Prose outside code that still shows LaTeX delimiters was not rendered to MathML.
+  const walker = document.createTreeWalker(document.querySelector('.md-content') || document.body,
+                                           NodeFilter.SHOW_TEXT);
+  const rawTex = [];
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    if (node.parentElement.closest('pre, code, script, style, math, kbd')) continue;
+    const found = node.textContent.match(/\\$\\$|\\\\\\(|\\\\\\[|\\\\begin\\{|\\$[^\\s$][^$]*[^\\s$]\\$/);
+    if (found) rawTex.push(found[0].slice(0, 40));
+  }
+  return {
+    outputs: boxed('.docexec-output'),
+    claims: boxed('.docexec-claim'),
+    maths: boxed('math'),
+    figures: {count: figures.length, problems: figureProblems},
+    images: {count: images.length, problems: imageProblems},
+    raw_tex: rawTex,
+  };
+}
+"""
+
+# `options` narrows the rules: the dark palette changes only colours, so only
+# the colour rules are run again there.
+AXE_JS = """
+async (options) => {
+  const result = await axe.run(document, {resultTypes: ['violations'], ...options});
+  return result.violations.map((violation) => ({
+    id: violation.id, impact: violation.impact, help: violation.help,
+    nodes: violation.nodes.length,
+    targets: violation.nodes.slice(0, 3).map((node) => node.target.join(' ')),
+  }));
+}
+"""
+
+
+COLOUR_RULES = {"runOnly": {"type": "rule", "values": ["color-contrast", "link-in-text-block"]}}
+
+
+def base_path_of(mkdocs_yml: Path) -> str:
+    """The path of site_url ('/' when there is none), with slashes both ends."""
+    match = re.search(r"^site_url:\s*(\S+)", mkdocs_yml.read_text(encoding="utf-8"), re.MULTILINE)
+    path = urlsplit(match.group(1)).path.strip("/") if match else ""
+    return f"/{path}/" if path else "/"
+
+
+def discover_pages(site: Path) -> list[str]:
+    """Each HTML page of the built site as a URL path relative to the site root."""
+    pages = []
+    for html in sorted(site.rglob("*.html")):
+        relative = html.relative_to(site).as_posix()
+        if relative == "404.html":
+            continue
+        pages.append(relative[: -len("index.html")] if html.name == "index.html" else relative)
+    return pages
+
+
+COMPRESSED_SUFFIXES = {".html", ".css", ".js", ".json", ".svg", ".xml", ".txt", ".ipynb"}
+
+
+class _Handler(SimpleHTTPRequestHandler):
+    """Serves the site as GitHub Pages does: under its base path, text gzipped, misses answered by 404.html."""
+
+    def __init__(self, *args, site: Path, base_path: str, **kwargs):
+        self.site, self.base_path = site, base_path
+        super().__init__(*args, directory=str(site), **kwargs)
+
+    def translate_path(self, path: str) -> str:
+        url_path = urlsplit(path).path
+        if not url_path.startswith(self.base_path):
+            return str(self.site / "missing-outside-base-path")
+        return super().translate_path("/" + url_path[len(self.base_path):])
+
+    def send_head(self):
+        """Compress text with gzip when the browser accepts it, as GitHub Pages does."""
+        path = Path(self.translate_path(self.path))
+        if path.is_dir() and self.path.split("?")[0].endswith("/"):
+            path = path / "index.html"
+        accepts_gzip = "gzip" in self.headers.get("Accept-Encoding", "")
+        if not (accepts_gzip and path.is_file() and path.suffix in COMPRESSED_SUFFIXES):
+            return super().send_head()
+        body = gzip.compress(path.read_bytes(), mtime=0)
+        self.send_response(200)
+        self.send_header("Content-Type", self.guess_type(str(path)))
+        self.send_header("Content-Encoding", "gzip")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        return io.BytesIO(body)
+
+    def send_error(self, code, message=None, explain=None):
+        page = self.site / "404.html"
+        if code != 404 or not page.is_file():
+            return super().send_error(code, message, explain)
+        body = page.read_bytes()
+        self.send_response(404)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def log_message(self, format, *args):  # noqa: A002 (the base class's name)
+        pass
+
+
+class SiteServer:
+    """The built site on 127.0.0.1 at a free port, in a background thread."""
+
+    def __init__(self, site: Path, base_path: str):
+        handler = functools.partial(_Handler, site=site, base_path=base_path)
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.origin = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.root = self.origin + base_path
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def __enter__(self) -> SiteServer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        self.thread.join()
+
+    def is_local(self, url: str) -> bool:
+        return url.startswith(self.origin + "/") or url.startswith(("data:", "blob:"))
+
+
+@dataclass
+class PageReport:
+    page: str
+    status: int | None = None
+    console_errors: list[str] = field(default_factory=list)
+    failed_requests: list[str] = field(default_factory=list)
+    foreign_requests: list[str] = field(default_factory=list)
+    requests: int = 0
+    transferred_bytes: int = 0
+    content: dict = field(default_factory=dict)
+    axe_violations: list[dict] = field(default_factory=list)
+    dark_axe_violations: list[dict] = field(default_factory=list)
+    palette: dict = field(default_factory=dict)
+    screenshot: str = ""
+    seconds: float = 0.0
+    stages: dict[str, float] = field(default_factory=dict)
+
+    def axe_counts(self) -> dict[str, int]:
+        counts = {"critical": 0, "serious": 0, "moderate": 0, "minor": 0}
+        for violation in self.axe_violations:
+            counts[violation["impact"] or "minor"] += violation["nodes"]
+        return counts
+
+    def summary(self) -> dict:
+        return {**asdict(self), "axe_counts": self.axe_counts()}
+
+
+def screenshot_name(page: str) -> str:
+    return (page.strip("/").replace("/", "-").removesuffix(".html") or "index") + ".png"
+
+
+def watch(page, server: SiteServer, report: PageReport, finished: list) -> None:
+    """Record what the page does; stop anything that leaves this machine."""
+
+    def route(route_handle):
+        url = route_handle.request.url
+        if server.is_local(url):
+            route_handle.continue_()
+        else:
+            report.foreign_requests.append(url)
+            route_handle.abort("blockedbyclient")
+
+    page.route("**/*", route)
+    page.on("console", lambda m: m.type == "error" and report.console_errors.append(m.text))
+    page.on("pageerror", lambda error: report.console_errors.append(f"uncaught: {error}"))
+    page.on("requestfinished", lambda request: finished.append(request))
+    page.on(
+        "requestfailed",
+        lambda r: server.is_local(r.url) and report.failed_requests.append(f"{r.url}: {r.failure}"),
+    )
+    page.on(
+        "response",
+        lambda r: r.status >= 400 and report.failed_requests.append(f"{r.url}: HTTP {r.status}"),
+    )
+
+
+def visit(context, server: SiteServer, path: str, axe_source: str, screenshots: Path) -> PageReport:
+    report, finished = PageReport(page=path), []
+    page = context.new_page()
+    clock = Stopwatch(report.stages)
+    try:
+        watch(page, server, report, finished)
+        with clock("load"):
+            response = page.goto(server.root + path, wait_until="networkidle")
+        report.status = response.status if response else None
+        shot = screenshots / screenshot_name(path)
+        with clock("screenshot"):
+            page.screenshot(path=str(shot), full_page=True)
+        report.screenshot = str(shot)
+        with clock("axe"):
+            page.add_script_tag(content=axe_source)
+            report.axe_violations = page.evaluate(AXE_JS, {})
+        with clock("palette"):
+            report.palette, report.dark_axe_violations = toggle_palette(page)
+        with clock("content"):
+            report.content = page.evaluate(CHECK_CONTENT_JS)
+        report.requests = len(finished)
+        report.transferred_bytes = sum(transferred(request) for request in finished)
+    finally:
+        page.close()
+    report.seconds = sum(report.stages.values())
+    return report
+
+
+class Stopwatch:
+    """`with clock("name"):` adds the block's wall time to stages["name"]."""
+
+    def __init__(self, stages: dict[str, float]):
+        self.stages = stages
+
+    @contextlib.contextmanager
+    def __call__(self, name: str):
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.stages[name] = round(time.perf_counter() - start, 2)
+
+
+def toggle_palette(page) -> tuple[dict, list[dict]]:
+    """Click the light/dark toggle there and back; run axe while dark."""
+    scheme_js = "() => document.body.getAttribute('data-md-color-scheme')"
+    background_js = "() => getComputedStyle(document.body).backgroundColor"
+    toggle = page.locator("[data-md-component=palette] label:visible").first
+    start, light_background = page.evaluate(scheme_js), page.evaluate(background_js)
+    toggle.click()
+    page.wait_for_function(f"s => ({scheme_js})() !== s", arg=start, timeout=5_000)
+    toggled, dark_background = page.evaluate(scheme_js), page.evaluate(background_js)
+    dark_violations = page.evaluate(AXE_JS, COLOUR_RULES)
+    toggle.click()
+    page.wait_for_function(f"s => ({scheme_js})() !== s", arg=toggled, timeout=5_000)
+    palette = {"start": start, "toggled": toggled, "back": page.evaluate(scheme_js),
+               "background_changed": light_background != dark_background}
+    return palette, dark_violations
+
+
+def transferred(request) -> int:
+    sizes = request.sizes()
+    return sizes["responseHeadersSize"] + sizes["responseBodySize"]
+
+
+def visit_all(context, server, pages, axe_source, screenshots) -> dict[str, PageReport]:
+    return {path: visit(context, server, path, axe_source, screenshots) for path in pages}
+
+
+def print_reports(reports, write_line) -> None:
+    write_line("")
+    write_line("Site pages in Chromium: bytes transferred, requests, axe-core violations (nodes)")
+    write_line("by impact with the light palette, all impacts with the dark one, seconds per page:")
+    write_line(f"{'page':40} {'bytes':>9} {'req':>4} {'crit':>4} {'ser':>4} {'mod':>4} {'min':>4} {'dark':>4} {'s':>5}")
+    for report in reports:
+        counts = report.axe_counts()
+        dark = sum(v["nodes"] for v in report.dark_axe_violations)
+        write_line(
+            f"{report.page or '/':40} {report.transferred_bytes:>9} {report.requests:>4} "
+            f"{counts['critical']:>4} {counts['serious']:>4} {counts['moderate']:>4} "
+            f"{counts['minor']:>4} {dark:>4} {report.seconds:>5.1f}"
+        )
+    write_line(f"screenshots: {Path(reports[0].screenshot).parent}")

@@ -34,9 +34,9 @@ LAUNCH_ARGS = [
 ]
 
 
-def system_chromium() -> str | None:
+def system_chromium(honour_env: bool = True) -> str | None:
     explicit = os.environ.get("CHROMIUM_PATH")
-    if explicit:
+    if explicit and honour_env:
         return explicit
     for name in SYSTEM_NAMES:
         path = shutil.which(name)
@@ -97,7 +97,7 @@ def install_with_apt() -> str | None:
         stdout=sys.stderr,
         env=env,
     ).returncode == 0
-    return system_chromium() if install else None
+    return system_chromium(honour_env=False) if install else None
 
 
 def install_with_playwright() -> str | None:

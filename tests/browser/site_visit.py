@@ -320,4 +320,8 @@ def print_reports(reports, write_line) -> None:
             f"{counts['critical']:>4} {counts['serious']:>4} {counts['moderate']:>4} "
             f"{counts['minor']:>4} {dark:>4} {report.seconds:>5.1f}"
         )
+    kinds = ("outputs", "claims", "figures", "maths")
+    totals = {kind: sum(r.content.get(kind, {}).get("count", 0) for r in reports) for kind in kinds}
+    write_line(f"{len(reports)} pages, " + ", ".join(f"{n} {kind}" for kind, n in totals.items())
+               + f", {sum(r.seconds for r in reports):.1f} s in all")
     write_line(f"screenshots: {Path(reports[0].screenshot).parent}")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import difflib
+import functools
 import html
 import json
 import os
@@ -430,12 +431,8 @@ class ExecPreprocessor(Preprocessor):
 
     def render_claim(self, block: Block, result: dict, versions: dict) -> list[str]:
         """A native admonition, so the claim's id is seen by MkDocs' anchor validation."""
-        from pygments import highlight
-        from pygments.formatters import HtmlFormatter
-        from pygments.lexers import PythonLexer
-
         sentence = block.options["claim"]
-        code = highlight(block.code, PythonLexer(), HtmlFormatter(nowrap=True))
+        code = _highlighted(block.code)
         check = (
             f'<details class="docexec-check"><summary>Checked by <code>{block.path}</code> '
             f'when this page was built, with {_versions_text(versions)}</summary>'
@@ -505,6 +502,21 @@ class StashTokens(Preprocessor):
         lines = [TOKEN.sub(swap, line) for line in lines]
         self.pending.clear()
         return lines
+
+
+@functools.lru_cache(maxsize=1024)
+def _highlighted(code: str) -> str:
+    from pygments import highlight
+    from pygments.formatters import HtmlFormatter
+
+    return highlight(code, _python_lexer(), HtmlFormatter(nowrap=True))
+
+
+@functools.lru_cache(maxsize=1)
+def _python_lexer():
+    from pygments.lexers import PythonLexer
+
+    return PythonLexer()
 
 
 def claim_id(sentence: str) -> str:

@@ -53,13 +53,14 @@ def mode_from_environment() -> str:
     return mode
 
 
-def imported_modules(code: str, root: Path, package: str | None = None) -> set[str]:
-    """Names of `snippets` modules that `code` imports directly."""
+@functools.lru_cache(maxsize=4096)
+def imported_modules(code: str, root: Path, package: str | None = None) -> frozenset[str]:
+    """Names of `snippets` modules that `code` imports directly (parsed once per text)."""
     found = set()
     try:
         tree = ast.parse(code)
     except SyntaxError:  # running the code reports it, with its file and line
-        return found
+        return frozenset()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             candidates = [alias.name for alias in node.names]
@@ -74,7 +75,7 @@ def imported_modules(code: str, root: Path, package: str | None = None) -> set[s
                 prefix = ".".join(parts[:depth])
                 if prefix.split(".")[0] == PACKAGE and module_file(prefix, root):
                     found.add(prefix)
-    return found
+    return frozenset(found)
 
 
 def _absolute(node: ast.ImportFrom, package: str | None) -> str:

@@ -10,6 +10,7 @@ an unknown, unclosed, nested, duplicated or stray section never renders silently
 
 from __future__ import annotations
 
+import functools
 import re
 import textwrap
 from dataclasses import dataclass
@@ -84,7 +85,8 @@ def load_section(root: Path, path: str, name: str) -> Section:
         raise SectionError(f"'{path}': snippet paths are relative to the project root and stay inside it")
     if not file.is_file():
         raise SectionError(f"'{path}': no such snippet file (looked in {root})")
-    sections = parse_sections(file.read_text(encoding="utf-8"), path)
+    stat = file.stat()
+    sections = _parsed_file(file, path, stat.st_mtime_ns, stat.st_size)
     if name not in sections:
         known = ", ".join(sorted(sections)) or "none"
         raise SectionError(f"'{path}' has no section '{name}'; its sections are: {known}")
@@ -92,6 +94,12 @@ def load_section(root: Path, path: str, name: str) -> Section:
     if not section.code.strip():
         raise SectionError(f"{path}:{section.first_line}: section '{name}' is empty")
     return section
+
+
+@functools.lru_cache(maxsize=256)
+def _parsed_file(file: Path, path: str, mtime_ns: int, size: int) -> dict[str, Section]:
+    """Sections of a file, parsed once per version of it (a page includes many from one module)."""
+    return parse_sections(file.read_text(encoding="utf-8"), path)
 
 
 def parse_include(line: str) -> tuple[str, str]:

@@ -120,48 +120,6 @@ border_gets_gradient and np.array_equal(dx, dx_padded[:, 1:-1, 1:-1, :])
 # --8<-- [end:padded_gradient_claim]
 
 
-# --8<-- [start:crop_claim]
-dy_random = rng.normal(size=(1, 4, 4, 1)).astype("float32")
-dx_explicit, dx_padded_random = gradients_through_explicit_padding(
-    small, kernel_3x3, dy_random
-)
-np.allclose(
-    dx_padded_random[:, 1:-1, 1:-1, :],
-    keras_ref.conv2d_grad_input(
-        dy_random, kernel_3x3, small.shape, padding="same"
-    ),
-    atol=1e-5,
-)
-# --8<-- [end:crop_claim]
-
-
-# --8<-- [start:tf_ops]
-same_conv = keras.layers.Conv2D(1, 3, padding="same")
-same_conv.build((1, 4, 4, 1))
-
-
-@tf.function
-def conv_gradients(x, dy):
-    with tf.GradientTape() as tape:
-        tape.watch(x)
-        y = same_conv(x)
-    return tape.gradient(y, [x, same_conv.kernel], output_gradients=dy)
-
-
-spec = tf.TensorSpec((1, 4, 4, 1))
-graph = conv_gradients.get_concrete_function(spec, spec).graph
-operation_types = sorted({operation.type for operation in graph.get_operations()})
-print(textwrap.fill(", ".join(operation_types), 72))
-# --8<-- [end:tf_ops]
-
-
-# --8<-- [start:tf_ops_claim]
-{"Conv2DBackpropInput", "Conv2DBackpropFilter"} <= set(operation_types) and not (
-    {"Pad", "PadV2", "MirrorPad", "Slice", "StridedSlice"} & set(operation_types)
-)
-# --8<-- [end:tf_ops_claim]
-
-
 # --8<-- [start:nothing_modifies_inputs]
 pad = keras.layers.ZeroPadding2D(1, name="pad")
 conv = keras.layers.Conv2D(1, 3, name="conv")
@@ -204,6 +162,48 @@ dx_corner[0, :, :, 0]
 # --8<-- [start:corner_output_claim]
 np.count_nonzero(dx_corner) == 4 and np.count_nonzero(dkernel_corner) == 4
 # --8<-- [end:corner_output_claim]
+
+
+# --8<-- [start:crop_claim]
+dy_random = rng.normal(size=(1, 4, 4, 1)).astype("float32")
+dx_explicit, dx_padded_random = gradients_through_explicit_padding(
+    small, kernel_3x3, dy_random
+)
+np.allclose(
+    dx_padded_random[:, 1:-1, 1:-1, :],
+    keras_ref.conv2d_grad_input(
+        dy_random, kernel_3x3, small.shape, padding="same"
+    ),
+    atol=1e-5,
+)
+# --8<-- [end:crop_claim]
+
+
+# --8<-- [start:tf_ops]
+same_conv = keras.layers.Conv2D(1, 3, padding="same")
+same_conv.build((1, 4, 4, 1))
+
+
+@tf.function
+def conv_gradients(x, dy):
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        y = same_conv(x)
+    return tape.gradient(y, [x, same_conv.kernel], output_gradients=dy)
+
+
+spec = tf.TensorSpec((1, 4, 4, 1))
+graph = conv_gradients.get_concrete_function(spec, spec).graph
+operation_types = sorted({operation.type for operation in graph.get_operations()})
+print(textwrap.fill(", ".join(operation_types), 72))
+# --8<-- [end:tf_ops]
+
+
+# --8<-- [start:tf_ops_claim]
+{"Conv2DBackpropInput", "Conv2DBackpropFilter"} <= set(operation_types) and not (
+    {"Pad", "PadV2", "MirrorPad", "Slice", "StridedSlice"} & set(operation_types)
+)
+# --8<-- [end:tf_ops_claim]
 
 
 # --8<-- [start:kernel_gradient_claim]
@@ -268,6 +268,14 @@ odd_kernels_match and not any(
 # --8<-- [end:same_rule_claim]
 
 
+# --8<-- [start:first_example_even]
+size, even_size = 3, 2
+padded_row = np.pad(np.arange(size), symmetric_rule(even_size))
+last_output = size - 1
+padded_row[last_output + even_size - 1]  # last tap of the last output
+# --8<-- [end:first_example_even]
+
+
 # --8<-- [start:pad_before_claim]
 def before_is_half(kernel_size, size=6):
     """Is Keras's stride-1 "same" (k - 1) // 2 zeros before, the rest after?"""
@@ -303,14 +311,6 @@ np.allclose(
     conv2d_loop(digits, edge_kernel, padding="same"), y_keras_example, atol=1e-5
 ) and np.allclose(y_true_convolution, -y_keras_example, atol=1e-5)
 # --8<-- [end:first_example_claim]
-
-
-# --8<-- [start:first_example_even]
-size, even_size = 3, 2
-padded_row = np.pad(np.arange(size), symmetric_rule(even_size))
-last_output = size - 1
-padded_row[last_output + even_size - 1]  # last tap of the last output
-# --8<-- [end:first_example_even]
 
 
 # --8<-- [start:second_example]

@@ -250,21 +250,6 @@ results["two layers, masked loss, mask after each"] == (True, True)
 # --8<-- [end:mask_each_layer_claim]
 
 
-# --8<-- [start:padded_gradient]
-dx_fixed = batch_gradients(two_layers, masked_loss, True)[0].numpy()
-dx_fixed[1, :, 0]
-# --8<-- [end:padded_gradient]
-
-
-# --8<-- [start:causal_claim]
-causal_layers = [
-    conv_layer(4, 1, padding="causal"),
-    conv_layer(1, 4, padding="causal"),
-]
-np.allclose(in_batch(causal_layers, 1), alone(causal_layers, 1), atol=1e-6)
-# --8<-- [end:causal_claim]
-
-
 # --8<-- [start:true_zero]
 # Three real steps, the second of which is a genuine 0.0, then one padded step.
 with_true_zero = np.array([[[0.7], [0.0], [-1.2], [0.0]]], dtype="float32")
@@ -280,3 +265,18 @@ print("from the length:        ", mask_from_length.astype(int))
 # --8<-- [start:true_zero_claim]
 bool(mask_from_values[1]) is False and bool(mask_from_length[1]) is True
 # --8<-- [end:true_zero_claim]
+
+
+# --8<-- [start:padded_gradient]
+dx_fixed = batch_gradients(two_layers, masked_loss, True)[0].numpy()
+dx_fixed[1, :, 0]
+# --8<-- [end:padded_gradient]
+
+
+# --8<-- [start:causal_claim]
+causal_layers = [
+    conv_layer(4, 1, padding="causal"),
+    conv_layer(1, 4, padding="causal"),
+]
+np.allclose(in_batch(causal_layers, 1), alone(causal_layers, 1), atol=1e-6)
+# --8<-- [end:causal_claim]

@@ -1,13 +1,11 @@
 """snippets/data_padding.py: what Keras 3 does with padded, variable-length sequences, and the fixes."""
 
 import importlib
-from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-from docexec.sections import MARKER
 
 
 @pytest.fixture(scope="module")
@@ -76,15 +74,3 @@ def test_causal_stack_with_post_padding_never_sees_the_padding(page):
 def test_masking_by_value_drops_a_real_zero(page):
     assert page.mask_from_values.tolist() == [True, False, True, False]
     assert page.mask_from_length.tolist() == [True, True, True, False]
-
-
-def test_every_line_of_the_module_is_inside_a_section():
-    inside, stray = False, []
-    path = Path(__file__).resolve().parents[1] / "snippets" / "data_padding.py"
-    for number, line in enumerate(path.read_text().splitlines(), start=1):
-        marker = MARKER.match(line)
-        if marker:
-            inside = marker.group(1) == "start"
-        elif line.strip() and not inside:
-            stray.append(number)
-    assert stray == [], f"lines outside any section: {stray}"

@@ -80,19 +80,3 @@ def test_transposed_convolution_is_the_input_gradient_and_output_padding_picks_t
     assert np.allclose(page.transposed_7, page.gradient_7, atol=1e-5)
     assert np.allclose(page.transposed_8, page.gradient_8, atol=1e-5)
     assert np.allclose(page.transposed(page.x_small, page.kernel_transpose, output_padding=1), page.gradient_8, atol=1e-5)
-
-
-def test_every_line_of_the_module_is_inside_a_section():
-    from pathlib import Path
-
-    from docexec.sections import MARKER
-
-    inside, stray = False, []
-    path = Path(__file__).resolve().parents[1] / "snippets" / "strides_dilation_causal.py"
-    for number, line in enumerate(path.read_text().splitlines(), start=1):
-        marker = MARKER.match(line)
-        if marker:
-            inside = marker.group(1) == "start"
-        elif line.strip() and not inside:
-            stray.append(number)
-    assert stray == [], f"lines outside any section: {stray}"

@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 
 
-
 @pytest.fixture(scope="module")
 def page():
     module = importlib.import_module("snippets.data_padding")

@@ -6,6 +6,8 @@ READY  := $(VENV)/.installed
 AXE    := node_modules/axe-core/axe.min.js
 # Dates in the sitemap come from the last commit, so two builds of one commit are identical.
 export SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
+# Material's end-of-life banner would bury the build's own warnings.
+export NO_MKDOCS_2_WARNING := 1
 # Transitive pins from a Linux install; other systems resolve from pyproject.toml alone.
 CONSTRAINTS := $(if $(filter Linux,$(shell uname -s)),-c constraints.txt,)
 

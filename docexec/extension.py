@@ -167,11 +167,12 @@ def resolve_sections(page: Page, root: Path) -> None:
 
 
 def key_items(page: Page) -> list[dict]:
-    """What the page's outputs depend on, apart from imported modules and versions."""
+    """What the page's outputs depend on, apart from imported modules and versions.
+    Line numbers are left out: moving a section within its file does not change its output."""
     items = []
     for item in page.items:
         if isinstance(item, Block):
-            items.append({"source": item.source, "code": item.code, "line": item.first_line, "options": item.options})
+            items.append({"source": item.source, "code": item.code, "options": item.options})
         else:
             items.append({"expression": item})
     return items

@@ -67,7 +67,7 @@ import sys, time
 start = time.perf_counter()
 sys.path.insert(0, {str(project)!r})
 from pathlib import Path
-from docexec.extension import Block, parse_page, resolve_sections, strip_front_matter
+from docexec.page import Block, parse_page, resolve_sections, strip_front_matter
 root = Path({str(project)!r})
 for page in sorted((root / "docs").rglob("*.md")):
     parsed = parse_page(strip_front_matter(page.read_text()).split("\\n"))

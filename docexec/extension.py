@@ -8,310 +8,33 @@ that renders these pages can build them without running their code.
 from __future__ import annotations
 
 import base64
-import difflib
 import functools
 import html
-import json
 import os
 import re
-import shlex
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from markdown import Extension
 from markdown.preprocessors import Preprocessor
 
-from .freeze import PACKAGE, Store, library_versions, mode_from_environment, page_key
-from .runner import Deadline, Namespace, PageTimeout, describe_failure
-from .sections import SectionError, load_section, parse_include
+from .engine import DocexecError, Engine
+from .freeze import library_versions, mode_from_environment
+from .page import (
+    DIRECTIVE,
+    FENCE_OPEN,
+    INLINE_VALUE,
+    Block,
+    Page,
+    closes,
+    locate_page,
+    parse_page,
+    resolve_sections,
+    strip_front_matter,
+)
+from .sections import SectionError
 
-try:  # a BuildError makes MkDocs print the message alone and exit 1, strict or not
-    from mkdocs.exceptions import BuildError as _ErrorBase
-except ImportError:  # pragma: no cover - other renderers get a plain exception
-    _ErrorBase = Exception
-
-FENCE_OPEN = re.compile(r"^(?P<indent>\s*)(?P<fence>`{3,}|~{3,})\s*(?P<info>.*)$")
-INLINE_VALUE = re.compile(r"`\{py\}\s+([^`]+?)\s*`")
-DIRECTIVE = re.compile(r"^\s*<!--\s*docexec\s+(?P<options>.*?)\s*-->\s*$")
-BLOCK_OPTIONS = {"hidden", "alt", "raises", "claim"}
 TOKEN_OPEN, TOKEN_CLOSE = "\ue000", "\ue001"  # private-use characters: never in a page
 TOKEN = re.compile(f"{TOKEN_OPEN}(\\d+){TOKEN_CLOSE}")
-
-
-class DocexecError(_ErrorBase):
-    """A page cannot be built: bad reference, failing code, false claim or changed output."""
-
-
-@dataclass
-class Block:
-    line: int  # 1-based line of the opening fence in the page
-    indent: str
-    source: str  # "snippets/x.py:name"
-    options: dict
-    code: str = ""
-    path: str = ""
-    first_line: int = 0
-
-
-@dataclass
-class Page:
-    """A page's executable items in reading order, and the lines they came from."""
-
-    lines: list[str]
-    items: list = field(default_factory=list)  # Block or str (an inline expression)
-    timeout: float | None = None
-    claims_index: bool = False
-
-
-# ----------------------------------------------------------------------------- parsing
-
-
-def parse_page(lines: list[str]) -> Page:
-    page = Page(lines)
-    fence_end = None  # the closing fence of a non-exec fence we are inside
-    number = 0
-    while number < len(lines):
-        line = lines[number]
-        if fence_end is not None:
-            if _closes(line, fence_end):
-                fence_end = None
-            number += 1
-            continue
-        opening = FENCE_OPEN.match(line)
-        if opening:
-            info = opening["info"].split()
-            if info[:2] == ["python", "exec"]:
-                block, number = _parse_block(lines, number, opening)
-                page.items.append(block)
-                continue
-            fence_end = opening["fence"]
-        elif directive := DIRECTIVE.match(line):
-            _apply_directive(page, directive["options"], number + 1)
-        else:
-            page.items.extend(match.group(1) for match in INLINE_VALUE.finditer(line))
-        number += 1
-    if fence_end is not None:
-        raise SectionError(f"a code fence {fence_end} is never closed")
-    return page
-
-
-def _closes(line: str, fence: str) -> bool:
-    """Whether `line` closes a fence opened with `fence` (same character, at least as long)."""
-    text = line.strip()
-    return text.startswith(fence) and not text.strip(fence[0])
-
-
-def _parse_block(lines, start, opening) -> tuple[Block, int]:
-    fence, indent = opening["fence"], opening["indent"]
-    options = _parse_options(opening["info"].split(None, 2)[2] if len(opening["info"].split()) > 2 else "", start + 1)
-    body, end = [], start + 1
-    while end < len(lines) and not (
-        _closes(lines[end], fence)
-    ):
-        if lines[end].strip():
-            body.append(lines[end])
-        end += 1
-    if end == len(lines):
-        raise SectionError(f"page line {start + 1}: the `python exec` fence is never closed")
-    if len(body) != 1:
-        raise SectionError(
-            f"page line {start + 1}: a `python exec` block holds exactly one include line "
-            f"(--8<-- \"snippets/module.py:section\"); found {len(body)} lines"
-        )
-    path, name = parse_include(body[0])
-    return Block(start + 1, indent, f"{path}:{name}", options), end + 1
-
-
-def _parse_options(text: str, line: int) -> dict:
-    options = {}
-    for word in shlex.split(text):
-        key, has_value, value = word.partition("=")
-        if key not in BLOCK_OPTIONS:
-            raise SectionError(
-                f"page line {line}: unknown option {key!r}; allowed: {', '.join(sorted(BLOCK_OPTIONS))}"
-            )
-        if (key == "hidden") == bool(has_value):
-            form = "hidden" if key == "hidden" else f'{key}="..."'
-            raise SectionError(f"page line {line}: option {key!r} is written {form}")
-        options[key] = value if has_value else True
-    if "claim" in options and ("hidden" in options or "raises" in options):
-        raise SectionError(f"page line {line}: a claim block cannot also be hidden or raise")
-    return options
-
-
-def _apply_directive(page: Page, text: str, line: int) -> None:
-    for word in text.split():
-        key, _, value = word.partition("=")
-        if key == "claims-index" and not value:
-            page.claims_index = True
-        elif key == "timeout":
-            try:
-                page.timeout = float(value)
-            except ValueError:
-                page.timeout = -1
-            if not page.timeout > 0:
-                raise SectionError(f"page line {line}: timeout must be a positive number of seconds, got {value!r}")
-        else:
-            raise SectionError(f"page line {line}: unknown docexec directive {word!r}; use timeout=SECONDS or claims-index")
-
-
-def resolve_sections(page: Page, root: Path) -> None:
-    for item in page.items:
-        if isinstance(item, Block):
-            path, name = item.source.rsplit(":", 1)
-            try:
-                section = load_section(root, path, name)
-            except SectionError as error:
-                raise SectionError(f"page line {item.line}: {error}") from None
-            item.code, item.path, item.first_line = section.code, section.path, section.first_line
-
-
-def key_items(page: Page) -> list[dict]:
-    """What the page's outputs depend on, apart from imported modules and versions.
-    Line numbers are left out: moving a section within its file does not change its output."""
-    items = []
-    for item in page.items:
-        if isinstance(item, Block):
-            items.append({"source": item.source, "code": item.code, "options": item.options})
-        else:
-            items.append({"expression": item})
-    return items
-
-
-# ----------------------------------------------------------------------------- executing
-
-
-class Engine:
-    """Finds each page's results: from memory, from the frozen store, or by running it."""
-
-    memory: dict = {}  # (root, page) -> record, shared by every Markdown instance of a build
-
-    def __init__(self, root: Path, docs_dir: Path, store: Path, mode: str, timeout: float):
-        self.root, self.docs_dir, self.store = root, docs_dir, Store(store)
-        self.mode, self.timeout = mode, timeout
-
-    def record(self, name: str, page: Page) -> dict:
-        versions = dict(library_versions())
-        key = page_key(key_items(page), self.root, versions)
-        remembered = self.memory.get((self.root, name))
-        if remembered and remembered["key"] == key:
-            return remembered
-        stored = self.store.load(name)
-        if self.mode == "auto" and stored and stored.get("key") == key:
-            record = stored
-        else:
-            record = {"page": name, "key": key, "versions": versions, "results": self.execute(name, page)}
-            if self.mode == "check":
-                self.compare(name, page, stored, record)
-            else:
-                self.store.save(name, record)
-        self.memory[(self.root, name)] = record
-        return record
-
-    def execute(self, name: str, page: Page) -> list[dict]:
-        namespace = Namespace(self.root, PACKAGE)
-        results = []
-        limit = page.timeout or self.timeout
-        current = None
-        try:
-            with Deadline(limit):
-                for current in page.items:
-                    results.append(self.run_item(name, namespace, current))
-        except PageTimeout as timeout:
-            failure = describe_failure(timeout, self.root)
-            raise DocexecError(
-                f"docexec: {self._where(name, current)} ran past the page's time limit of {limit:g} s "
-                f"(set another with <!-- docexec timeout=SECONDS -->); it was at {failure.where}"
-            ) from None
-        return results
-
-    def run_item(self, name: str, namespace: Namespace, item) -> dict:
-        if not isinstance(item, Block):
-            try:
-                text = namespace.evaluate(item)
-            except Exception as error:
-                raise DocexecError(
-                    f"docexec: {self._where(name, item)}: `{{py}} {item}` raised "
-                    f"{type(error).__name__}: {error}"
-                ) from None
-            return {"expression": item, "value": text}
-        result = namespace.run(item.code, item.path, item.first_line)
-        expected = item.options.get("raises")
-        if result.raised is not None:
-            raised = result.raised
-            if expected and type(raised).__name__ == expected:
-                result.error = namespace.normalise(f"{type(raised).__name__}: {raised}")
-            else:
-                failure = describe_failure(raised, self.root)
-                extra = f" (the page expected {expected})" if expected else ""
-                raise DocexecError(
-                    f"docexec: {self._where(name, item)} failed at {failure.where}{extra}\n{failure.details}"
-                )
-        elif expected:
-            raise DocexecError(
-                f"docexec: {self._where(name, item)} is marked raises=\"{expected}\" but raised nothing"
-            )
-        if "hidden" in item.options and (result.output.strip() or result.value or result.figures):
-            raise DocexecError(
-                f"docexec: {self._where(name, item)} is hidden but printed or drew something; "
-                f"show it, or keep set-up sections quiet"
-            )
-        record = {"source": item.source, **result.as_record()}
-        if "claim" in item.options:
-            self.check_claim(name, item, result)
-            record["claim"] = item.options["claim"]
-        return record
-
-    def check_claim(self, name: str, item: Block, result) -> None:
-        value = result.raw_value
-        if type(value).__name__ not in ("bool", "bool_"):
-            raise DocexecError(
-                f"docexec: {self._where(name, item)}: the check of claim \"{item.options['claim']}\" must end "
-                f"in an expression that is True or False; it ended in {type(value).__name__}"
-            )
-        if not bool(value):
-            last = item.first_line + len(item.code.splitlines()) - 1
-            raise DocexecError(
-                f"docexec: claim is false: \"{item.options['claim']}\"\n"
-                f"  checked by {item.path}:{last} (section '{item.source.rsplit(':', 1)[1]}'), "
-                f"{self._where(name, item)}\n{result.output}"
-            )
-
-    def compare(self, name: str, page: Page, stored: dict | None, fresh: dict) -> None:
-        if stored is None:
-            raise DocexecError(
-                f"docexec: {self.docs_dir.name}/{name} has no frozen outputs in {self.store.path(name)}; "
-                f"run `make outputs` and commit them"
-            )
-        old, new = stored.get("results", []), fresh["results"]
-        for index in range(max(len(old), len(new))):
-            before = old[index] if index < len(old) else None
-            after = new[index] if index < len(new) else None
-            if before != after:
-                item = page.items[index] if index < len(page.items) else None
-                diff = "\n".join(
-                    difflib.unified_diff(_lines(before), _lines(after), "frozen", "executed now", lineterm="")
-                )
-                raise DocexecError(
-                    f"docexec: the output of {self._where(name, item)} differs from the frozen one in "
-                    f"{self.store.path(name).relative_to(self.root)}:\n{diff}\n"
-                    f"If the change is intended, run `make outputs`, re-read the prose around it, and commit."
-                )
-
-    def _where(self, name: str, item) -> str:
-        page = f"page {self.docs_dir.name}/{name}"
-        if isinstance(item, Block):
-            return f"{page} line {item.line} ({item.path}:{item.first_line}, section '{item.source.rsplit(':', 1)[1]}')"
-        if isinstance(item, str):
-            return f"{page}, inline value"
-        return page
-
-
-def _lines(result) -> list[str]:
-    return json.dumps(result, indent=1, ensure_ascii=False).splitlines() if result is not None else []
-
-
-# ----------------------------------------------------------------------------- rendering
 
 
 class ExecPreprocessor(Preprocessor):
@@ -365,7 +88,7 @@ class ExecPreprocessor(Preprocessor):
             line = page.lines[number]
             if fence_end is not None:
                 out.append(line)
-                if _closes(line, fence_end):
+                if closes(line, fence_end):
                     fence_end = None
                 number += 1
                 continue
@@ -387,7 +110,7 @@ class ExecPreprocessor(Preprocessor):
     def _after_fence(lines, start) -> int:
         fence = FENCE_OPEN.match(lines[start])["fence"]
         end = start + 1
-        while not (_closes(lines[end], fence)):
+        while not closes(lines[end], fence):
             end += 1
         return end + 1
 
@@ -528,33 +251,6 @@ def claim_id(sentence: str) -> str:
 def _versions_text(versions: dict) -> str:
     shown = [f"{label} {versions[label]}" for label in ("NumPy", "TensorFlow", "Keras") if label in versions]
     return ", ".join(shown[:-1]) + " and " + shown[-1]
-
-
-def strip_front_matter(text: str) -> str:
-    match = re.match(r"^-{3}[ \t]*\n.*?\n(?:-{3}|\.{3})[ \t]*\n", text, re.S)
-    return text[match.end():] if match else text
-
-
-def _normalised(text: str) -> str:
-    return "\n".join(line.rstrip() for line in text.strip("\n").splitlines()).strip()
-
-
-_LOCATED: dict = {}
-
-
-def locate_page(lines: list[str], docs_dir: Path) -> str | None:
-    """The path (inside docs_dir) of the Markdown file whose body is exactly these lines."""
-    wanted = _normalised("\n".join(lines))
-    if (docs_dir, wanted) in _LOCATED:
-        return _LOCATED[(docs_dir, wanted)]
-    matches = [
-        file.relative_to(docs_dir).as_posix()
-        for file in sorted(docs_dir.rglob("*.md"))
-        if _normalised(strip_front_matter(file.read_text(encoding="utf-8-sig"))) == wanted
-    ]
-    found = matches[0] if len(matches) == 1 else None
-    _LOCATED[(docs_dir, wanted)] = found
-    return found
 
 
 class DocexecExtension(Extension):

@@ -16,7 +16,7 @@ from snippets.conv import (
     conv2d_grad_kernel_loop,
     conv2d_loop,
 )
-from snippets.padding import output_size, same_padding
+from snippets.padding import same_padding
 
 rng = np.random.default_rng(0)
 

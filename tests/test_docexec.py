@@ -12,7 +12,7 @@ import pytest
 
 from docexec import DocexecError, DocexecExtension
 from docexec import freeze
-from docexec.extension import Engine
+from docexec.engine import Engine
 from docexec.sections import SectionError, load_section, parse_sections
 
 
@@ -320,17 +320,12 @@ COUNTED = """
 
 @pytest.fixture
 def counted(project):
-    """A page whose single block counts its executions in a file."""
+    """A page whose counting block writes a line to a file each time it really runs."""
     counter = project / "runs.txt"
     write(project, "snippets/helper.py", 'greeting = "hello"\n')
-    write(project, "snippets/s.py", f"COUNTER = {str(counter)!r}\n" + textwrap.dedent(COUNTED))
-    write(project, "snippets/setup.py", "")
-    page = f'```python exec hidden\n--8<-- "snippets/s.py:setup"\n```\n' + page_for("count")
-    (project / "snippets" / "s.py").write_text(
-        (project / "snippets" / "s.py").read_text().replace(
-            "COUNTER =", "# --8<-- [start:setup]\nCOUNTER =", 1
-        ).replace("\n\n", "\n# --8<-- [end:setup]\n", 1)
-    )
+    setup = f"# --8<-- [start:setup]\nCOUNTER = {str(counter)!r}\n# --8<-- [end:setup]\n"
+    write(project, "snippets/s.py", setup + textwrap.dedent(COUNTED))
+    page = page_for("setup", "hidden") + page_for("count")
 
     def runs() -> int:
         return len(counter.read_text().splitlines()) if counter.exists() else 0
@@ -356,7 +351,7 @@ def test_editing_a_section_or_an_imported_module_or_a_version_reexecutes(counted
     render(project, page + "\nProse edits change nothing.\n")
     assert runs() == 3
     real = freeze.library_versions()
-    monkeypatch.setattr("docexec.extension.library_versions", lambda: {**real, "Keras": "99.0"})
+    monkeypatch.setattr("docexec.engine.library_versions", lambda: {**real, "Keras": "99.0"})
     render(project, page)
     assert runs() == 4
 

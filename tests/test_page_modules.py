@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from docexec.extension import Block, parse_page, strip_front_matter
+from docexec.page import Block, parse_page, strip_front_matter
 from docexec.sections import MARKER, parse_sections
 
 ROOT = Path(__file__).resolve().parents[1]

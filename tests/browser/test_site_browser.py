@@ -13,7 +13,6 @@ from collections import defaultdict
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 # A first visit to any page may transfer at most 500 kB (headers + bodies, no cache,

@@ -180,7 +180,7 @@ class ExecPreprocessor(Preprocessor):
 
     def claims_index(self, this_page: str | None) -> list[str]:
         rows = []
-        for file in sorted(self.engine.docs_dir.rglob("*.md")):
+        for file in reading_order(self.engine.docs_dir, self.engine.root / "mkdocs.yml"):
             name = file.relative_to(self.engine.docs_dir).as_posix()
             if name == this_page:
                 continue
@@ -241,6 +241,15 @@ def _python_lexer():
     from pygments.lexers import PythonLexer
 
     return PythonLexer()
+
+
+def reading_order(docs_dir: Path, config: Path) -> list[Path]:
+    """The pages in the order the site's navigation lists them, then any others by name.
+    Read as text: the config may hold tags (!ENV) that a plain YAML loader refuses."""
+    listed = re.findall(r"([\w./-]+\.md)\s*$", config.read_text(encoding="utf-8"), re.M) if config.is_file() else []
+    position = {name: index for index, name in reversed(list(enumerate(listed)))}
+    pages = sorted(docs_dir.rglob("*.md"))
+    return sorted(pages, key=lambda file: position.get(file.relative_to(docs_dir).as_posix(), len(listed)))
 
 
 def claim_id(sentence: str) -> str:

@@ -416,3 +416,14 @@ def test_a_hidden_block_that_prints_or_draws_fails(project):
     """)
     with pytest.raises(DocexecError, match="is hidden but printed or drew something"):
         render(project, page_for("noisy", "hidden"))
+
+
+def test_the_claims_index_follows_the_navigation_order(project):
+    write(project, "snippets/s.py", CLAIMS)
+    for name, title in (("a.md", "Page A"), ("b.md", "Page B")):
+        write(project, f"docs/{name}", f"# {title}\n\n" + page_for("true", f'claim="{title} holds."'))
+    write(project, "mkdocs.yml", "nav:\n  - Second: b.md\n  - First: a.md\n")
+    text = "<!-- docexec claims-index -->\n"
+    write(project, "docs/claims.md", text)
+    html = markdown.Markdown(extensions=["tables", DocexecExtension(root=str(project), page="claims.md")]).convert(text)
+    assert html.index("Page B holds.") < html.index("Page A holds.")

@@ -52,10 +52,15 @@ def build(project: Path, config: str = "mkdocs.yml", strict: bool = True) -> flo
 
 
 def plain_config(project: Path) -> str:
-    """The same site without docexec: pymdownx.snippets pastes the sections in, nothing runs.
-    Built without --strict: with nothing executed, `{py}` values stay unrendered."""
-    text = (project / "mkdocs.yml").read_text()
-    text = re.sub(r"(?m)^  - docexec\s*$\n", "", text).replace("strict: true", "strict: false")
+    """The same pages without docexec: each `python exec` fence becomes a plain `python` fence
+    whose include line pymdownx.snippets fills with the section; nothing runs, no output shows.
+    Built without --strict: with nothing executed, claim anchors and `{py}` values are missing."""
+    plain_docs = project / "plain-docs"
+    shutil.copytree(project / "docs", plain_docs)
+    for page in plain_docs.rglob("*.md"):
+        page.write_text(re.sub(r"(?m)^(\s*`{3,})python exec\b.*$", r"\1python", page.read_text()))
+    text = re.sub(r"(?m)^  - docexec\s*$\n", "", (project / "mkdocs.yml").read_text())
+    text = text.replace("strict: true", "strict: false") + "\ndocs_dir: plain-docs\n"
     (project / "plain.yml").write_text(text)
     return "plain.yml"
 

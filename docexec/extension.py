@@ -135,7 +135,7 @@ class ExecPreprocessor(Preprocessor):
         if text.strip():
             label = "Raised" if result["error"] and not result["output"] and not result["value"] else "Output"
             parts.append(
-                f'<div class="docexec-output" role="group" aria-label="{label}">'
+                f'<div class="docexec-output" role="group" aria-label="{label}" data-search-exclude>'
                 f'<span class="docexec-label" aria-hidden="true">{label}</span>'
                 f"<pre><code>{html.escape(text)}</code></pre></div>"
             )

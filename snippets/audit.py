@@ -11,11 +11,7 @@ import keras
 import tensorflow as tf
 
 from snippets import keras_ref
-from snippets.conv import (
-    conv2d_grad_input_loop,
-    conv2d_grad_kernel_loop,
-    conv2d_loop,
-)
+from snippets.conv import conv2d_grad_kernel_loop, conv2d_loop
 from snippets.padding import same_padding
 
 rng = np.random.default_rng(0)
@@ -200,8 +196,10 @@ print(textwrap.fill(", ".join(operation_types), 72))
 
 
 # --8<-- [start:tf_ops_claim]
+padding_ops = {"Pad", "PadV2", "MirrorPad", "Slice", "StridedSlice"}
+mask_ops = {"Mul", "Select", "SelectV2", "Where"}
 {"Conv2DBackpropInput", "Conv2DBackpropFilter"} <= set(operation_types) and not (
-    {"Pad", "PadV2", "MirrorPad", "Slice", "StridedSlice"} & set(operation_types)
+    (padding_ops | mask_ops) & set(operation_types)
 )
 # --8<-- [end:tf_ops_claim]
 
@@ -323,8 +321,23 @@ dx_keras_example[0, :, :, 0]
 
 
 # --8<-- [start:second_example_claim]
+def masked_grad_input(dy, kernel, input_shape):
+    """Stride 1: skip every tap whose input index lands in the padding
+    (the symmetric rule's 'before' amount); nothing is cropped."""
+    _, height, width, _ = input_shape
+    kernel_height, kernel_width = kernel.shape[:2]
+    top, left = symmetric_rule(kernel_height)[0], symmetric_rule(kernel_width)[0]
+    dx = np.zeros(input_shape)
+    for i, j in np.ndindex(*dy.shape[1:3]):
+        for a, b in np.ndindex(kernel_height, kernel_width):
+            row, col = i + a - top, j + b - left
+            if 0 <= row < height and 0 <= col < width:
+                dx[:, row, col, :] += dy[:, i, j, :] @ kernel[a, b].T
+    return dx
+
+
 np.allclose(
-    conv2d_grad_input_loop(dy_ones, edge_kernel, digits.shape, padding="same"),
+    masked_grad_input(dy_ones, edge_kernel, digits.shape),
     dx_keras_example,
     atol=1e-5,
 )

@@ -139,9 +139,12 @@ real_valid = real_terms_per_tap(5, 3, "valid")
 
 
 # --8<-- [start:real_terms_claim]
+edge_taps = [real_same[0, 1], real_same[1, 0], real_same[1, 2], real_same[2, 1]]
+corner_taps = [real_same[0, 0], real_same[0, 2], real_same[2, 0], real_same[2, 2]]
 bool(
     real_same[1, 1] == 5 * 5  # every pixel of the input
-    and real_same[0, 0] < real_same[0, 1] < real_same[1, 1]
+    and max(corner_taps) < min(edge_taps)
+    and max(edge_taps) < real_same[1, 1]
     and np.all(real_valid == real_valid[0, 0])
 )
 # --8<-- [end:real_terms_claim]

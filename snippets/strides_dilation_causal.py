@@ -251,8 +251,9 @@ dy_random = rng.normal(size=(1, 6, 1))
 args = (dy_random, kernel_causal, x_causal.shape)
 ours = conv1d_grad_input(*args, padding="causal")
 keras_dx = keras_ref.conv1d_grad_input(*args, padding="causal")
-nothing_after_t = bool(np.all(dx_causal[0, t + 1 :, 0] == 0))
-np.allclose(ours, keras_dx, atol=1e-5) and nothing_after_t
+reached = np.flatnonzero(dx_causal[0, :, 0]).tolist()
+only_its_window = reached == list(range(t - pad_left, t + 1))
+np.allclose(ours, keras_dx, atol=1e-5) and only_its_window
 # --8<-- [end:causal_gradient_claim]
 
 

@@ -24,7 +24,10 @@ print("step mask:", step_mask, sep="\n")
 
 # --8<-- [start:masking_measured]
 masking = keras.layers.Masking(mask_value=0.0)
-conv_masked = keras.layers.Conv1D(1, 3, padding="same", name="conv")
+conv_masked = keras.layers.Conv1D(
+    1, 3, padding="same", name="conv",
+    kernel_initializer=keras.initializers.GlorotUniform(seed=0),
+)
 with warnings.catch_warnings(record=True) as caught:
     warnings.simplefilter("always")
     masked = masking(x)
@@ -271,6 +274,34 @@ bool(mask_from_values[1]) is False and bool(mask_from_length[1]) is True
 dx_fixed = batch_gradients(two_layers, masked_loss, True)[0].numpy()
 dx_fixed[1, :, 0]
 # --8<-- [end:padded_gradient]
+
+
+# --8<-- [start:embedding_claim]
+token_ids = np.array([[3, 1, 2, 0, 0]])  # three real tokens; id 0 pads
+token_mask = (token_ids != 0).astype("float32")
+embedding = keras.layers.Embedding(
+    input_dim=4, output_dim=1,
+    embeddings_initializer=keras.initializers.Constant(
+        np.random.default_rng(1).normal(size=(4, 1))),
+)
+
+
+def padding_row_gradient(mask_the_embedding):
+    """Gradient of the masked loss w.r.t. the embedding row of id 0, with
+    the step mask applied after each Conv1D (fix 2)."""
+    with tf.GradientTape() as tape:
+        embedded = embedding(token_ids)
+        if mask_the_embedding:
+            embedded = embedded * token_mask[..., None]
+        y = forward(embedded, one_layer, token_mask)[..., 0]
+        value = masked_loss(y, np.zeros_like(token_mask), token_mask)
+    gradient = tape.gradient(value, embedding.embeddings)
+    return tf.convert_to_tensor(gradient).numpy()[0]
+
+
+row_0_trained = bool(np.any(padding_row_gradient(False) != 0))
+row_0_trained and bool(np.all(padding_row_gradient(True) == 0))
+# --8<-- [end:embedding_claim]
 
 
 # --8<-- [start:causal_claim]

@@ -73,3 +73,9 @@ def test_causal_stack_with_post_padding_never_sees_the_padding(page):
 def test_masking_by_value_drops_a_real_zero(page):
     assert page.mask_from_values.tolist() == [True, False, True, False]
     assert page.mask_from_length.tolist() == [True, True, True, False]
+
+
+def test_a_trainable_embedding_row_for_padding_gets_gradient_unless_masked(page):
+    unmasked = page.padding_row_gradient(False)
+    assert unmasked.shape == (1,) and np.all(unmasked != 0)
+    assert np.all(page.padding_row_gradient(True) == 0)

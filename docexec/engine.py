@@ -7,7 +7,7 @@ import difflib
 import json
 from pathlib import Path
 
-from .freeze import PACKAGE, Store, library_versions, page_key
+from .freeze import PACKAGE, Store, libraries_used, library_versions, page_key
 from .page import Block, Page, key_items
 from .runner import Deadline, Namespace, PageTimeout, describe_failure
 
@@ -49,7 +49,9 @@ class Engine:
         return record
 
     def execute(self, name: str, page: Page) -> list[dict]:
-        namespace = Namespace(self.root, PACKAGE)
+        codes = [item.code for item in page.items if isinstance(item, Block)]
+        uses_keras = bool({"keras", "tensorflow"} & libraries_used(codes, self.root))
+        namespace = Namespace(self.root, PACKAGE, uses_keras)
         results = []
         limit = page.timeout or self.timeout
         current = None

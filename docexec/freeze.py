@@ -78,6 +78,32 @@ def imported_modules(code: str, root: Path, package: str | None = None) -> froze
     return frozenset(found)
 
 
+@functools.lru_cache(maxsize=4096)
+def top_level_imports(code: str) -> frozenset[str]:
+    """First components of the absolute imports in `code` (`keras`, `numpy`, `snippets`...)."""
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return frozenset()
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+            names.add(node.module.split(".")[0])
+    return frozenset(names)
+
+
+def libraries_used(codes: list[str], root: Path) -> set[str]:
+    """Top-level packages imported by `codes` or by the snippets modules they reach."""
+    names = set()
+    for code in codes:
+        names |= top_level_imports(code)
+    for module in dependency_sources(codes, root):
+        names |= top_level_imports(module_file(module, root).read_text(encoding="utf-8"))
+    return names
+
+
 def _absolute(node: ast.ImportFrom, package: str | None) -> str:
     if not node.level:
         return node.module or ""

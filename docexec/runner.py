@@ -64,13 +64,11 @@ class CodeFailed(Exception):
 class Namespace:
     """One page's globals, seeded the same way each time the page runs."""
 
-    def __init__(self, root: Path, package: str):
+    def __init__(self, root: Path, package: str, uses_keras: bool = False):
         self.root = root
         forget_modules(package, root)
         self.globals: dict = {"__name__": "__docexec__", "__builtins__": __builtins__}
-        random.seed(0)
-        if "numpy" in sys.modules:
-            sys.modules["numpy"].random.seed(0)
+        seed_everything(uses_keras)
 
     def run(self, code: str, filename: str, first_line: int) -> BlockResult:
         """Execute `code` (which starts at `first_line` of `filename`), capturing everything."""
@@ -103,6 +101,19 @@ class Namespace:
     def normalise(self, text: str) -> str:
         text = NEGATIVE_ZERO.sub(r" \1", text)
         return text.replace(str(self.root) + os.sep, "")
+
+
+def seed_everything(uses_keras: bool) -> None:
+    """The same random state at the start of every page, whichever pages ran before it in
+    this process: Python's, NumPy's global one and, for pages that use Keras or TensorFlow,
+    theirs (Keras's global seed generator draws unseeded initializers' seeds)."""
+    random.seed(0)
+    if "numpy" in sys.modules:
+        sys.modules["numpy"].random.seed(0)
+    if uses_keras:
+        import keras
+
+        keras.utils.set_random_seed(0)
 
 
 def forget_modules(package: str, root: Path) -> None:

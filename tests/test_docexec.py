@@ -427,3 +427,17 @@ def test_the_claims_index_follows_the_navigation_order(project):
     write(project, "docs/claims.md", text)
     html = markdown.Markdown(extensions=["tables", DocexecExtension(root=str(project), page="claims.md")]).convert(text)
     assert html.index("Page B holds.") < html.index("Page A holds.")
+
+
+def test_a_page_draws_the_same_keras_random_numbers_whatever_ran_before_it(project):
+    """Unseeded Keras initializers draw from a global generator that survives between pages;
+    the engine resets it, so a page's output cannot depend on which pages ran before it."""
+    write(project, "snippets/s.py", """
+        # --8<-- [start:draw]
+        import keras
+        keras.ops.convert_to_numpy(keras.random.normal((4,)))
+        # --8<-- [end:draw]
+    """)
+    first = render(project, page_for("draw"), mode="refresh")
+    again = render(project, page_for("draw"), mode="refresh")
+    assert 'class="docexec-output"' in first and first == again

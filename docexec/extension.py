@@ -95,7 +95,7 @@ class ExecPreprocessor(Preprocessor):
             if number + 1 in blocks:
                 block = blocks[number + 1]
                 out.extend(self.render_block(block, next(results), record["versions"]))
-                number = self._after_fence(page.lines, number)
+                number = block.end
                 continue
             opening = FENCE_OPEN.match(line)
             if opening:
@@ -105,14 +105,6 @@ class ExecPreprocessor(Preprocessor):
                 out.append(INLINE_VALUE.sub(lambda m: self.stash(self.value_html(next(results))), line))
             number += 1
         return out
-
-    @staticmethod
-    def _after_fence(lines, start) -> int:
-        fence = FENCE_OPEN.match(lines[start])["fence"]
-        end = start + 1
-        while not closes(lines[end], fence):
-            end += 1
-        return end + 1
 
     def render_block(self, block: Block, result: dict, versions: dict) -> list[str]:
         if "hidden" in block.options:

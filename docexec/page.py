@@ -22,6 +22,7 @@ class Block:
     indent: str
     source: str  # "snippets/x.py:name"
     options: dict
+    end: int = 0  # index of the first page line after the closing fence
     code: str = ""
     path: str = ""
     first_line: int = 0
@@ -90,7 +91,7 @@ def _parse_block(lines, start, opening) -> tuple[Block, int]:
             f"(--8<-- \"snippets/module.py:section\"); found {len(body)} lines"
         )
     path, name = parse_include(body[0])
-    return Block(start + 1, indent, f"{path}:{name}", options), end + 1
+    return Block(start + 1, indent, f"{path}:{name}", options, end=end + 1), end + 1
 
 
 def _parse_options(text: str, line: int) -> dict:

@@ -10,6 +10,7 @@ an unknown, unclosed, nested, duplicated or stray section never renders silently
 
 from __future__ import annotations
 
+import ast
 import functools
 import re
 import textwrap
@@ -110,3 +111,20 @@ def parse_include(line: str) -> tuple[str, str]:
             f"expected an include line like '--8<-- \"snippets/module.py:section\"', got {line.strip()!r}"
         )
     return match["path"], match["name"]
+
+
+def stray_lines(text: str) -> list[int]:
+    """Line numbers of code in no section: code a page or the notebook would run without
+    showing. The module's docstring does not count."""
+    body = ast.parse(text).body
+    docstring = set()
+    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+        docstring = set(range(body[0].lineno, body[0].end_lineno + 1))
+    inside, stray = False, []
+    for number, line in enumerate(text.splitlines(), start=1):
+        marker = MARKER.match(line)
+        if marker:
+            inside = marker.group(1) == "start"
+        elif line.strip() and not inside and number not in docstring:
+            stray.append(number)
+    return stray

@@ -8,14 +8,14 @@ are included piecemeal and are tested on their own.
 
 from __future__ import annotations
 
-import ast
 from collections import defaultdict
 from pathlib import Path
 
 import pytest
 
 from docexec.page import Block, parse_page, strip_front_matter
-from docexec.sections import MARKER, parse_sections
+from docexec.sections import parse_sections
+from docexec.sections import stray_lines as lines_outside_sections
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = {"snippets/padding.py", "snippets/conv.py", "snippets/keras_ref.py"}
@@ -38,22 +38,6 @@ def page_modules() -> dict[str, list[str]]:
         for path, _ in includes:
             users[path].add(page)
     return {path: sorted(pages) for path, pages in users.items() if path not in SHARED}
-
-
-def lines_outside_sections(text: str) -> list[int]:
-    """Lines of code outside every section; the module's docstring does not count."""
-    body = ast.parse(text).body
-    docstring = set()
-    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
-        docstring = set(range(body[0].lineno, body[0].end_lineno + 1))
-    inside, stray = False, []
-    for number, line in enumerate(text.splitlines(), start=1):
-        marker = MARKER.match(line)
-        if marker:
-            inside = marker.group(1) == "start"
-        elif line.strip() and not inside and number not in docstring:
-            stray.append(number)
-    return stray
 
 
 MODULES = page_modules()

@@ -4,155 +4,30 @@ The notebook's code cells are, in order, exactly the sections of snippets/walkth
 code cell); a test fails, naming the first differing cell and section, when they drift apart. The site
 renders the stored outputs (a local build does not start a kernel); CI=true builds execute it again, and a
 test here re-executes it and compares every output with the stored one. After editing the module, run
-
-    .venv/bin/python tests/test_walkthrough.py --refresh
-
-which writes the module's sections into the code cells (matched by order; markdown cells are untouched),
-then executes the notebook and writes its outputs back, normalised the same way the test compares them.
-To add or remove a step, add or remove a code cell in the notebook where it belongs (in Jupyter) and the
-section in the module, then refresh: the refresh refuses to guess where a cell goes.
+`python -m docexec.notebook --refresh` (part of `make outputs`).
 """
 
 from __future__ import annotations
 
-import copy
 import difflib
 import json
-import sys
-from pathlib import Path
 
 import nbformat
 import pytest
-from nbclient import NotebookClient
 
-from docexec.sections import MARKER, Section, parse_sections
-
-ROOT = Path(__file__).resolve().parents[1]
-NOTEBOOK = ROOT / "docs" / "walkthrough.ipynb"
-MODULE = ROOT / "snippets" / "walkthrough.py"
-MODULE_NAME = "snippets/walkthrough.py"
-TIMEOUT = 300  # seconds per cell; the first one imports TensorFlow
-
-
-def execute(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """A fresh, executed copy; any cell that raises fails (allow_errors is off)."""
-    executed = copy.deepcopy(notebook)
-    client = NotebookClient(
-        executed,
-        timeout=TIMEOUT,
-        kernel_name="python3",
-        allow_errors=False,
-        record_timing=False,
-        resources={"metadata": {"path": str(NOTEBOOK.parent)}},
-    )
-    client.execute()
-    return executed
-
-
-def normalised_output(output: dict) -> dict:
-    """What a reader sees of one output, without execution counts, timings or binary payloads."""
-    kind = output["output_type"]
-    if kind == "stream":
-        return {"stream": output["name"], "text": output["text"]}
-    if kind == "error":
-        return {"error": output["ename"], "value": output["evalue"]}
-    data = output.get("data", {})
-    shown = {"text/plain": data["text/plain"]} if "text/plain" in data else {}
-    return {kind: shown, "types": sorted(data)}
-
-
-def outputs_of(notebook: nbformat.NotebookNode) -> list[dict]:
-    return [
-        {"cell": index, "outputs": [normalised_output(o) for o in cell.get("outputs", [])]}
-        for index, cell in enumerate(notebook.cells)
-        if cell.cell_type == "code"
-    ]
-
-
-def strip_volatile(notebook: nbformat.NotebookNode) -> None:
-    """Drop what changes on every run without changing what a reader sees."""
-    for cell in notebook.cells:
-        cell.metadata.pop("execution", None)
-        for output in cell.get("outputs", []):
-            output.get("metadata", {}).pop("execution", None)
-
-
-def module_sections(text: str, path: str = MODULE_NAME) -> list[Section]:
-    """The module's sections in file order; raises SectionError on malformed markers."""
-    return list(parse_sections(text, path).values())
-
-
-def lines_outside_sections(text: str) -> list[int]:
-    """1-based numbers of the non-blank lines that are in no section (code the notebook would not show)."""
-    outside, inside = [], False
-    for number, line in enumerate(text.splitlines(), start=1):
-        marker = MARKER.match(line)
-        if marker:
-            inside = marker.group(1) == "start"
-        elif not inside and line.strip():
-            outside.append(number)
-    return outside
-
-
-def code_cell_indices(notebook: nbformat.NotebookNode) -> list[int]:
-    return [index for index, cell in enumerate(notebook.cells) if cell.cell_type == "code"]
-
-
-def drift(notebook: nbformat.NotebookNode, sections: list[Section]) -> str | None:
-    """None when the code cells are exactly the sections, in order; else where they first differ."""
-    cells = code_cell_indices(notebook)
-    for number, (index, section) in enumerate(zip(cells, sections), start=1):
-        source = notebook.cells[index].source
-        if source != section.code:
-            diff = difflib.unified_diff(
-                section.code.splitlines(),
-                source.splitlines(),
-                f"{section.path}:{section.first_line} section '{section.name}'",
-                f"walkthrough.ipynb code cell {number} (cell {index})",
-                lineterm="",
-            )
-            return (
-                f"code cell {number} (notebook cell {index}) differs from section '{section.name}' "
-                f"({section.path}:{section.first_line}):\n" + "\n".join(diff)
-            )
-    if len(sections) > len(cells):
-        section = sections[len(cells)]
-        return (
-            f"section '{section.name}' ({section.path}:{section.first_line}) has no code cell: the notebook "
-            f"has {len(cells)} code cells for {len(sections)} sections"
-        )
-    if len(cells) > len(sections):
-        index = cells[len(sections)]
-        return (
-            f"code cell {len(sections) + 1} (notebook cell {index}) has no section: the notebook has "
-            f"{len(cells)} code cells for {len(sections)} sections"
-        )
-    return None
-
-
-def write_sections(notebook: nbformat.NotebookNode, sections: list[Section]) -> None:
-    """Put each section into the code cell of the same rank; markdown cells are left as they are."""
-    cells = code_cell_indices(notebook)
-    if len(cells) != len(sections):
-        names = ", ".join(s.name for s in sections)
-        raise SystemExit(
-            f"{NOTEBOOK.name} has {len(cells)} code cells but {MODULE_NAME} has {len(sections)} sections "
-            f"({names}); add or remove the code cell where it belongs in the notebook, then refresh again"
-        )
-    for index, section in zip(cells, sections):
-        notebook.cells[index].source = section.code
-
-
-def refresh() -> None:
-    notebook = nbformat.read(NOTEBOOK, as_version=4)
-    write_sections(notebook, module_sections(MODULE.read_text(encoding="utf-8")))
-    nbformat.write(notebook, NOTEBOOK)  # the code first: in sync even if execution fails below
-    print(f"wrote the sections of {MODULE_NAME} into the code cells of {NOTEBOOK}")
-    notebook = execute(notebook)
-    strip_volatile(notebook)
-    nbformat.write(notebook, NOTEBOOK)
-    print(f"refreshed the stored outputs of {NOTEBOOK}")
-
+from docexec.notebook import (
+    MODULE,
+    MODULE_NAME,
+    NOTEBOOK,
+    code_cell_indices,
+    drift,
+    execute,
+    module_sections,
+    outputs_of,
+    write_sections,
+)
+from docexec.sections import Section
+from docexec.sections import stray_lines as lines_outside_sections
 
 def test_code_cells_are_the_module_sections_in_order():
     text = MODULE.read_text(encoding="utf-8")
@@ -162,7 +37,7 @@ def test_code_cells_are_the_module_sections_in_order():
     problem = drift(nbformat.read(NOTEBOOK, as_version=4), module_sections(text))
     assert problem is None, (
         f"{NOTEBOOK.name} and {MODULE_NAME} have drifted apart: {problem}\n"
-        "edit the module, not the notebook, then run `.venv/bin/python tests/test_walkthrough.py --refresh` "
+        "edit the module, not the notebook, then run `make outputs` (or `python -m docexec.notebook --refresh`) "
         "(for an added or removed section, first add or remove its code cell where it belongs in the notebook)"
     )
 
@@ -231,7 +106,7 @@ def test_stored_outputs_match_a_fresh_execution():
         )
         raise AssertionError(
             "the notebook's stored outputs differ from a fresh run; if intended, run "
-            "`.venv/bin/python tests/test_walkthrough.py --refresh`:\n" + "\n".join(diff)
+            "`make outputs` (or `python -m docexec.notebook --refresh`):\n" + "\n".join(diff)
         )
 
 
@@ -259,9 +134,3 @@ def test_a_raising_cell_fails_execution(tmp_path):
         assert "ValueError" in str(error) and "boom" in str(error)
     else:
         raise AssertionError("a raising cell did not fail the execution")
-
-
-if __name__ == "__main__":
-    if sys.argv[1:] != ["--refresh"]:
-        sys.exit(f"usage: {sys.argv[0]} --refresh   (got {' '.join(sys.argv[1:]) or 'no arguments'})")
-    refresh()

@@ -3,11 +3,11 @@ errors that stop a build."""
 
 from __future__ import annotations
 
-import difflib
-import json
+import logging
 from pathlib import Path
 
-from .freeze import PACKAGE, Store, libraries_used, library_versions, page_key
+from . import compare
+from .freeze import PACKAGE, FrozenFileError, Store, libraries_used, library_versions, page_key
 from .page import Block, Page, key_items
 from .runner import Deadline, Namespace, PageTimeout, describe_failure
 
@@ -15,6 +15,9 @@ try:  # a BuildError makes MkDocs print the message alone and exit 1, strict or 
     from mkdocs.exceptions import BuildError as _ErrorBase
 except ImportError:  # pragma: no cover - other renderers get a plain exception
     _ErrorBase = Exception
+
+
+LOG = logging.getLogger("mkdocs.docexec")
 
 
 class DocexecError(_ErrorBase):
@@ -36,17 +39,39 @@ class Engine:
         remembered = self.memory.get((self.root, name))
         if remembered and remembered["key"] == key:
             return remembered
-        stored = self.store.load(name)
-        if self.mode == "auto" and stored and stored.get("key") == key:
+        stored = self.load(name, page)
+        if self.mode == "auto" and stored and stored["key"] == key:
             record = stored
         else:
-            record = {"page": name, "key": key, "versions": versions, "results": self.execute(name, page)}
+            fresh = {"page": name, "key": key, "versions": versions, "results": self.execute(name, page)}
             if self.mode == "check":
-                self.compare(name, page, stored, record)
+                self.compare(name, page, stored, fresh)
+                record = stored  # what the page shows is what frozen/ holds, on every kernel path
             else:
+                record = self.settle(stored, fresh)
                 self.store.save(name, record)
         self.memory[(self.root, name)] = record
         return record
+
+    def load(self, name: str, page: Page) -> dict | None:
+        try:
+            return self.store.load(name, len(page.items))
+        except FrozenFileError as error:
+            if self.mode == "check":
+                raise DocexecError(
+                    f"docexec: {self._where(name, None)}: its frozen outputs cannot be used: {error}. "
+                    f"Run `make outputs` and commit the file."
+                ) from None
+            LOG.info("docexec: %s; running %s again and rewriting it", error, self._where(name, None))
+            return None
+
+    @staticmethod
+    def settle(stored: dict | None, fresh: dict) -> dict:
+        """The record to store: the fresh one, but with the frozen results where they agree to
+        round-off, so a run on another TensorFlow kernel path does not churn frozen/."""
+        if stored and compare.mismatch(stored["results"], fresh["results"]) is None:
+            return {**fresh, "results": stored["results"]}
+        return fresh
 
     def execute(self, name: str, page: Page) -> list[dict]:
         codes = [item.code for item in page.items if isinstance(item, Block)]
@@ -120,25 +145,29 @@ class Engine:
             )
 
     def compare(self, name: str, page: Page, stored: dict | None, fresh: dict) -> None:
+        """Fail unless the executed outputs are the frozen ones up to round-off, and the frozen
+        ones were made from this page's code, modules and library versions."""
+        frozen_file = self.store.path(name).relative_to(self.root)
         if stored is None:
             raise DocexecError(
-                f"docexec: {self.docs_dir.name}/{name} has no frozen outputs in {self.store.path(name)}; "
+                f"docexec: {self.docs_dir.name}/{name} has no frozen outputs in {frozen_file}; "
                 f"run `make outputs` and commit them"
             )
-        old, new = stored.get("results", []), fresh["results"]
-        for index in range(max(len(old), len(new))):
-            before = old[index] if index < len(old) else None
-            after = new[index] if index < len(new) else None
-            if before != after:
-                item = page.items[index] if index < len(page.items) else None
-                diff = "\n".join(
-                    difflib.unified_diff(_lines(before), _lines(after), "frozen", "executed now", lineterm="")
-                )
+        for index, (before, after) in enumerate(zip(stored["results"], fresh["results"])):
+            difference = compare.mismatch(before, after)
+            if difference:
                 raise DocexecError(
-                    f"docexec: the output of {self._where(name, item)} differs from the frozen one in "
-                    f"{self.store.path(name).relative_to(self.root)}:\n{diff}\n"
+                    f"docexec: the output of {self._where(name, page.items[index])} differs from the frozen one "
+                    f"in {frozen_file}: {difference}\n"
+                    f"(compared as: {compare.TOLERANCE_TEXT})\n{compare.unified_diff(before, after)}\n"
                     f"If the change is intended, run `make outputs`, re-read the prose around it, and commit."
                 )
+        if stored["key"] != fresh["key"]:
+            raise DocexecError(
+                f"docexec: {frozen_file} was not made from the current {self.docs_dir.name}/{name}: its key "
+                f"differs (the page's code, a snippets module it imports, or a library version changed "
+                f"since). Run `make outputs` and commit {frozen_file}."
+            )
 
     def _where(self, name: str, item) -> str:
         page = f"page {self.docs_dir.name}/{name}"
@@ -147,7 +176,3 @@ class Engine:
         if isinstance(item, str):
             return f"{page}, inline value"
         return page
-
-
-def _lines(result) -> list[str]:
-    return json.dumps(result, indent=1, ensure_ascii=False).splitlines() if result is not None else []

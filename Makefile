@@ -11,7 +11,7 @@ export NO_MKDOCS_2_WARNING := 1
 # Transitive pins from a Linux install; other systems resolve from pyproject.toml alone.
 CONSTRAINTS := $(if $(filter Linux,$(shell uname -s)),-c constraints.txt,)
 
-.PHONY: serve build test outputs bench clean browser
+.PHONY: serve build test test-paths outputs bench clean browser
 
 $(READY): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,6 +28,14 @@ build: $(READY)
 # tools/ensure_browser.py (fails loudly when there is none), and axe-core from npm.
 test: $(READY) browser $(AXE)
 	$(BIN)/python -m pytest
+
+# The CI build and tests on each TensorFlow CPU kernel path: Eigen (most CPUs), oneDNN (on by
+# default on CPUs with AVX512-VNNI/BF16/AMX), and oneDNN held to SSE4.1 (rounds differently
+# again). All three must pass, or a reader on another kind of CPU gets a red build.
+test-paths: $(READY) browser $(AXE)
+	CI=true TF_ENABLE_ONEDNN_OPTS=0 $(BIN)/python -m pytest
+	CI=true TF_ENABLE_ONEDNN_OPTS=1 $(BIN)/python -m pytest
+	CI=true TF_ENABLE_ONEDNN_OPTS=1 ONEDNN_MAX_CPU_ISA=SSE41 $(BIN)/python -m pytest
 
 browser: $(READY)
 	$(BIN)/python tools/ensure_browser.py

@@ -35,3 +35,16 @@ def built_site(tmp_path_factory) -> Path:
     )
     assert build.returncode == 0, f"mkdocs build --strict failed:\n{build.stdout}\n{build.stderr}"
     return site
+
+
+def tensorflow_cpu_path() -> str:
+    """Which CPU kernels this process's TensorFlow runs: "onednn" or "eigen".
+
+    TensorFlow turns its oneDNN kernels on by default only on CPUs with AVX512-VNNI,
+    AVX512-BF16 or AMX, and TF_ENABLE_ONEDNN_OPTS=1/0 forces them on or off. The answer is
+    the runtime switch TensorFlow itself consults (IsMklEnabled), read after the import.
+    """
+    import tensorflow  # noqa: F401  (the switch is read when TensorFlow loads)
+    from tensorflow.python.util import _pywrap_util_port
+
+    return "onednn" if _pywrap_util_port.IsMklEnabled() else "eigen"

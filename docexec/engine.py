@@ -7,18 +7,12 @@ import difflib
 import json
 from pathlib import Path
 
+from .errors import DocexecError, Location
 from .freeze import PACKAGE, Store, libraries_used, library_versions, page_key
-from .page import Block, Page, key_items
+from .page import Block, InlineValue, Page, key_items
 from .runner import Deadline, Namespace, PageTimeout, describe_failure
 
-try:  # a BuildError makes MkDocs print the message alone and exit 1, strict or not
-    from mkdocs.exceptions import BuildError as _ErrorBase
-except ImportError:  # pragma: no cover - other renderers get a plain exception
-    _ErrorBase = Exception
-
-
-class DocexecError(_ErrorBase):
-    """A page cannot be built: bad reference, failing code, false claim or changed output."""
+__all__ = ["DocexecError", "Engine"]
 
 
 class Engine:
@@ -68,16 +62,15 @@ class Engine:
         return results
 
     def run_item(self, name: str, namespace: Namespace, item) -> dict:
-        if not isinstance(item, Block):
+        if isinstance(item, InlineValue):
             try:
-                text = namespace.evaluate(item)
+                text = namespace.evaluate(item.expression)
             except Exception as error:
                 raise DocexecError(
-                    f"docexec: {self._where(name, item)}: `{{py}} {item}` raised "
-                    f"{type(error).__name__}: {error}"
+                    f"`{{py}} {item.expression}` raised {type(error).__name__}: {error}", **self.location(name, item)
                 ) from None
-            return {"expression": item, "value": text}
-        result = namespace.run(item.code, item.path, item.first_line)
+            return {"expression": item.expression, "value": text}
+        result = namespace.run(item.code, item.section.path, item.section.first_line)
         expected = item.options.get("raises")
         if result.raised is not None:
             raised = result.raised
@@ -87,16 +80,14 @@ class Engine:
                 failure = describe_failure(raised, self.root)
                 extra = f" (the page expected {expected})" if expected else ""
                 raise DocexecError(
-                    f"docexec: {self._where(name, item)} failed at {failure.where}{extra}\n{failure.details}"
+                    f"failed at {failure.where}{extra}\n{failure.details}", **self.location(name, item)
                 )
         elif expected:
-            raise DocexecError(
-                f"docexec: {self._where(name, item)} is marked raises=\"{expected}\" but raised nothing"
-            )
+            raise DocexecError(f'the block is marked raises="{expected}" but raised nothing', **self.location(name, item))
         if "hidden" in item.options and (result.output.strip() or result.value or result.figures):
             raise DocexecError(
-                f"docexec: {self._where(name, item)} is hidden but printed or drew something; "
-                f"show it, or keep set-up sections quiet"
+                "the block is hidden but printed or drew something; show it, or keep set-up sections quiet",
+                **self.location(name, item),
             )
         record = {"source": item.source, **result.as_record()}
         if "claim" in item.options:
@@ -108,15 +99,16 @@ class Engine:
         value = result.raw_value
         if type(value).__name__ not in ("bool", "bool_"):
             raise DocexecError(
-                f"docexec: {self._where(name, item)}: the check of claim \"{item.options['claim']}\" must end "
-                f"in an expression that is True or False; it ended in {type(value).__name__}"
+                f"the check of claim \"{item.options['claim']}\" must end "
+                f"in an expression that is True or False; it ended in {type(value).__name__}",
+                **self.location(name, item),
             )
         if not bool(value):
-            last = item.first_line + len(item.code.splitlines()) - 1
+            last = item.section.first_line + len(item.code.splitlines()) - 1
             raise DocexecError(
-                f"docexec: claim is false: \"{item.options['claim']}\"\n"
-                f"  checked by {item.path}:{last} (section '{item.source.rsplit(':', 1)[1]}'), "
-                f"{self._where(name, item)}\n{result.output}"
+                f"claim is false: \"{item.options['claim']}\"\n"
+                f"  its check ends at {item.section.path}:{last}\n{result.output}",
+                **self.location(name, item),
             )
 
     def compare(self, name: str, page: Page, stored: dict | None, fresh: dict) -> None:
@@ -140,13 +132,12 @@ class Engine:
                     f"If the change is intended, run `make outputs`, re-read the prose around it, and commit."
                 )
 
+    def location(self, name: str, item) -> dict:
+        """Where `item` of page `name` is, for a DocexecError."""
+        return {"page": f"{self.docs_dir.name}/{name}", **(item.where if item is not None else {})}
+
     def _where(self, name: str, item) -> str:
-        page = f"page {self.docs_dir.name}/{name}"
-        if isinstance(item, Block):
-            return f"{page} line {item.line} ({item.path}:{item.first_line}, section '{item.source.rsplit(':', 1)[1]}')"
-        if isinstance(item, str):
-            return f"{page}, inline value"
-        return page
+        return str(Location(**self.location(name, item)))
 
 
 def _lines(result) -> list[str]:

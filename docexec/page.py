@@ -14,6 +14,7 @@ from .sections import Section, load_section, parse_include
 
 FENCE_OPEN = re.compile(r"^(?P<indent>\s*)(?P<fence>`{3,}|~{3,})\s*(?P<info>.*)$")
 INLINE_VALUE = re.compile(r"`\{py\}\s+([^`]+?)\s*`")
+INLINE_LIKE = re.compile(r"`\{py\}")  # what an inline value starts with, well-formed or not
 DIRECTIVE = re.compile(r"^\s*<!--\s*docexec\s+(?P<options>.*?)\s*-->\s*$")
 INCLUDE_IN_PROSE = re.compile(r"^\s*--8<--")
 BLOCK_OPTIONS = {"hidden", "alt", "raises", "claim"}
@@ -109,15 +110,25 @@ def parse_page(lines: list[str], root: Path) -> Page:
                 line=number + 1,
             )
         else:
-            page.items.extend(
-                InlineValue(match.group(1), number + 1, match.start(), match.end())
-                for match in INLINE_VALUE.finditer(line)
-            )
+            page.items.extend(_inline_values(line, number + 1))
         number += 1
     if fence_end is not None:
         raise DocexecError(f"a code fence {fence_end} is never closed")
     _check_claims(page.blocks)
     return page
+
+
+def _inline_values(line: str, number: int) -> list[InlineValue]:
+    values = [InlineValue(match[1], number, match.start(), match.end()) for match in INLINE_VALUE.finditer(line)]
+    taken = {value.start for value in values}
+    for start in (match.start() for match in INLINE_LIKE.finditer(line)):
+        if start not in taken:  # `{py}`, `{py}x` or an unclosed one: it would show as code, unrun
+            raise DocexecError(
+                "an inline value is written `{py} EXPRESSION` (a space, then the expression, in one code span); "
+                f"got {line[start:start + 40]!r}",
+                line=number, column=start + 1,
+            )
+    return values
 
 
 def closes(line: str, fence: str) -> bool:

@@ -40,6 +40,10 @@ def test_one_scan_gives_blocks_with_their_sections_and_values_with_their_spans(p
         ('```python exec\n--8<-- "snippets/s.py:ünïcode"\n```\n', ":1: .*names the section 'ünïcode'"),
         ("Prose.\n\n--8<--\n", ":3: an include line in prose"),
         ('Prose.\n--8<-- "snippets/s.py:a"\n', ":2: an include line in prose"),
+        # A malformed inline value used to be shown as code, never run.
+        ("Prose `{py}` here.\n", ":1:7: an inline value is written"),
+        ("Prose `{py} 1` and `{py}x`.\n", ":1:20: an inline value is written"),
+        ("Prose `{py} 1\n", ":1:7: an inline value is written"),
     ],
 )
 def test_page_mistakes_are_errors_naming_the_page_and_line(project, page, message):

@@ -12,13 +12,26 @@ CONFIG_NAME = "mkdocs.yml"
 def load_mkdocs_config(root: Path, name: str = CONFIG_NAME) -> dict:
     """The configuration as a plain dict; {} when the project has no such file. Not validated
     (validation loads every plugin and theme, seconds of work the callers don't need)."""
-    from mkdocs.utils.yaml import yaml_load
-
     file = Path(root) / name
     if not file.is_file():
         return {}
+    try:
+        from mkdocs.utils.yaml import yaml_load
+    except ImportError:  # another renderer of these pages (Zensical) may come without MkDocs
+        return _plain_yaml(file)
     with file.open(encoding="utf-8") as stream:  # a stream, not text: INHERIT is resolved beside it
         return yaml_load(stream) or {}
+
+
+def _plain_yaml(file: Path) -> dict:
+    """The file read without MkDocs: tags such as !ENV become None, INHERIT is not followed."""
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        pass
+
+    Loader.add_multi_constructor("!", lambda loader, suffix, node: None)
+    return yaml.load(file.read_text(encoding="utf-8"), Loader=Loader) or {}
 
 
 def nav_pages(config: dict) -> list[str]:

@@ -28,3 +28,11 @@ def test_a_derived_config_inherits_and_replaces_keys(tmp_path):
 
 def test_no_config_is_an_empty_one(tmp_path):
     assert load_mkdocs_config(tmp_path) == {} and base_path({}) == "/"
+
+
+def test_without_mkdocs_the_nav_is_still_read(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "mkdocs.utils.yaml", None)  # as if MkDocs were not installed
+    config = load_mkdocs_config(REPO)
+    assert nav_pages(config)[0] == "index.md" and base_path(config) == "/keras-padding-backprop/"

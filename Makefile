@@ -48,7 +48,7 @@ $(AXE): package.json package-lock.json
 # Re-execute every page and rewrite frozen/ (then re-read the prose next to each changed output).
 outputs: $(READY)
 	DOCEXEC_MODE=refresh $(BIN)/mkdocs build --strict
-	$(BIN)/python -m docexec.notebook --refresh
+	$(BIN)/python tools/walkthrough_notebook.py --refresh
 
 bench: $(READY)
 	$(BIN)/python benchmarks/build.py

@@ -19,11 +19,12 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.parse
 import urllib.request
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))  # run as a script: the engine's config reader is not installed with it
+from docexec.config import base_path, derived_config, load_mkdocs_config  # noqa: E402
 COPIED = ("mkdocs.yml", "docs", "snippets", "frozen", "overrides")
 ENV = {**os.environ, "NO_MKDOCS_2_WARNING": "1", "DOCEXEC_MODE": "auto", "CI": ""}
 
@@ -59,9 +60,9 @@ def plain_config(project: Path) -> str:
     shutil.copytree(project / "docs", plain_docs)
     for page in plain_docs.rglob("*.md"):
         page.write_text(re.sub(r"(?m)^(\s*`{3,})python exec\b.*$", r"\1python", page.read_text()))
-    text = re.sub(r"(?m)^  - docexec\s*$\n", "", (project / "mkdocs.yml").read_text())
-    text = text.replace("strict: true", "strict: false") + "\ndocs_dir: plain-docs\n"
-    (project / "plain.yml").write_text(text)
+    extensions = load_mkdocs_config(project)["markdown_extensions"]
+    derived_config(project, project, "plain.yml", strict=False, docs_dir="plain-docs",
+                   markdown_extensions=[entry for entry in extensions if entry != "docexec"])
     return "plain.yml"
 
 
@@ -72,22 +73,22 @@ import sys, time
 start = time.perf_counter()
 sys.path.insert(0, {str(project)!r})
 from pathlib import Path
-from docexec.page import Block, parse_page, resolve_sections, strip_front_matter
+from docexec.page import Block, parse_page, strip_front_matter
 root = Path({str(project)!r})
 for page in sorted((root / "docs").rglob("*.md")):
-    parsed = parse_page(strip_front_matter(page.read_text()).split("\\n"))
-    resolve_sections(parsed, root)
+    parsed = parse_page(strip_front_matter(page.read_text()).split("\\n"), root)
     namespace = {{"__name__": "__bare__"}}
     for item in parsed.items:
         if isinstance(item, Block):
-            code = compile("\\n" * (item.first_line - 1) + item.code, str(root / item.path), "exec")
+            section = item.section
+            code = compile("\\n" * (section.first_line - 1) + section.code, str(root / section.path), "exec")
             try:
                 exec(code, namespace)
             except Exception:
                 if "raises" not in item.options:
                     raise
         else:
-            eval(item, namespace)
+            eval(item.expression, namespace)
     import matplotlib.pyplot as plt; plt.close("all")
 print(time.perf_counter() - start)
 """
@@ -112,8 +113,7 @@ def serve_prose_edit(project: Path) -> float:
         cwd=project, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     try:
-        site_url = re.search(r"(?m)^site_url:\s*(\S+)", (project / "mkdocs.yml").read_text())
-        base = urllib.parse.urlparse(site_url.group(1)).path if site_url else "/"
+        base = base_path(load_mkdocs_config(project))
         url = f"http://127.0.0.1:{port}{base.rstrip('/')}/demo/"
         wait_for(url, "How pages are executed", 120)
         page = project / "docs" / "demo.md"

@@ -16,6 +16,8 @@ import os
 from importlib import metadata
 from pathlib import Path
 
+from .errors import DocexecError
+
 FORMAT = 2  # bump when the shape of stored records or their rendering changes
 PACKAGE = "snippets"
 LIBRARIES = {
@@ -49,7 +51,7 @@ def mode_from_environment() -> str:
     if not mode:
         return "check" if os.environ.get("CI", "").lower() in ("1", "true", "yes") else "auto"
     if mode not in MODES:
-        raise ValueError(f"DOCEXEC_MODE={mode!r} is not a mode; use one of {', '.join(MODES)}")
+        raise DocexecError(f"DOCEXEC_MODE={mode!r} is not a mode; use one of {', '.join(MODES)}")
     return mode
 
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
+import markdown
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
@@ -35,6 +37,59 @@ def built_site(tmp_path_factory) -> Path:
     )
     assert build.returncode == 0, f"mkdocs build --strict failed:\n{build.stdout}\n{build.stderr}"
     return site
+
+
+class Project:
+    """A throwaway project with its own docs/ and `snippets` package, and the way MkDocs
+    renders one of its pages (a fresh Markdown instance per page)."""
+
+    EXTENSIONS = ("admonition", "attr_list", "tables", "pymdownx.superfences")
+
+    def __init__(self, root: Path):
+        self.root = root
+
+    def write(self, path: str, text: str) -> Path:
+        file = self.root / path
+        file.parent.mkdir(parents=True, exist_ok=True)
+        file.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+        return file
+
+    def markdown(self, page: str = "p.md", mode: str = "auto", **options):
+        from docexec import DocexecExtension
+
+        extension = DocexecExtension(root=str(self.root), page=page, mode=mode, **options)
+        return markdown.Markdown(extensions=[*self.EXTENSIONS, extension])
+
+    def render(self, text: str, page: str = "p.md", mode: str = "auto", **options) -> str:
+        """Write `text` as docs/<page> and convert it, with nothing remembered from earlier renders."""
+        from docexec.engine import Engine
+
+        text = textwrap.dedent(text).lstrip("\n")
+        self.write(f"docs/{page}", text)
+        Engine.memory.clear()
+        return self.markdown(page, mode, **options).convert(text)
+
+    @staticmethod
+    def fence(section: str, options: str = "", module: str = "snippets/s.py") -> str:
+        """A `python exec` block including `section` of `module`."""
+        return f'```python exec {options}\n--8<-- "{module}:{section}"\n```\n'
+
+
+@pytest.fixture
+def project(tmp_path, monkeypatch) -> Project:
+    """An empty project whose `snippets` package is importable instead of the real one."""
+    from docexec.engine import Engine
+
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "snippets").mkdir()
+    (tmp_path / "snippets" / "__init__.py").write_text("")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    for name in [m for m in sys.modules if m == "snippets" or m.startswith("snippets.")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setattr(Engine, "memory", {})
+    monkeypatch.delenv("DOCEXEC_MODE", raising=False)
+    monkeypatch.delenv("CI", raising=False)
+    return Project(tmp_path)
 
 
 def tensorflow_cpu_path() -> str:

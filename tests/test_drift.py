@@ -10,7 +10,6 @@ from decimal import Decimal
 import pytest
 
 from docexec import DocexecError, compare, freeze
-from test_docexec import page_for, project, render, write  # noqa: F401  (project is a fixture)
 
 ARRAY = "[[ 0.1235  1.5000]\n [-2.2500  3.0000]]"
 
@@ -98,26 +97,22 @@ line, = axes.plot([0, 1, 2], values)
 def numbers(project):
     """A page printing and plotting numbers read from a data file, which a test can nudge
     without changing the page's key (as a different kernel path would)."""
-    data = project / "values.txt"
+    data = project.root / "values.txt"
     data.write_text("0.25 1.5 -2.25")
     setup = f"# --8<-- [start:setup]\nSOURCE = {str(data)!r}\n# --8<-- [end:setup]\n"
-    write(project, "snippets/s.py", setup + NUMBERS)
-    page = page_for("setup", "hidden") + page_for("numbers") + page_for("figure", 'alt="A line."')
-    render(project, page)
+    project.write("snippets/s.py", setup + NUMBERS)
+    page = project.fence("setup", "hidden") + project.fence("numbers") + project.fence("figure", 'alt="A line."')
+    project.render(page)
     return page, data
-
-
-def frozen_record(project) -> dict:
-    return json.loads((project / "frozen" / "p.json").read_text())
 
 
 def test_check_mode_passes_round_off_in_text_and_figures_and_shows_the_frozen_page(numbers, project):
     page, data = numbers
-    before = render(project, page)
-    stored = (project / "frozen" / "p.json").read_text()
+    before = project.render(page)
+    stored = (project.root / "frozen" / "p.json").read_text()
     data.write_text("0.25000001 1.5000001 -2.2500001")  # ~1e-7 relative, like Eigen vs oneDNN
-    assert render(project, page, mode="check") == before
-    assert (project / "frozen" / "p.json").read_text() == stored
+    assert project.render(page, mode="check") == before
+    assert (project.root / "frozen" / "p.json").read_text() == stored
 
 
 @pytest.mark.parametrize("nudged, what", [("0.25 1.5015 -2.25", "1e-3 relative"), ("0.25 1.5 2.25", "a sign")])
@@ -125,7 +120,7 @@ def test_check_mode_fails_on_a_real_change_with_a_diff_and_the_tolerance(numbers
     page, data = numbers
     data.write_text(nudged)
     with pytest.raises(DocexecError) as error:
-        render(project, page, mode="check")
+        project.render(page, mode="check")
     message = str(error.value)
     assert "differs from the frozen one" in message, what
     assert "snippets/s.py:" in message and "section 'numbers'" in message
@@ -137,23 +132,24 @@ def test_a_figure_that_shows_other_numbers_fails(numbers, project):
     # The printed array hides a 1e-5 change (4 decimals); the plot's coordinates do not.
     data.write_text("0.25 1.5 -2.1")
     with pytest.raises(DocexecError, match="section 'numbers'"):
-        render(project, page, mode="check")
-    write(project, "snippets/s.py", (project / "snippets" / "s.py").read_text().replace("print(values * 1.0)", "pass"))
-    render(project, page, mode="refresh")
+        project.render(page, mode="check")
+    module = project.root / "snippets" / "s.py"
+    module.write_text(module.read_text().replace("print(values * 1.0)", "pass"))
+    project.render(page, mode="refresh")
     data.write_text("0.25 1.5 -2.25")
     with pytest.raises(DocexecError, match="section 'figure'"):
-        render(project, page, mode="check")
+        project.render(page, mode="check")
 
 
 def test_a_refresh_on_another_kernel_path_keeps_the_frozen_numbers(numbers, project):
     page, data = numbers
-    stored = (project / "frozen" / "p.json").read_text()
+    stored = (project.root / "frozen" / "p.json").read_text()
     data.write_text("0.25000001 1.5000001 -2.2500001")
-    render(project, page, mode="refresh")
-    assert (project / "frozen" / "p.json").read_text() == stored
+    project.render(page, mode="refresh")
+    assert (project.root / "frozen" / "p.json").read_text() == stored
     data.write_text("0.25 1.75 -2.25")
-    render(project, page, mode="refresh")
-    assert "1.7500" in (project / "frozen" / "p.json").read_text()
+    project.render(page, mode="refresh")
+    assert "1.7500" in (project.root / "frozen" / "p.json").read_text()
 
 
 # ----------------------------------------------------------------------------- the store
@@ -195,38 +191,38 @@ CORRUPTIONS = [corrupt_truncated, corrupt_not_a_record, corrupt_too_few_results,
 @pytest.mark.parametrize("corrupt", CORRUPTIONS, ids=lambda f: f.__name__.removeprefix("corrupt_"))
 def test_an_untrustworthy_frozen_file_fails_check_mode_naming_it(numbers, project, corrupt):
     page, _ = numbers
-    corrupt(project / "frozen" / "p.json")
+    corrupt(project.root / "frozen" / "p.json")
     with pytest.raises(DocexecError) as error:
-        render(project, page, mode="check")
+        project.render(page, mode="check")
     assert "frozen/p.json" in str(error.value) and "make outputs" in str(error.value)
 
 
 @pytest.mark.parametrize("corrupt", CORRUPTIONS, ids=lambda f: f.__name__.removeprefix("corrupt_"))
 def test_an_untrustworthy_frozen_file_is_rewritten_in_auto_mode_saying_so(numbers, project, corrupt, caplog):
     page, _ = numbers
-    good = (project / "frozen" / "p.json").read_text()
-    corrupt(project / "frozen" / "p.json")
+    good = (project.root / "frozen" / "p.json").read_text()
+    corrupt(project.root / "frozen" / "p.json")
     with caplog.at_level(logging.INFO, logger="mkdocs.docexec"):
-        html = render(project, page)
+        html = project.render(page)
     assert "1.5000" in html and "1.6000" not in html
-    assert (project / "frozen" / "p.json").read_text() == good
+    assert (project.root / "frozen" / "p.json").read_text() == good
     assert any("frozen/p.json" in line and "running" in line for line in caplog.messages)
 
 
 def test_check_mode_compares_keys(numbers, project):
     page, _ = numbers
-    file = project / "frozen" / "p.json"
+    file = project.root / "frozen" / "p.json"
     record = json.loads(file.read_text())
     record["key"] = "5"
     record["checksum"] = freeze.results_checksum(record)
     file.write_text(json.dumps(record))
-    with pytest.raises(DocexecError, match="was not made from the current docs/p.md: its key differs"):
-        render(project, page, mode="check")
+    with pytest.raises(DocexecError, match="docs/p.md: frozen/p.json was not made from the current page: its key differs"):
+        project.render(page, mode="check")
 
 
 def test_an_interrupted_write_leaves_the_old_file_whole(numbers, project, monkeypatch):
     page, data = numbers
-    file = project / "frozen" / "p.json"
+    file = project.root / "frozen" / "p.json"
     good = file.read_text()
     data.write_text("0.5 1.5 -2.25")
 
@@ -235,7 +231,7 @@ def test_an_interrupted_write_leaves_the_old_file_whole(numbers, project, monkey
 
     monkeypatch.setattr("pathlib.Path.write_text", crash)
     with pytest.raises(KeyboardInterrupt):
-        render(project, page, mode="refresh")
+        project.render(page, mode="refresh")
     monkeypatch.undo()
     assert file.read_text() == good
     assert [f.name for f in file.parent.iterdir()] == ["p.json"]  # no temporary file left

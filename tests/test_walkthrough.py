@@ -4,7 +4,7 @@ The notebook's code cells are, in order, exactly the sections of snippets/walkth
 code cell); a test fails, naming the first differing cell and section, when they drift apart. The site
 renders the stored outputs (a local build does not start a kernel); CI=true builds execute it again, and a
 test here re-executes it and compares every output with the stored one. After editing the module, run
-`python -m docexec.notebook --refresh` (part of `make outputs`).
+`python tools/walkthrough_notebook.py --refresh` (part of `make outputs`).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import json
 import nbformat
 import pytest
 
-from docexec.notebook import (
+from walkthrough_notebook import (
     MODULE,
     MODULE_NAME,
     NOTEBOOK,
@@ -37,7 +37,7 @@ def test_code_cells_are_the_module_sections_in_order():
     problem = drift(nbformat.read(NOTEBOOK, as_version=4), module_sections(text))
     assert problem is None, (
         f"{NOTEBOOK.name} and {MODULE_NAME} have drifted apart: {problem}\n"
-        "edit the module, not the notebook, then run `make outputs` (or `python -m docexec.notebook --refresh`) "
+        "edit the module, not the notebook, then run `make outputs` (or `python tools/walkthrough_notebook.py --refresh`) "
         "(for an added or removed section, first add or remove its code cell where it belongs in the notebook)"
     )
 
@@ -106,7 +106,7 @@ def test_stored_outputs_match_a_fresh_execution():
         )
         raise AssertionError(
             "the notebook's stored outputs differ from a fresh run; if intended, run "
-            "`make outputs` (or `python -m docexec.notebook --refresh`):\n" + "\n".join(diff)
+            "`make outputs` (or `python tools/walkthrough_notebook.py --refresh`):\n" + "\n".join(diff)
         )
 
 

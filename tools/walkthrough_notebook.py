@@ -1,7 +1,7 @@
 """The walk-through notebook (docs/walkthrough.ipynb): its code cells are the sections of
 snippets/walkthrough.py, in order, and its stored outputs come from running it.
 
-    python -m docexec.notebook --refresh
+    python tools/walkthrough_notebook.py --refresh
 
 writes the module's sections into the code cells (matched by order; markdown cells are
 untouched), then executes the notebook and stores its outputs, normalised the way
@@ -20,7 +20,7 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
-from .sections import Section, parse_sections
+from docexec.sections import Section, parse_sections
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "docs" / "walkthrough.ipynb"
@@ -139,7 +139,7 @@ def refresh() -> None:
 
 def main(arguments: list[str]) -> None:
     if arguments != ["--refresh"]:
-        sys.exit(f"usage: python -m docexec.notebook --refresh   (got {' '.join(arguments) or 'no arguments'})")
+        sys.exit(f"usage: python tools/walkthrough_notebook.py --refresh   (got {' '.join(arguments) or 'no arguments'})")
     refresh()
 
 

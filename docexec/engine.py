@@ -8,9 +8,9 @@ from pathlib import Path
 
 from . import compare
 from .errors import DocexecError, Location
-from .freeze import PACKAGE, FrozenFileError, Store, libraries_used, library_versions, page_key
-from .page import Block, InlineValue, Page, key_items
-from .runner import Deadline, Namespace, PageTimeout, describe_failure
+from .execution import PageFailed, PageRun, backend_versions, modules_unchanged, page_backends
+from .freeze import FrozenFileError, Store, library_versions, page_key
+from .page import Page, key_items
 
 __all__ = ["DocexecError", "Engine"]
 
@@ -28,15 +28,23 @@ class Engine:
 
     def record(self, name: str, page: Page) -> dict:
         versions = dict(library_versions())
-        key = page_key(key_items(page), self.root, versions)
-        remembered = self.memory.get((self.root, name))
-        if remembered and remembered["key"] == key:
-            return remembered
         stored = self.load(name, page)
-        if self.mode == "auto" and stored and stored["key"] == key:
+        backends = backend_versions(page_backends(page))
+        for backend, libraries in backends.items():
+            # Not installed here: the frozen outputs stand for it, so reading the site needs no
+            # backend (editing the page's sections does, and the run says what to install).
+            if "not installed" in libraries.values() and stored and backend in (stored.get("backends") or {}):
+                backends[backend] = stored["backends"][backend]
+        key = page_key(key_items(page), self.root, {**versions, **({"backends": backends} if backends else {})})
+        remembered = self.memory.get((self.root, name))
+        if remembered and remembered["key"] == key and modules_unchanged(remembered, self.root):
+            return remembered
+        if self.mode == "auto" and stored and stored["key"] == key and modules_unchanged(stored, self.root):
             record = stored
         else:
-            fresh = {"page": name, "key": key, "versions": versions, "results": self.execute(name, page)}
+            results, modules = self.execute(name, page)
+            fresh = {"page": name, "key": key, "versions": versions, **({"backends": backends} if backends else {}),
+                     "modules": dict(sorted(modules.items())), "results": results}
             if self.mode == "check":
                 self.compare(name, page, stored, fresh)
                 record = stored  # what the page shows is what frozen/ holds, on every kernel path
@@ -66,74 +74,14 @@ class Engine:
             return {**fresh, "results": stored["results"]}
         return fresh
 
-    def execute(self, name: str, page: Page) -> list[dict]:
-        codes = [item.code for item in page.items if isinstance(item, Block)]
-        uses_keras = bool({"keras", "tensorflow"} & libraries_used(codes, self.root))
-        namespace = Namespace(self.root, PACKAGE, uses_keras)
-        results = []
-        limit = page.timeout or self.timeout
-        current = None
+    def execute(self, name: str, page: Page) -> tuple[list[dict], dict[str, str]]:
+        """The page's results, run in fresh worker processes (docexec.execution), and the
+        project modules the run loaded (file -> sha256), dynamic imports included."""
+        run = PageRun(self.root, page, page.timeout or self.timeout, page.output_limit)
         try:
-            with Deadline(limit):
-                for current in page.items:
-                    results.append(self.run_item(name, namespace, current))
-        except PageTimeout as timeout:
-            failure = describe_failure(timeout, self.root)
-            raise DocexecError(
-                f"docexec: {self._where(name, current)} ran past the page's time limit of {limit:g} s "
-                f"(set another with <!-- docexec timeout=SECONDS -->); it was at {failure.where}"
-            ) from None
-        return results
-
-    def run_item(self, name: str, namespace: Namespace, item) -> dict:
-        if isinstance(item, InlineValue):
-            try:
-                text = namespace.evaluate(item.expression)
-            except Exception as error:
-                raise DocexecError(
-                    f"`{{py}} {item.expression}` raised {type(error).__name__}: {error}", **self.location(name, item)
-                ) from None
-            return {"expression": item.expression, "value": text}
-        result = namespace.run(item.code, item.section.path, item.section.first_line)
-        expected = item.options.get("raises")
-        if result.raised is not None:
-            raised = result.raised
-            if expected and type(raised).__name__ == expected:
-                result.error = namespace.normalise(f"{type(raised).__name__}: {raised}")
-            else:
-                failure = describe_failure(raised, self.root)
-                extra = f" (the page expected {expected})" if expected else ""
-                raise DocexecError(
-                    f"failed at {failure.where}{extra}\n{failure.details}", **self.location(name, item)
-                )
-        elif expected:
-            raise DocexecError(f'the block is marked raises="{expected}" but raised nothing', **self.location(name, item))
-        if "hidden" in item.options and (result.output.strip() or result.value or result.figures):
-            raise DocexecError(
-                "the block is hidden but printed or drew something; show it, or keep set-up sections quiet",
-                **self.location(name, item),
-            )
-        record = {"source": item.source, **result.as_record()}
-        if "claim" in item.options:
-            self.check_claim(name, item, result)
-            record["claim"] = item.options["claim"]
-        return record
-
-    def check_claim(self, name: str, item: Block, result) -> None:
-        value = result.raw_value
-        if type(value).__name__ not in ("bool", "bool_"):
-            raise DocexecError(
-                f"the check of claim \"{item.options['claim']}\" must end "
-                f"in an expression that is True or False; it ended in {type(value).__name__}",
-                **self.location(name, item),
-            )
-        if not bool(value):
-            last = item.section.first_line + len(item.code.splitlines()) - 1
-            raise DocexecError(
-                f"claim is false: \"{item.options['claim']}\"\n"
-                f"  its check ends at {item.section.path}:{last}\n{result.output}",
-                **self.location(name, item),
-            )
+            return run.run(), run.modules
+        except PageFailed as failure:
+            raise DocexecError(failure.reason, **self.location(name, failure.item)) from None
 
     def compare(self, name: str, page: Page, stored: dict | None, fresh: dict) -> None:
         """Fail unless the executed outputs are the frozen ones up to round-off, and the frozen

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from .errors import DocexecError
 
-FORMAT = 2  # bump when the shape of stored records or their rendering changes
+FORMAT = 3  # 3: records list the project modules a run loaded. Bump when the shape of stored records or their rendering changes
 PACKAGE = "snippets"
 LIBRARIES = {
     "NumPy": ("numpy",),

@@ -17,7 +17,7 @@ INLINE_VALUE = re.compile(r"`\{py\}\s+([^`]+?)\s*`")
 INLINE_LIKE = re.compile(r"`\{py\}")  # what an inline value starts with, well-formed or not
 DIRECTIVE = re.compile(r"^\s*<!--\s*docexec\s+(?P<options>.*?)\s*-->\s*$")
 INCLUDE_IN_PROSE = re.compile(r"^\s*--8<--")
-BLOCK_OPTIONS = {"hidden", "alt", "raises", "claim"}
+BLOCK_OPTIONS = {"hidden", "alt", "raises", "claim", "backends"}
 
 
 @dataclass
@@ -72,6 +72,7 @@ class Page:
     items: list[Block | InlineValue] = field(default_factory=list)
     directives: set[int] = field(default_factory=set)  # indexes of directive lines (not shown)
     timeout: float | None = None
+    output_limit: float | None = None  # kB one block may produce (<!-- docexec output-limit=KB -->)
     claims_index: bool = False
 
     @property
@@ -173,7 +174,23 @@ def _parse_options(text: str, line: int) -> dict:
         options[key] = value if has_value else True
     if "claim" in options and ("hidden" in options or "raises" in options):
         raise DocexecError("a claim block cannot also be hidden or raise", line=line)
+    if "backends" in options:
+        _check_backends(options["backends"], line)
     return options
+
+
+def _check_backends(text: str, line: int) -> None:
+    from .pool import BACKENDS
+
+    names = text.split()
+    allowed = ", ".join(BACKENDS)
+    if not names:
+        raise DocexecError(f'backends="" names no backend; name one or more of: {allowed}', line=line)
+    for name in names:
+        if name not in BACKENDS:
+            raise DocexecError(f"unknown backend {name!r} in backends=\"{text}\"; allowed: {allowed}", line=line)
+    if len(set(names)) != len(names):
+        raise DocexecError(f'a backend is named twice in backends="{text}"', line=line)
 
 
 def claim_id(sentence: str) -> str:
@@ -217,8 +234,17 @@ def _apply_directive(page: Page, text: str, line: int) -> None:
                 page.timeout = -1
             if not page.timeout > 0:
                 raise DocexecError(f"timeout must be a positive number of seconds, got {value!r}", line=line)
+        elif key == "output-limit":
+            try:
+                page.output_limit = float(value)
+            except ValueError:
+                page.output_limit = -1
+            if not page.output_limit > 0:
+                raise DocexecError(f"output-limit must be a positive number of kB, got {value!r}", line=line)
         else:
-            raise DocexecError(f"unknown docexec directive {word!r}; use timeout=SECONDS or claims-index", line=line)
+            raise DocexecError(
+                f"unknown docexec directive {word!r}; use timeout=SECONDS, output-limit=KB or claims-index", line=line
+            )
 
 
 def key_items(page: Page) -> list[dict]:

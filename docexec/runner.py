@@ -43,6 +43,7 @@ class BlockResult:
     figures: list[str] = field(default_factory=list)  # SVG documents
     raised: Exception | None = None  # not stored: the caller turns it into `error` or a failure
     raw_value: object = None  # not stored: what a claim's check evaluated to
+    stream: object = None  # not stored: what the output was captured in
 
     def as_record(self) -> dict:
         return {
@@ -64,6 +65,8 @@ class CodeFailed(Exception):
 class Namespace:
     """One page's globals, seeded the same way each time the page runs."""
 
+    stream_class = io.StringIO  # what a block's prints are written to (the worker counts them)
+
     def __init__(self, root: Path, package: str, uses_keras: bool = False):
         self.root = root
         forget_modules(package, root)
@@ -74,7 +77,7 @@ class Namespace:
         """Execute `code` (which starts at `first_line` of `filename`), capturing everything."""
         path = str(self.root / filename)
         result = BlockResult()
-        stream = io.StringIO()
+        stream = result.stream = self.stream_class()
         try:
             tree = ast.parse("\n" * (first_line - 1) + code, filename=path)
             final = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
@@ -105,11 +108,14 @@ class Namespace:
 
 def seed_everything(uses_keras: bool) -> None:
     """The same random state at the start of every page, whichever pages ran before it in
-    this process: Python's, NumPy's global one and, for pages that use Keras or TensorFlow,
-    theirs (Keras's global seed generator draws unseeded initializers' seeds)."""
+    this process: Python's, NumPy's global one (imported here, so that it is seeded before the
+    page's first `import numpy`, not only when an earlier page imported it) and, for pages
+    that use Keras or TensorFlow, theirs (Keras's global seed generator draws unseeded
+    initializers' seeds)."""
+    import numpy
+
     random.seed(0)
-    if "numpy" in sys.modules:
-        sys.modules["numpy"].random.seed(0)
+    numpy.random.seed(0)
     if uses_keras:
         import keras
 
@@ -158,7 +164,10 @@ def format_value(value) -> str:
 
 
 def _is_plot_object(value) -> bool:
-    """A final `axes.set_title(...)` returns an artist; the figure shows it, its repr adds noise."""
+    """A final `axes.set_title(...)` returns an artist, `axes.plot(...)` a list of them; the
+    figure shows them, and their repr holds a memory address that changes on every run."""
+    if isinstance(value, (list, tuple)) and value:
+        return all(_is_plot_object(element) for element in value)
     return type(value).__module__.startswith("matplotlib")
 
 

@@ -46,8 +46,10 @@ def test_the_frozen_record_keeps_its_format(counted, project):
     page, _ = counted
     project.render(page)
     record = json.loads((project.root / "frozen" / "p.json").read_text())
-    assert set(record) == {"page", "key", "versions", "results", "checksum"}
+    assert set(record) == {"page", "key", "versions", "modules", "results", "checksum"}
     assert [result["source"] for result in record["results"]] == ["snippets/s.py:setup", "snippets/s.py:count"]
+    # every project module the run loaded, with the hash of its source (dynamic imports included)
+    assert set(record["modules"]) == {"snippets/__init__.py", "snippets/helper.py"}
 
 
 def test_editing_a_section_or_an_imported_module_or_a_version_reexecutes(counted, project, monkeypatch):

@@ -60,7 +60,7 @@ def test_a_page_past_its_time_limit_fails(project):
             pass
         # --8<-- [end:spin]
     """)
-    with pytest.raises(DocexecError, match=r"docs/p.md:3 .* time limit of 0.5 s .* at snippets/s.py:2"):
+    with pytest.raises(DocexecError, match=r"docs/p.md:3 .* time limit of 0.5 s .* at snippets/s.py:[23]"):
         project.render("<!-- docexec timeout=0.5 -->\n\n" + project.fence("spin"))
 
 

@@ -21,7 +21,8 @@ from pathlib import Path
 from .cleaning import OUTPUT_LIMIT_KB, clean, clean_record, find_address, size
 from .freeze import PACKAGE, libraries_used
 from .page import Block, InlineValue
-from .pool import BACKENDS, DEFAULT, INSTALL_HINT, POOL, Machinery, WorkerFailed, WorkerTimeout
+from . import pool as machineries  # BACKENDS read at run time: tests swap in fake backends
+from .pool import DEFAULT, INSTALL_HINT, POOL, WorkerFailed, WorkerTimeout
 
 STARTUP_LIMIT = 300.0  # seconds a fork server may take to import its libraries (not counted in the page's limit)
 
@@ -44,13 +45,13 @@ def backends_of(item) -> list[str]:
 
 
 def page_backends(page) -> list[str]:
-    """Backends used by a page, in the order of BACKENDS."""
+    """Backends used by a page, in the order of machineries.BACKENDS."""
     used = {name for item in page.items for name in backends_of(item)}
-    return [name for name in BACKENDS if name in used]
+    return [name for name in machineries.BACKENDS if name in used]
 
 
 def missing_backends(page, names: list[str]) -> PageFailed | None:
-    missing = {name: BACKENDS[name].missing() for name in names if BACKENDS[name].missing()}
+    missing = {name: machineries.BACKENDS[name].missing() for name in names if machineries.BACKENDS[name].missing()}
     if not missing:
         return None
     first = next(item for item in page.items if set(backends_of(item)) & missing.keys())
@@ -63,7 +64,7 @@ def missing_backends(page, names: list[str]) -> PageFailed | None:
 
 
 def backend_versions(names: list[str]) -> dict[str, dict[str, str]]:
-    return {name: BACKENDS[name].versions() for name in names}
+    return {name: machineries.BACKENDS[name].versions() for name in names}
 
 
 def modules_unchanged(record: dict, root: Path) -> bool:
@@ -103,11 +104,15 @@ class PageRun:
         workers = {}
         for name, items in plan.items():
             if items:
-                machinery = DEFAULT if name == DEFAULT.name else BACKENDS[name]
+                machinery = DEFAULT if name == DEFAULT.name else machineries.BACKENDS[name]
                 codes = [item.code for _, item in items if isinstance(item, Block)]
-                uses_keras = bool({"keras", "tensorflow"} & libraries_used(codes, self.root)) or name != DEFAULT.name
-                worker = self.pool.take(machinery, self.root, ("keras",) if uses_keras else ())
-                workers[name] = (worker, items, uses_keras)
+                if name == DEFAULT.name:  # Keras (and TensorFlow) imported ahead only for pages that use them
+                    uses = bool({"keras", "tensorflow"} & libraries_used(codes, self.root))
+                    imports = ("keras",) if uses else ()
+                else:  # a backend's worker imports Keras on that backend before any section runs
+                    imports = machinery.imports
+                worker = self.pool.take(machinery, self.root, imports)
+                workers[name] = (worker, items, "keras" in imports)
         results: dict[int, dict] = {}
         failures: list[tuple[int, str]] = []
         try:
@@ -309,7 +314,7 @@ class PageRun:
 
     @staticmethod
     def _on(name: str) -> str:
-        return "" if name == DEFAULT.name else f" on backend {name} ({BACKENDS[name].title(BACKENDS[name].versions())})"
+        return "" if name == DEFAULT.name else f" on backend {name} ({machineries.BACKENDS[name].title(machineries.BACKENDS[name].versions())})"
 
     @staticmethod
     def _who(name: str) -> str:

@@ -28,7 +28,7 @@ def render_page(page: Page, record: dict | None, stash: Stash) -> list[str]:
     while number < len(page.lines):
         if number in blocks:
             block, result = blocks[number]
-            out.extend(block_lines(block, result, record["versions"], stash))
+            out.extend(block_lines(block, result, record["versions"], stash, record.get("backends")))
             number = block.end
             continue
         line = page.lines[number]
@@ -53,9 +53,11 @@ def pair_results(page: Page, record: dict | None) -> list[tuple]:
     return list(zip(page.items, results))
 
 
-def block_lines(block: Block, result: dict, versions: dict, stash: Stash) -> list[str]:
+def block_lines(block: Block, result: dict, versions: dict, stash: Stash, backends: dict | None = None) -> list[str]:
     if "hidden" in block.options:
         return []
+    if "backends" in result:
+        return backend_lines(block, result, backends or {}, stash)
     if "claim" in block.options:
         return claim_lines(block, result, versions, stash)
     indent, code = block.indent, block.code
@@ -107,6 +109,55 @@ def claim_lines(block: Block, result: dict, versions: dict, stash: Stash) -> lis
     return ["", f'{indent}!!! success docexec-claim "Verified"', *(f"{indent}    {line}" if line else "" for line in body), ""]
 
 
+def backend_title(name: str, backends: dict) -> str:
+    """A backend's tab label, with the versions it ran: "TensorFlow 2.21.0 · Eigen", "JAX 0.10.2"."""
+    from .pool import BACKENDS
+
+    machinery = BACKENDS.get(name)
+    versions = backends.get(name) or {}
+    try:
+        return machinery.title(versions) if machinery else name
+    except KeyError:  # a record from before a label changed
+        return name
+
+
+def backend_lines(block: Block, result: dict, backends: dict, stash: Stash) -> list[str]:
+    """A block run on several backends: its code once, then one content tab per backend
+    with what that backend printed (a claim: one Verified note naming every backend)."""
+    indent, runs = block.indent, result["backends"]
+    if "claim" in block.options:
+        return backend_claim_lines(block, runs, backends, stash)
+    ticks = "`" * max(3, 1 + max((len(run) for run in re.findall("`+", block.code)), default=0))
+    lines = ["", f'{indent}{ticks}python title="{block.section.path}"']
+    lines += [indent + code_line if code_line else "" for code_line in block.code.splitlines()]
+    lines += [indent + ticks, ""]
+    for name, run in runs.items():
+        output = output_html(run, block) or '<p class="docexec-empty">No output.</p>'
+        lines += [f'{indent}=== "{backend_title(name, backends)}"', "", f"{indent}    {stash(output)}", ""]
+    return lines
+
+
+def backend_claim_lines(block: Block, runs: dict, backends: dict, stash: Stash) -> list[str]:
+    sentence = block.options["claim"]
+    titles = [backend_title(name, backends) for name in runs]
+    on = ", ".join(titles[:-1]) + " and " + titles[-1] if len(titles) > 1 else titles[0]
+    outputs = "".join(
+        f'<p class="docexec-backend">{html.escape(title)}</p>{output_html(run, block)}'
+        for title, run in zip(titles, runs.values())
+    )
+    check = (
+        f'<details class="docexec-check"><summary>Checked by <code>{html.escape(block.section.path)}</code> '
+        f"when this page was built, on each of {html.escape(on)}</summary>"
+        f'<div class="highlight"><pre><code>{highlighted(block.code)}</code></pre></div>'
+        f"{outputs}</details>"
+    )
+    body = [stash(sentence_html(sentence)), f"{{: #{claim_id(sentence)} }}", "", stash(check)]
+    indent = block.indent
+    return ["", f'{indent}!!! success docexec-claim "Verified on {len(titles)} backends"' if len(titles) > 1
+            else f'{indent}!!! success docexec-claim "Verified"',
+            *(f"{indent}    {line}" if line else "" for line in body), ""]
+
+
 def sentence_html(sentence: str) -> str:
     """A claim sentence as plain text: HTML-escaped, so no markup or link in it reaches the
     page; only `code spans` are kept, as <code>."""
@@ -123,7 +174,11 @@ def value_html(result: dict) -> str:
 
 def stamp_html(record: dict | None, versions: dict) -> str:
     if record:
-        text = f"Every output on this page was produced by running its code with {versions_text(record['versions'])}."
+        text = f"Every output on this page was produced by running its code with {versions_text(record['versions'])}"
+        if record.get("backends"):
+            names = [backend_title(name, record["backends"]) for name in record["backends"]]
+            text += f"; tabbed outputs, on {', '.join(names[:-1]) + ' and ' + names[-1] if len(names) > 1 else names[0]}"
+        text += "."
     else:
         text = f"This page runs no code; the site was built with {versions_text(versions)}."
     return f'<p class="docexec-stamp">{html.escape(text)}</p>'

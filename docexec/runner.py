@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import ast
 import contextlib
-import ctypes
 import io
 import os
 import random
 import re
 import sys
-import threading
 import traceback
 import warnings
 from dataclasses import dataclass, field
@@ -27,12 +25,6 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 PRECISION = 4
 NEGATIVE_ZERO = re.compile(r"(?<![\w.])-(0\.0{%d})(?!\d)" % PRECISION)
 SVG_RC = {"svg.fonttype": "none", "svg.hashsalt": "docexec"}
-
-
-class PageTimeout(BaseException):
-    """Raised inside the running code when the page exceeds its time limit.
-
-    A BaseException, so that a snippet's own `except Exception` cannot swallow it."""
 
 
 @dataclass
@@ -218,36 +210,3 @@ def _relative(filename: str, root: Path) -> str:
         return str(Path(filename).resolve().relative_to(root.resolve()))
     except ValueError:
         return filename
-
-
-class Deadline:
-    """Interrupts the thread that entered it after `seconds`, by raising PageTimeout in it.
-
-    Works in any thread (mkdocs serve builds off the main thread), unlike SIGALRM. Like a
-    signal, it lands between Python bytecodes, so a single long C call finishes first.
-    """
-
-    def __init__(self, seconds: float):
-        self.seconds = seconds
-        self.lock = threading.Lock()
-        self.finished = False
-
-    def __enter__(self):
-        self.thread_id = threading.get_ident()
-        self.timer = threading.Timer(self.seconds, self._fire)
-        self.timer.daemon = True
-        self.timer.start()
-        return self
-
-    def _fire(self):
-        with self.lock:
-            if not self.finished:
-                ctypes.pythonapi.PyThreadState_SetAsyncExc(
-                    ctypes.c_ulong(self.thread_id), ctypes.py_object(PageTimeout)
-                )
-
-    def __exit__(self, *exc):
-        with self.lock:
-            self.finished = True
-        self.timer.cancel()
-        return False

@@ -1,0 +1,171 @@
+"""Blocks that run once per backend (`backends="tf-eigen tf-onednn jax torch"`): each backend's
+worker gets its environment before Keras is imported, its outputs are shown in one tab each
+and frozen per backend, and a failure on one backend (an exception, a false claim, a killed
+or hung worker, a backend that is not installed) names the backend, the page and the line.
+
+Most tests use fake backends (the environment variable FAKE, no Keras) so that they are fast;
+one runs the four real ones.
+"""
+
+from __future__ import annotations
+
+import json
+import textwrap
+
+import markdown
+import pytest
+
+from docexec import DocexecError, DocexecExtension
+from docexec import pool
+from docexec.engine import Engine
+from docexec.pool import LIVE, Machinery
+
+
+def section(name: str, body: str) -> str:
+    return f"# --8<-- [start:{name}]\n{textwrap.dedent(body).strip()}\n# --8<-- [end:{name}]\n"
+
+
+def tabbed(project, text: str, mode: str = "auto") -> str:
+    """Render docs/p.md with content tabs, as the site's mkdocs.yml does."""
+    text = textwrap.dedent(text).lstrip("\n")
+    project.write("docs/p.md", text)
+    Engine.memory.clear()
+    extension = DocexecExtension(root=str(project.root), page="p.md", mode=mode)
+    extensions = [*project.EXTENSIONS, "pymdownx.tabbed", extension]
+    return markdown.Markdown(extensions=extensions, extension_configs={"pymdownx.tabbed": {"alternate_style": True}}).convert(text)
+
+
+@pytest.fixture
+def fake(monkeypatch):
+    """Two backends that differ only by FAKE=one / FAKE=two, and import nothing heavy."""
+    backends = {
+        name: Machinery(name, f"Fake {name} {{NumPy}}", {"FAKE": name}, {"NumPy": ("numpy",)}, ())
+        for name in ("one", "two")
+    }
+    monkeypatch.setattr(pool, "BACKENDS", backends)
+    yield backends
+    assert not LIVE, "a worker outlived its page"
+
+
+FAKE_SOURCE = section("setup", """
+    import os
+    NAME = os.environ["FAKE"]
+""") + section("show", """
+    print("running on", NAME)
+""") + section("fails-on-two", """
+    if NAME == "two":
+        raise ValueError("only two refuses")
+    print("fine on", NAME)
+""") + section("killed-on-two", """
+    import os, signal
+    if NAME == "two":
+        os.kill(os.getpid(), signal.SIGKILL)
+""") + section("hangs-on-two", """
+    import time
+    while NAME == "two":
+        time.sleep(0.01)
+""") + section("claim", """
+    NAME == "one"
+""") + section("default", """
+    import os
+    print("default sees FAKE =", os.environ.get("FAKE"))
+""")
+
+
+def fence(name: str, options: str = 'backends="one two"') -> str:
+    return f'```python exec {options}\n--8<-- "snippets/s.py:{name}"\n```\n\n'
+
+
+def test_each_backend_runs_its_blocks_in_its_own_environment_and_shows_a_tab(project, fake):
+    project.write("snippets/s.py", FAKE_SOURCE)
+    page = fence("setup", 'hidden backends="one two"') + fence("show") + fence("default", "") + "Value `{py} 6 * 7`.\n"
+    html = tabbed(project, page)
+    assert "running on one" in html and "running on two" in html
+    assert "default sees FAKE = None" in html  # blocks without backends= run in the build's environment
+    assert "<span class=\"docexec-value\">42</span>" in html  # `{py}` values run in the default worker
+    assert html.count('class="tabbed-set') == 1 and "Fake one" in html and "Fake two" in html
+    record = json.loads((project.root / "frozen" / "p.json").read_text())
+    shown = record["results"][1]
+    assert set(shown) == {"source", "backends"} and shown["backends"]["two"]["output"] == ["running on two"]
+    assert set(record["backends"]) == {"one", "two"} and "NumPy" in record["backends"]["one"]
+
+
+def test_an_exception_on_one_backend_names_that_backend_page_and_line(project, fake):
+    project.write("snippets/s.py", FAKE_SOURCE)
+    with pytest.raises(DocexecError) as error:
+        tabbed(project, fence("setup", 'hidden backends="one two"') + fence("fails-on-two"))
+    message = str(error.value)
+    assert message.startswith("docexec: docs/p.md:5 (snippets/s.py:9, section 'fails-on-two'): failed at snippets/s.py:10 on backend two")
+    assert "ValueError: only two refuses" in message and "Traceback" in message
+
+
+def test_a_killed_backend_worker_is_named(project, fake):
+    project.write("snippets/s.py", FAKE_SOURCE)
+    with pytest.raises(DocexecError, match=r"section 'killed-on-two'\): the two backend's worker was killed by SIGKILL"):
+        tabbed(project, fence("setup", 'hidden backends="one two"') + fence("killed-on-two"))
+
+
+def test_a_hung_backend_worker_is_stopped_at_the_page_limit_and_named(project, fake):
+    project.write("snippets/s.py", FAKE_SOURCE)
+    with pytest.raises(DocexecError, match=r"time limit of 1 s on backend two \(Fake two .*\) .* at snippets/s.py:2[01]"):
+        tabbed(project, "<!-- docexec timeout=1 -->\n\n" + fence("setup", 'hidden backends="one two"') + fence("hangs-on-two"))
+
+
+def test_a_claim_is_checked_on_every_backend(project, fake):
+    project.write("snippets/s.py", FAKE_SOURCE)
+    setup = fence("setup", 'hidden backends="one two"')
+    html = tabbed(project, setup + fence("claim", 'backends="one" claim="The name is one."'))
+    assert "Verified" in html and "on each of Fake one" in html
+    with pytest.raises(DocexecError, match=r'claim is false on backend two \(Fake two .*\): "The name is one."'):
+        tabbed(project, setup + fence("claim", 'backends="one two" claim="The name is one."'))
+
+
+def test_a_missing_backend_says_how_to_install_it_and_frozen_outputs_still_serve(project, fake, monkeypatch):
+    project.write("snippets/s.py", FAKE_SOURCE)
+    page = fence("setup", 'hidden backends="one two"') + fence("show")
+    assert "running on two" in tabbed(project, page)
+    missing = Machinery("two", "Fake two {Fake}", {"FAKE": "two"}, {"Fake": ("no-such-distribution",)}, ())
+    monkeypatch.setitem(fake, "two", missing)
+    assert "running on two" in tabbed(project, page)  # reading the site: the frozen outputs serve
+    with pytest.raises(DocexecError, match=r"backends that are not installed \(two needs no-such-distribution\); install them with `make backends`"):
+        tabbed(project, page, mode="refresh")  # running it: says what to install
+
+
+def test_a_backend_whose_libraries_fail_to_import_is_a_clear_error(project, fake, monkeypatch):
+    project.write("snippets/s.py", FAKE_SOURCE)
+    broken = Machinery("two", "Fake two {NumPy}", {"FAKE": "two"}, {"NumPy": ("numpy",)}, ("no_such_module_here",))
+    monkeypatch.setitem(fake, "two", broken)
+    with pytest.raises(DocexecError, match=r"the two backend's worker could not start: importing its libraries failed: "
+                                           r"ModuleNotFoundError: No module named 'no_such_module_here'; install them"):
+        tabbed(project, fence("setup", 'hidden backends="one two"') + fence("show"))
+
+
+@pytest.mark.parametrize("options, message", [
+    ('backends="cuda"', "unknown backend 'cuda'"),
+    ('backends=""', "names no backend"),
+    ('backends="one one"', "named twice"),
+])
+def test_backend_names_are_checked_when_the_page_is_read(project, fake, options, message):
+    project.write("snippets/s.py", FAKE_SOURCE)
+    with pytest.raises(DocexecError, match=rf"docs/p.md:1: .*{message}"):
+        tabbed(project, fence("show", options))
+
+
+def test_the_four_real_backends_get_their_environment(project):
+    """Slow (imports TensorFlow twice, JAX and PyTorch, in parallel): one test for all four."""
+    missing = [name for name, machinery in pool.BACKENDS.items() if machinery.missing()]
+    if missing:
+        pytest.skip(f"backends not installed: {missing}; `make backends`")
+    project.write("snippets/s.py", section("env", """
+        import os
+        import keras
+        print(keras.backend.backend(), os.environ.get("TF_ENABLE_ONEDNN_OPTS"), os.environ.get("JAX_PLATFORMS"))
+    """))
+    html = tabbed(project, fence("env", 'backends="tf-eigen tf-onednn jax torch"'))
+    for shown in ("tensorflow 0 None", "tensorflow 1 None", "jax None cpu", "torch None None"):
+        assert shown in html
+    versions = pool.BACKENDS["jax"].versions()
+    assert f"JAX {versions['JAX']}" in html and "· Eigen" in html and "· oneDNN" in html and "PyTorch 2." in html
+    record = json.loads((project.root / "frozen" / "p.json").read_text())
+    assert record["backends"]["torch"]["PyTorch"].startswith("2.") and "jaxlib" in record["backends"]["jax"]
+    assert not LIVE

@@ -3,6 +3,9 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 READY  := $(VENV)/.installed
+# Keras's other backends (JAX, PyTorch: about 4 GB) for the blocks that run on each backend.
+# Reading the site does not need them (frozen outputs serve it); testing and refreshing do.
+BACKENDS_READY := $(VENV)/.backends
 AXE    := node_modules/axe-core/axe.min.js
 # Dates in the sitemap come from the last commit, so two builds of one commit are identical.
 export SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
@@ -11,11 +14,17 @@ export NO_MKDOCS_2_WARNING := 1
 # Transitive pins from a Linux install; other systems resolve from pyproject.toml alone.
 CONSTRAINTS := $(if $(filter Linux,$(shell uname -s)),-c constraints.txt,)
 
-.PHONY: serve build test test-paths outputs bench clean browser
+.PHONY: serve build test test-paths outputs bench clean browser backends
 
 $(READY): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check $(CONSTRAINTS) -e '.[test]'
+	touch $@
+
+backends: $(BACKENDS_READY)
+
+$(BACKENDS_READY): $(READY)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check $(CONSTRAINTS) -e '.[test,backends]'
 	touch $@
 
 serve: $(READY)
@@ -26,13 +35,13 @@ build: $(READY)
 
 # The browser tests (tests/browser) need a Chromium, found or installed by
 # tools/ensure_browser.py (fails loudly when there is none), and axe-core from npm.
-test: $(READY) browser $(AXE)
+test: $(READY) $(BACKENDS_READY) browser $(AXE)
 	$(BIN)/python -m pytest
 
 # The CI build and tests on each TensorFlow CPU kernel path: Eigen (most CPUs), oneDNN (on by
 # default on CPUs with AVX512-VNNI/BF16/AMX), and oneDNN held to SSE4.1 (rounds differently
 # again). All three must pass, or a reader on another kind of CPU gets a red build.
-test-paths: $(READY) browser $(AXE)
+test-paths: $(READY) $(BACKENDS_READY) browser $(AXE)
 	CI=true TF_ENABLE_ONEDNN_OPTS=0 $(BIN)/python -m pytest
 	CI=true TF_ENABLE_ONEDNN_OPTS=1 $(BIN)/python -m pytest
 	CI=true TF_ENABLE_ONEDNN_OPTS=1 ONEDNN_MAX_CPU_ISA=SSE41 $(BIN)/python -m pytest
@@ -46,7 +55,7 @@ $(AXE): package.json package-lock.json
 	touch $@
 
 # Re-execute every page and rewrite frozen/ (then re-read the prose next to each changed output).
-outputs: $(READY)
+outputs: $(READY) $(BACKENDS_READY)
 	DOCEXEC_MODE=refresh $(BIN)/mkdocs build --strict
 	$(BIN)/python tools/walkthrough_notebook.py --refresh
 

@@ -251,6 +251,17 @@ def prepare(preload: list[str]) -> str | None:
     return None
 
 
+def die_with_parent() -> None:
+    """Linux: SIGKILL this process when its parent dies, so that a build killed without a
+    chance to clean up (SIGKILL, SIGTERM) leaves no fork server or worker behind."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # other systems: the build's atexit and the closed pipes remain
+        pass
+
+
 def zygote(control_fd: int, preload: list[str]) -> None:
     """The fork server of one machinery: imports NumPy and `preload` once, then forks a
     fresh worker for each page. It never runs a page's code itself, so every fork starts
@@ -266,6 +277,7 @@ def zygote(control_fd: int, preload: list[str]) -> None:
     import socket
 
     control = socket.socket(fileno=control_fd)
+    die_with_parent()
 
     def tell(message: dict) -> None:
         control.send(_dumps(message).encode())
@@ -318,6 +330,7 @@ def child(root: str, requests_fd: int, results_fd: int, log_fd: int) -> None:
     """A fresh worker, just forked: its own session (the build kills the whole group), the
     project root as working directory and first on the path, output to its log."""
     os.setsid()
+    die_with_parent()
     null = os.open(os.devnull, os.O_RDONLY)
     os.dup2(null, 0)
     os.dup2(log_fd, 1)

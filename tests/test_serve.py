@@ -1,0 +1,98 @@
+"""`mkdocs serve`: an edit to a snippet rebuilds the page; a failing section gives a page that
+names the failure (not a request that hangs); the next good save brings the page back; and
+stopping the server leaves no worker behind."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import psutil
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def fetch(url: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+
+
+def wait_for(url: str, text: str, limit: float = 60) -> tuple[int, str]:
+    deadline = time.monotonic() + limit
+    seen = (0, "")
+    while time.monotonic() < deadline:
+        try:
+            seen = fetch(url)
+            if text in seen[1]:
+                return seen
+        except OSError:
+            pass
+        time.sleep(0.1)
+    raise AssertionError(f"{url} did not show {text!r} within {limit} s; last answer: {seen}")
+
+
+def section(body: str) -> str:
+    return f"# --8<-- [start:x]\n{body}\n# --8<-- [end:x]\n"
+
+
+def test_serve_rebuilds_on_a_snippet_edit_shows_a_failure_and_recovers(tmp_path):
+    (tmp_path / "snippets").mkdir()
+    (tmp_path / "snippets" / "__init__.py").write_text("")
+    (tmp_path / "snippets" / "s.py").write_text(section('print("first version")'))
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "index.md").write_text('# Home\n\n```python exec\n--8<-- "snippets/s.py:x"\n```\n')
+    (tmp_path / "mkdocs.yml").write_text(
+        "site_name: t\nmarkdown_extensions:\n  - pymdownx.superfences\n  - docexec\n"
+        f"watch:\n  - snippets\nhooks:\n  - {REPO / 'docexec' / 'serve.py'}\n"
+    )
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "mkdocs", "serve", "--dev-addr", f"127.0.0.1:{port}"],
+        cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env={**os.environ, "PYTHONPATH": f"{tmp_path}{os.pathsep}{REPO}", "NO_MKDOCS_2_WARNING": "1",
+             "DOCEXEC_MODE": "auto", "CI": ""},
+    )
+    url = f"http://127.0.0.1:{port}/"
+    started: list[psutil.Process] = []
+    try:
+        wait_for(url, "first version")
+        (tmp_path / "snippets" / "s.py").write_text(section('raise ValueError("broken on purpose")'))
+        status, page = wait_for(url, "The last rebuild failed")
+        assert status == 500
+        assert "docs/index.md:3 (snippets/s.py:2, section &#x27;x&#x27;): failed at snippets/s.py:2" in page
+        assert "ValueError: broken on purpose" in page and "livereload" in page
+        (tmp_path / "snippets" / "s.py").write_text(section('print("second version")'))
+        status, _ = wait_for(url, "second version")
+        assert status == 200
+        started += psutil.Process(server.pid).children(recursive=True)
+        assert any("docexec.worker" in " ".join(child.cmdline()) for child in started)  # its fork server
+    finally:
+        server.send_signal(signal.SIGINT)  # Ctrl-C: MkDocs shuts down, the build's atexit kills its workers
+        server.wait(30)
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and any(_alive(child) for child in started):
+        time.sleep(0.1)
+    assert not [child.pid for child in started if _alive(child)], "a process the server started is still running"
+
+
+def _alive(process: psutil.Process) -> bool:
+    try:
+        return process.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False

@@ -10,7 +10,7 @@ from .engine import Engine
 from .errors import DocexecError
 from .freeze import library_versions
 from .page import parse_page, strip_front_matter, claim_id
-from .render import Stash, sentence_html, versions_text
+from .render import Stash, backend_title, sentence_html, versions_text
 
 
 def claims_index(engine: Engine, this_page: str | None, stash: Stash) -> list[str]:
@@ -27,12 +27,16 @@ def claims_index(engine: Engine, this_page: str | None, stash: Stash) -> list[st
         claims = [block for block in page.blocks if "claim" in block.options]
         if not claims:
             continue
-        engine.record(name, page)  # a false claim fails here, before it is listed
+        record = engine.record(name, page)  # a false claim fails here, before it is listed
         title = next((line[2:].strip() for line in lines if line.startswith("# ")), name).replace("|", r"\|")
         link = os.path.relpath(name, os.path.dirname(this_page or "index.md"))
         for block in claims:
             sentence = block.options["claim"]
-            rows.append(f"| {stash(sentence_html(sentence))} | [{title}]({link}#{claim_id(sentence)}) | Verified |")
+            status = "Verified"
+            if "backends" in block.options:  # checked once per backend: say on which
+                names = [backend_title(backend, record.get("backends") or {}) for backend in block.options["backends"].split()]
+                status = "Verified on " + ", ".join(names).replace("|", r"\|")
+            rows.append(f"| {stash(sentence_html(sentence))} | [{title}]({link}#{claim_id(sentence)}) | {status} |")
     if not rows:
         raise DocexecError("the claims index found no claims in any page")
     return [

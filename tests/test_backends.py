@@ -169,3 +169,11 @@ def test_the_four_real_backends_get_their_environment(project):
     record = json.loads((project.root / "frozen" / "p.json").read_text())
     assert record["backends"]["torch"]["PyTorch"].startswith("2.") and "jaxlib" in record["backends"]["jax"]
     assert not LIVE
+
+
+def test_the_claims_index_says_on_which_backends_a_claim_was_checked(project, fake):
+    project.write("snippets/s.py", FAKE_SOURCE)
+    project.write("docs/a.md", "# Page A\n\n" + fence("setup", 'hidden backends="one"')
+                  + fence("claim", 'backends="one" claim="The name is one."'))
+    html = project.render("# All claims\n\n<!-- docexec claims-index -->\n", page="claims.md")
+    assert "The name is one." in html and "Verified on Fake one" in html

@@ -25,7 +25,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # run as a script: the engine's config reader is not installed with it
 from docexec.config import base_path, derived_config, load_mkdocs_config  # noqa: E402
-COPIED = ("mkdocs.yml", "docs", "snippets", "frozen", "overrides")
+COPIED = ("mkdocs.yml", "docs", "snippets", "frozen", "overrides", "docexec")  # docexec: the serve hook mkdocs.yml names
 ENV = {**os.environ, "NO_MKDOCS_2_WARNING": "1", "DOCEXEC_MODE": "auto", "CI": ""}
 
 

@@ -70,5 +70,10 @@ def derived_config(root: Path, into: Path, name: str, **overrides) -> Path:
 
     file = Path(into) / name
     parent = Path(root).resolve() / CONFIG_NAME
+    # MkDocs resolves these paths beside the config that uses them: point them at the project's.
+    inherited = load_mkdocs_config(root)
+    for key in ("hooks", "watch"):
+        if key in inherited and key not in overrides:
+            overrides[key] = [str(Path(root).resolve() / path) for path in inherited[key] or []]
     file.write_text(yaml.safe_dump({"INHERIT": str(parent), **overrides}, sort_keys=False), encoding="utf-8")
     return file

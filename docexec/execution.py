@@ -89,6 +89,7 @@ class PageRun:
         self.output_limit = int((output_limit_kb or OUTPUT_LIMIT_KB) * 1000)
         self.modules: dict[str, str] = {}  # module file (relative) -> sha256
         self.lock = threading.Lock()
+        self.phrases: dict[str, str] = {}
         self.cancelled = False  # set once one worker failed: the others are killed, their failures are echoes
 
     # --------------------------------------------------------------------- orchestration
@@ -193,8 +194,9 @@ class PageRun:
         if "fatal" in answer:
             fatal = answer["fatal"]
             raise PageFailed(
-                f"raised {fatal.get('text')} at {fatal.get('where')}{self._on(name)}; a section must not exit or "
-                f"interrupt the build (it runs in a worker process, which the build stops)\n{fatal.get('details', '')}",
+                f"raised {clean(str(fatal.get('text')))} at {fatal.get('where')}{self._on(name)}; a section must not "
+                f"exit or interrupt the build (it runs in a worker process, which the build stops)\n"
+                f"{clean(str(fatal.get('details', '')))}",
                 item,
             )
         if "protocol" in answer:
@@ -227,7 +229,7 @@ class PageRun:
                 error = raised.get("text")
             else:
                 extra = f" (the page expected {expected})" if expected else ""
-                raise PageFailed(f"failed at {raised.get('where')}{on}{extra}\n{raised.get('details', '')}", item)
+                raise PageFailed(f"failed at {raised.get('where')}{on}{extra}\n{clean(str(raised.get('details', '')))}", item)
         elif expected:
             raise PageFailed(f'the block is marked raises="{expected}" but raised nothing{on}', item)
         if answer.get("threads"):
@@ -312,9 +314,14 @@ class PageRun:
 
     # --------------------------------------------------------------------- naming
 
-    @staticmethod
-    def _on(name: str) -> str:
-        return "" if name == DEFAULT.name else f" on backend {name} ({machineries.BACKENDS[name].title(machineries.BACKENDS[name].versions())})"
+    def _on(self, name: str) -> str:
+        """" on backend jax (JAX 0.10.2)" for a backend's failure, "" for the default worker's."""
+        if name == DEFAULT.name:
+            return ""
+        if name not in self.phrases:  # versions come from package metadata: read once per page
+            machinery = machineries.BACKENDS[name]
+            self.phrases[name] = f" on backend {name} ({machinery.title(machinery.versions())})"
+        return self.phrases[name]
 
     @staticmethod
     def _who(name: str) -> str:

@@ -177,3 +177,23 @@ def test_the_claims_index_says_on_which_backends_a_claim_was_checked(project, fa
                   + fence("claim", 'backends="one" claim="The name is one."'))
     html = project.render("# All claims\n\n<!-- docexec claims-index -->\n", page="claims.md")
     assert "The name is one." in html and "Verified on Fake one" in html
+
+
+def test_a_backend_version_change_reexecutes_and_a_frozen_page_starts_nothing(project, fake, monkeypatch):
+    project.write("snippets/s.py", FAKE_SOURCE + section("count", """
+        with open("runs.txt", "a") as runs:
+            runs.write(NAME + "\\n")
+    """))
+    page = fence("setup", 'hidden backends="one two"') + fence("count")
+    tabbed(project, page)
+    started = []
+    with monkeypatch.context() as patch:
+        patch.setattr(pool.Zygote, "__init__", lambda self, *a: started.append(a) or (_ for _ in ()).throw(
+            AssertionError("a fork server was started for a frozen page")))
+        patch.setattr(pool, "Worker", None)  # and no worker either
+        tabbed(project, page)  # frozen: nothing runs, no process starts
+    assert not started and sorted((project.root / "runs.txt").read_text().split()) == ["one", "two"]  # in parallel
+    monkeypatch.setattr(pool, "BACKENDS", {**fake, "two": Machinery("two", "Fake two {NumPy}", {"FAKE": "two"},
+                                                                     {"NumPy": ("numpy",), "Keras": ("keras",)}, ())})
+    tabbed(project, page)  # one backend's library versions changed: the page runs again
+    assert sorted((project.root / "runs.txt").read_text().split()) == ["one", "one", "two", "two"]

@@ -92,6 +92,7 @@ def project(tmp_path, monkeypatch) -> Project:
     return Project(tmp_path)
 
 
+@pytest.fixture(scope="session")
 def tensorflow_cpu_path() -> str:
     """Which CPU kernels this process's TensorFlow runs: "onednn" or "eigen".
 

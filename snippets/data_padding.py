@@ -7,6 +7,8 @@ import numpy as np
 import keras
 import tensorflow as tf
 
+from snippets.padding import same_padding
+
 rng = np.random.default_rng(0)
 # --8<-- [end:setup]
 
@@ -137,6 +139,28 @@ for name, layers in [("one layer", one_layer), ("two layers", two_layers)]:
 # --8<-- [start:one_layer_claim]
 np.allclose(in_batch(one_layer, 1), alone(one_layer, 1), atol=1e-6)
 # --8<-- [end:one_layer_claim]
+
+
+# --8<-- [start:stride_2]
+strided = keras.layers.Conv1D(
+    1, 3, strides=2, padding="same",
+    kernel_initializer=keras.initializers.GlorotUniform(seed=1),
+)
+short = sequences[1][None].astype("float32")  # its 3 real steps
+padded_to_4 = keras.utils.pad_sequences(short, maxlen=4, padding="post",
+                                        dtype="float32")
+y_alone = keras.ops.convert_to_numpy(strided(short))[0, :, 0]
+y_padded_to_4 = keras.ops.convert_to_numpy(strided(padded_to_4))[0, :, 0]
+for length, y in [(3, y_alone), (4, y_padded_to_4)]:
+    before, after = same_padding(length, 3, 2)
+    print(f"length {length}: 'same' pads ({before}, {after}), outputs {y}")
+# --8<-- [end:stride_2]
+
+
+# --8<-- [start:stride_2_claim]
+every_output_differs = bool(np.all(~np.isclose(y_alone, y_padded_to_4)))
+y_alone.shape == y_padded_to_4.shape and every_output_differs
+# --8<-- [end:stride_2_claim]
 
 
 # --8<-- [start:two_layer_claim]

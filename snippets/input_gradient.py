@@ -8,16 +8,10 @@ import numpy as np
 import tensorflow as tf
 
 from snippets import conv, keras_ref
-from snippets.padding import same_padding
+from snippets.padding import output_size, same_padding
+from snippets.show import image
 
 rng = np.random.default_rng(2)
-
-
-def image(a):
-    """The 2-D image in an NHWC batch of one, one channel; as ints when every
-    value is a whole number, so that it prints without decimals."""
-    a = np.asarray(a)[0, :, :, 0]
-    return a.astype(int) if np.array_equal(a, np.round(a)) else a
 # --8<-- [end:setup]
 
 
@@ -142,6 +136,33 @@ bool(corner_and_centre(counts_3, 3) and corner_and_centre(counts_5, 5))
 # --8<-- [end:reach_counts_claim]
 
 
+# --8<-- [start:valid_vs_same_reach]
+def reads_per_pixel(size, kernel_size, padding):
+    """How many output positions of one convolution read each input pixel."""
+    ones_kernel = np.ones((kernel_size, kernel_size, 1, 1))
+    out = output_size(size, kernel_size, 1, padding)
+    dy = np.ones((1, out, out, 1))
+    return image(keras_ref.conv2d_grad_input(
+        dy, ones_kernel, (1, size, size, 1), padding=padding))
+
+
+reads = {padding: reads_per_pixel(8, 3, padding) for padding in ("valid", "same")}
+for padding, counts in reads.items():
+    print(f"{padding:5}: corner {counts[0, 0]}, edge {counts[0, 4]}, "
+          f"centre {counts[4, 4]}")
+# --8<-- [end:valid_vs_same_reach]
+
+
+# --8<-- [start:valid_vs_same_reach_claim]
+valid, same = reads["valid"], reads["same"]
+bool(
+    valid[0, 0] < same[0, 0] < same[4, 4]
+    and valid[0, 4] < same[0, 4] < same[4, 4]
+    and valid[4, 4] == same[4, 4]
+)
+# --8<-- [end:valid_vs_same_reach_claim]
+
+
 # --8<-- [start:reach_figure]
 fig, axes = plt.subplots(1, 2, figsize=(7.5, 3.5))
 for ax, counts, k in zip(axes, [counts_3, counts_5], [3, 5]):
@@ -164,7 +185,7 @@ for layers in (1, 2):
     counts = reach_through(layers, 8, 3)
     corner, centre = counts[0, 0], counts[4, 4]
     print(f"{layers} layer(s): corner {corner}, centre {centre}, "
-          f"corner / centre = {corner / centre:.3f}")
+          f"corner / centre = {corner / centre:.2f}, middle row {counts[4]}")
 # --8<-- [end:stacked_reach]
 
 
@@ -173,6 +194,16 @@ def corner_share(counts):
     return counts[0, 0] / counts[4, 4]
 
 
+def band_width(counts):
+    """How many pixels in from the edge a middle row's count stays below the
+    count of the image's centre."""
+    middle_row = counts[counts.shape[0] // 2]
+    return int((middle_row < counts.max()).sum() // 2)
+
+
 one_layer, two_layers = reach_through(1, 8, 3), reach_through(2, 8, 3)
-bool(corner_share(two_layers) < corner_share(one_layer))
+bool(
+    band_width(one_layer) == 1 and band_width(two_layers) == 2
+    and corner_share(two_layers) < corner_share(one_layer)
+)
 # --8<-- [end:stacked_reach_claim]

@@ -7,25 +7,9 @@ import numpy as np
 
 from snippets import conv, keras_ref
 from snippets.padding import same_padding
+from snippets.show import image, taps
 
 rng = np.random.default_rng(3)
-
-
-def whole(a):
-    """As ints when every value is a whole number, so it prints without
-    decimals; unchanged otherwise."""
-    a = np.asarray(a)
-    return a.astype(int) if np.array_equal(a, np.round(a)) else a
-
-
-def image(a):
-    """The 2-D image in an NHWC batch of one, one channel."""
-    return whole(np.asarray(a)[0, :, :, 0])
-
-
-def taps(dkernel):
-    """The 2-D kernel gradient of a one-in, one-out HWIO kernel."""
-    return whole(np.asarray(dkernel)[:, :, 0, 0])
 # --8<-- [end:setup]
 
 
@@ -74,14 +58,19 @@ print(from_padding.astype(int))
 
 
 # --8<-- [start:tap_terms_claim]
-def padding_terms_are_zero(a, b):
+def real_terms_give_keras(a, b):
+    """Does Keras's gradient for tap (a, b) equal the sum of that tap's terms
+    over real pixels only, with the terms that read padding left out?"""
     terms, from_padding = tap_terms(a, b)
-    keras_tap = dkernel_keras[a, b, 0, 0]
-    return (np.all(terms[from_padding] == 0)
-            and np.isclose(terms.sum(), keras_tap))
+    return bool(np.isclose(terms[~from_padding].sum(), dkernel_keras[a, b, 0, 0]))
 
 
-all(padding_terms_are_zero(a, b) for a in range(3) for b in range(3))
+outer_taps_read_padding = all(
+    tap_terms(a, b)[1].any() for a in range(3) for b in range(3) if (a, b) != (1, 1)
+)
+outer_taps_read_padding and all(
+    real_terms_give_keras(a, b) for a in range(3) for b in range(3)
+)
 # --8<-- [end:tap_terms_claim]
 
 
@@ -146,6 +135,7 @@ bool(
     and max(corner_taps) < min(edge_taps)
     and max(edge_taps) < real_same[1, 1]
     and np.all(real_valid == real_valid[0, 0])
+    and np.all(real_valid <= real_same)
 )
 # --8<-- [end:real_terms_claim]
 

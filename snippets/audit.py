@@ -15,6 +15,7 @@ import tensorflow as tf
 from snippets import keras_ref
 from snippets.conv import conv2d_grad_kernel_loop, conv2d_loop
 from snippets.padding import same_padding
+from snippets.show import whole
 
 rng = np.random.default_rng(0)
 
@@ -97,7 +98,7 @@ ones_3x3 = np.ones((3, 3, 1, 1), dtype="float32")
 dx, dx_padded = gradients_through_explicit_padding(
     small, ones_3x3, np.ones((1, 4, 4, 1), dtype="float32")
 )
-dx_padded[0, :, :, 0]
+whole(dx_padded[0, :, :, 0])
 # --8<-- [end:padded_gradient]
 
 
@@ -157,7 +158,7 @@ dx_corner = keras_ref.conv2d_grad_input(
 dkernel_corner = keras_ref.conv2d_grad_kernel(
     small, dy_corner, ones_3x3.shape, padding="same"
 )
-dx_corner[0, :, :, 0]
+whole(dx_corner[0, :, :, 0])
 # --8<-- [end:corner_output]
 
 
@@ -304,7 +305,7 @@ edge_kernel = np.array(
     [[1, 0, -1], [2, 0, -2], [1, 0, -1]], dtype="float32"
 ).reshape(3, 3, 1, 1)
 y_keras_example = keras_ref.conv2d(digits, edge_kernel, padding="same")
-y_keras_example[0, :, :, 0]
+whole(y_keras_example[0, :, :, 0])
 # --8<-- [end:first_example]
 
 
@@ -322,7 +323,7 @@ dy_ones = np.ones((1, 3, 3, 1), dtype="float32")
 dx_keras_example = keras_ref.conv2d_grad_input(
     dy_ones, edge_kernel, digits.shape, padding="same"
 )
-dx_keras_example[0, :, :, 0]
+whole(dx_keras_example[0, :, :, 0])
 # --8<-- [end:second_example]
 
 
@@ -375,7 +376,7 @@ kernel_gradient_with_padding(digits[0, :, :, 0], dy_ones[0, :, :, 0])
 dkernel_keras_example = keras_ref.conv2d_grad_kernel(
     digits, dy_ones, edge_kernel.shape, padding="same"
 )
-dkernel_keras_example[:, :, 0, 0]
+whole(dkernel_keras_example[:, :, 0, 0])
 # --8<-- [end:third_example_intent]
 
 

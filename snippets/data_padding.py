@@ -1,3 +1,8 @@
+"""Data padding page: zero-padded batches of sequences, what Keras 3's
+Conv1D does with them and with a Masking layer's mask, how padded steps leak
+into real outputs and gradients, and three fixes, each checked against the
+sequences run alone."""
+
 # --8<-- [start:setup]
 import textwrap
 import warnings

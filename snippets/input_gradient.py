@@ -8,7 +8,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import tensorflow as tf
 
-from snippets import conv, keras_ref
+from snippets import keras_ref
+from snippets.conv import scatter_then_crop
 from snippets.padding import output_size, same_padding
 from snippets.show import image
 
@@ -28,8 +29,9 @@ image(dx_keras)
 
 
 # --8<-- [start:padded_then_cropped]
-dx_cropped = conv.conv2d_grad_input_loop(dy, kernel, x.shape, padding="same")
-image(dx_cropped)
+pads = same_padding(5, 3)  # (before, after) on each axis
+dx_cropped = scatter_then_crop(dy, kernel, x.shape, strides=(1, 1),
+                               dilation=(1, 1), pads=(pads, pads))
 # --8<-- [end:padded_then_cropped]
 
 
@@ -56,7 +58,6 @@ def grad_input_masked(dy, kernel, input_shape, pad_before):
 
 pad_before, pad_after = same_padding(5, 3)
 dx_masked = grad_input_masked(dy, kernel, x.shape, pad_before)
-image(dx_masked)
 # --8<-- [end:masked_loop]
 
 
@@ -74,7 +75,6 @@ dx_transposed = tf.nn.conv2d_transpose(
 # as an ordinary convolution: kernel rotated 180°, channel axes swapped
 kernel_flipped = kernel[::-1, ::-1].transpose(0, 1, 3, 2)
 dx_flipped = keras_ref.conv2d(dy, kernel_flipped, padding="same")
-image(dx_transposed)
 # --8<-- [end:transposed]
 
 

@@ -45,8 +45,6 @@ dx_same = tape.gradient(loss_same, x)
 
 print("gradient w.r.t. the padded tensor:")
 print(image(dx_padded))
-print("gradient w.r.t. the input x:")
-print(image(dx))
 # --8<-- [end:gradients]
 
 

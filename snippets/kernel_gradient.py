@@ -24,8 +24,6 @@ dkernel_loop = conv.conv2d_grad_kernel_loop(
     x, dy_same, kernel_shape, padding="same")
 print("Keras (tf.GradientTape):")
 print(taps(dkernel_keras))
-print("loop over the zero-padded input:")
-print(taps(dkernel_loop))
 # --8<-- [end:problem]
 
 
@@ -98,8 +96,6 @@ dy_border_only = dy_same.copy()
 dy_border_only[:, 1:-1, 1:-1, :] = 0
 dkernel_border = keras_ref.conv2d_grad_kernel(
     x, dy_border_only, kernel_shape, padding="same")
-print("'same' minus 'valid':")
-print(taps(dkernel_same - dkernel_valid))
 print("from the border outputs alone:")
 print(taps(dkernel_border))
 # --8<-- [end:border_outputs]

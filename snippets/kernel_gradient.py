@@ -5,7 +5,8 @@ the kernel gradient by adding output positions."""
 import matplotlib.pyplot as plt
 import numpy as np
 
-from snippets import conv, keras_ref
+from snippets import keras_ref
+from snippets.conv import sum_over_padded_input
 from snippets.padding import same_padding
 from snippets.show import image, taps
 
@@ -20,8 +21,9 @@ dy_same = rng.integers(-2, 3, size=(1, 5, 5, 1)).astype(float)  # per output
 
 dkernel_keras = keras_ref.conv2d_grad_kernel(
     x, dy_same, kernel_shape, padding="same")
-dkernel_loop = conv.conv2d_grad_kernel_loop(
-    x, dy_same, kernel_shape, padding="same")
+pads = same_padding(5, 3)  # (before, after) on each axis
+dkernel_loop = sum_over_padded_input(x, dy_same, kernel_shape, strides=(1, 1),
+                                     dilation=(1, 1), pads=(pads, pads))
 print("Keras (tf.GradientTape):")
 print(taps(dkernel_keras))
 # --8<-- [end:problem]

@@ -92,6 +92,7 @@ def project(tmp_path, monkeypatch) -> Project:
     return Project(tmp_path)
 
 
+@pytest.fixture(scope="session")
 def tensorflow_cpu_path() -> str:
     """Which CPU kernels this process's TensorFlow runs: "onednn" or "eigen".
 
@@ -103,3 +104,13 @@ def tensorflow_cpu_path() -> str:
     from tensorflow.python.util import _pywrap_util_port
 
     return "onednn" if _pywrap_util_port.IsMklEnabled() else "eigen"
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    """A snippets test that draws leaves its figures open; close them, so the next test (a
+    page rendered in this process) does not collect them as its own."""
+    yield
+    pyplot = sys.modules.get("matplotlib.pyplot")
+    if pyplot is not None:
+        pyplot.close("all")

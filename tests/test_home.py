@@ -40,10 +40,5 @@ def test_interior_gradient_is_the_kernel_sum(home):
     assert np.all(home.dx.numpy()[0, 1:-1, 1:-1, 0] == home.kernel.sum())
 
 
-def test_image_prints_whole_numbers_as_ints_and_keeps_fractions(home):
-    assert home.image(home.dx).dtype.kind == "i"
-    assert home.image(np.full((1, 2, 2, 1), 0.5)).dtype.kind == "f"
-
-
 def test_figure_has_three_panels(home):
     assert len(home.fig.axes) == 3

@@ -15,7 +15,6 @@ import sys
 
 import pytest
 
-from conftest import tensorflow_cpu_path
 
 PROBE = r"""
 import json, tensorflow as tf
@@ -79,9 +78,9 @@ def test_valid_convolution_with_a_kernel_longer_than_the_input(path_facts):
     assert "Computed output size would be negative" in facts["much_too_long"]
 
 
-def test_this_process_path_is_detected():
+def test_this_process_path_is_detected(tensorflow_cpu_path):
     forced = os.environ.get("TF_ENABLE_ONEDNN_OPTS")
     if forced in ("0", "1"):
-        assert tensorflow_cpu_path() == ("onednn" if forced == "1" else "eigen")
+        assert tensorflow_cpu_path == ("onednn" if forced == "1" else "eigen")
     else:
-        assert tensorflow_cpu_path() in ("onednn", "eigen")
+        assert tensorflow_cpu_path in ("onednn", "eigen")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from . import compare
 from .errors import DocexecError, Location
-from .execution import PageFailed, PageRun, backend_versions, modules_unchanged, page_backends
+from .execution import PageFailed, PageRun, backend_versions, modules_unchanged, page_backends, prestart
 from .freeze import FrozenFileError, Store, library_versions, page_key
 from .page import Page, key_items
 
@@ -25,6 +25,8 @@ class Engine:
     def __init__(self, root: Path, docs_dir: Path, store: Path, mode: str, timeout: float):
         self.root, self.docs_dir, self.store = root, docs_dir, Store(store)
         self.mode, self.timeout = mode, timeout
+        if mode != "auto":
+            prestart(root)
 
     def record(self, name: str, page: Page) -> dict:
         versions = dict(library_versions())

@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 from .cleaning import OUTPUT_LIMIT_KB, clean, clean_record, find_address, size
-from .freeze import PACKAGE, libraries_used
+from .freeze import PACKAGE, libraries_used, top_level_imports
 from .page import Block, InlineValue
 from . import pool as machineries  # BACKENDS read at run time: tests swap in fake backends
 from .pool import DEFAULT, INSTALL_HINT, POOL, WorkerFailed, WorkerTimeout
@@ -61,6 +61,22 @@ def missing_backends(page, names: list[str]) -> PageFailed | None:
         f"Reading the site does not need them: frozen outputs serve every page whose sections are unchanged",
         first,
     )
+
+
+_PRESTARTED: set = set()
+
+
+def prestart(root: Path) -> None:
+    """When every page will run (refresh and check modes), start the default fork server at
+    once, so that it imports Keras while MkDocs reads its configuration and the first pages,
+    for projects whose snippets use Keras."""
+    if root in _PRESTARTED:
+        return
+    _PRESTARTED.add(root)
+    files = sorted((root / PACKAGE).rglob("*.py")) if (root / PACKAGE).is_dir() else []
+    codes = [file.read_text(encoding="utf-8", errors="replace") for file in files]
+    if {"keras", "tensorflow"} & {name for code in codes for name in top_level_imports(code)}:
+        POOL.prestart(DEFAULT, ("keras",))
 
 
 def backend_versions(names: list[str]) -> dict[str, dict[str, str]]:

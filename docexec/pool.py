@@ -364,6 +364,15 @@ class Pool:
                 zygote = self.zygotes[key] = Zygote(machinery, tuple(imports))
         return Worker(zygote, root)
 
+    def prestart(self, machinery: Machinery, imports: tuple) -> None:
+        """Start the fork server now (it imports in the background) if none is running."""
+        key = (machinery.name, tuple(imports), _engine_stamp())
+        with self.lock:
+            if key not in self.zygotes:
+                for old in [k for k in self.zygotes if k[2] != key[2]]:
+                    self.zygotes.pop(old).kill()
+                self.zygotes[key] = Zygote(machinery, tuple(imports))
+
     def shutdown(self) -> None:
         for worker in list(LIVE):
             worker.kill()

@@ -25,7 +25,9 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 COPIED = ("mkdocs.yml", "docs", "snippets", "frozen", "overrides")
-ENV = {**os.environ, "NO_MKDOCS_2_WARNING": "1", "DOCEXEC_MODE": "auto", "CI": ""}
+# The local default whatever the caller's environment: reuse frozen/ (DOCEXEC_MODE), and no notebook
+# execution by mkdocs-jupyter (its `execute` reads CI), so a run under CI measures what a writer waits for.
+ENV = {**os.environ, "DOCEXEC_MODE": "auto", "CI": ""}
 
 
 def copy_project(into: Path) -> Path:

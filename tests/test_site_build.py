@@ -10,7 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+from helpers import REPO
 
 
 def test_demo_page_shows_code_outputs_figure_claim_value_and_versions(built_site):
@@ -54,7 +54,7 @@ def build(project: Path, site: Path, **env) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--site-dir", str(site)],
         cwd=project, capture_output=True, text=True,
-        env={**os.environ, "NO_MKDOCS_2_WARNING": "1", "SOURCE_DATE_EPOCH": "1700000000", **env},
+        env={**os.environ, "SOURCE_DATE_EPOCH": "1700000000", **env},
     )
 
 

@@ -1,19 +1,8 @@
 """snippets/strides_dilation_causal.py: the facts its page states, checked against Keras and TensorFlow."""
 
-import importlib
-
-import matplotlib.pyplot as plt
 import numpy as np
-import pytest
 
 from snippets import keras_ref
-
-
-@pytest.fixture(scope="module")
-def page():
-    module = importlib.import_module("snippets.strides_dilation_causal")
-    yield module
-    plt.close("all")
 
 
 def test_stride_two_pads_odd_and_even_lengths_differently(page):

@@ -3,15 +3,18 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 READY  := $(VENV)/.installed
-AXE    := node_modules/axe-core/axe.min.js
 # Dates in the sitemap come from the last commit, so two builds of one commit are identical.
 export SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
-# Material's end-of-life banner would bury the build's own warnings.
+# Material's end-of-life banner would bury the build's own warnings. Set here only: every build,
+# test and benchmark runs under make, and a child process inherits it (README, "Environment").
 export NO_MKDOCS_2_WARNING := 1
-# Transitive pins from a Linux install; other systems resolve from pyproject.toml alone.
+# constraints.txt pins every transitive dependency, compiled for Linux x86-64 and Python 3.11 (the
+# `constraints` target below). It is applied on Linux only: on macOS (tensorflow instead of
+# tensorflow-cpu) and Windows, wheels and markers differ, so pip resolves from pyproject.toml's exact
+# direct pins there. Outputs are frozen from, and CI runs on, Linux.
 CONSTRAINTS := $(if $(filter Linux,$(shell uname -s)),-c constraints.txt,)
 
-.PHONY: serve build test outputs bench clean browser
+.PHONY: serve build test lint outputs bench clean browser constraints
 
 $(READY): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,17 +28,16 @@ build: $(READY)
 	$(BIN)/mkdocs build --strict
 
 # The browser tests (tests/browser) need a Chromium, found or installed by
-# tools/ensure_browser.py (fails loudly when there is none), and axe-core from npm.
-test: $(READY) browser $(AXE)
+# tools/ensure_browser.py (fails loudly when there is none); axe-core comes from PyPI.
+test: $(READY) lint browser
 	$(BIN)/python -m pytest
+
+# Formatting is not checked: `ruff format` would rewrite 52 of the 65 files.
+lint: $(READY)
+	$(BIN)/ruff check .
 
 browser: $(READY)
 	$(BIN)/python tools/ensure_browser.py
-
-$(AXE): package.json package-lock.json
-	@command -v npm >/dev/null || { echo "make test needs npm for axe-core (Debian: apt-get install npm)" >&2; exit 1; }
-	npm ci --no-audit --no-fund
-	touch $@
 
 # Re-execute every page and rewrite frozen/ (then re-read the prose next to each changed output).
 outputs: $(READY)
@@ -45,6 +47,14 @@ outputs: $(READY)
 bench: $(READY)
 	$(BIN)/python benchmarks/build.py
 	$(BIN)/python benchmarks/conv.py
+
+# Re-pin every transitive dependency after changing pyproject.toml (this exact command wrote
+# constraints.txt; run it on Linux x86-64). uv comes from PyPI; it is not a project dependency.
+UV_VERSION := 0.13.9
+constraints: $(READY)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+	$(BIN)/uv pip compile pyproject.toml --all-extras --python-version 3.11.5 --python-platform x86_64-manylinux_2_28 \
+		--no-annotate -o constraints.txt
 
 clean:
 	rm -rf site .pytest_cache test-artifacts

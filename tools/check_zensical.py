@@ -129,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     problems, pages = check(args.site, args.config)
     if problems:
-        print(f"{len(problems)} problems over the {len(pages)} nav pages of this build:")
+        print(f"{len(problems)} problem(s) over the {len(pages)} nav pages of this build:")
         print("\n".join(f"  {problem}" for problem in problems))
         return 1
     print(f"All {len(pages)} nav pages built, each with the executed outputs its source asks for.")

@@ -14,7 +14,7 @@ export NO_MKDOCS_2_WARNING := 1
 # direct pins there. Outputs are frozen from, and CI runs on, Linux.
 CONSTRAINTS := $(if $(filter Linux,$(shell uname -s)),-c constraints.txt,)
 
-.PHONY: serve build test lint outputs bench clean browser constraints
+.PHONY: serve build test test-paths lint outputs bench clean browser constraints
 
 $(READY): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -36,13 +36,21 @@ test: $(READY) lint browser
 lint: $(READY)
 	$(BIN)/ruff check .
 
+# The CI build and tests on each TensorFlow CPU kernel path: Eigen (most CPUs), oneDNN (on by
+# default on CPUs with AVX512-VNNI/BF16/AMX), and oneDNN held to SSE4.1 (rounds differently
+# again). All three must pass, or a reader on another kind of CPU gets a red build.
+test-paths: $(READY) lint browser
+	CI=true TF_ENABLE_ONEDNN_OPTS=0 $(BIN)/python -m pytest
+	CI=true TF_ENABLE_ONEDNN_OPTS=1 $(BIN)/python -m pytest
+	CI=true TF_ENABLE_ONEDNN_OPTS=1 ONEDNN_MAX_CPU_ISA=SSE41 $(BIN)/python -m pytest
+
 browser: $(READY)
 	$(BIN)/python tools/ensure_browser.py
 
 # Re-execute every page and rewrite frozen/ (then re-read the prose next to each changed output).
 outputs: $(READY)
 	DOCEXEC_MODE=refresh $(BIN)/mkdocs build --strict
-	$(BIN)/python -m docexec.notebook --refresh
+	$(BIN)/python tools/walkthrough_notebook.py --refresh
 
 bench: $(READY)
 	$(BIN)/python benchmarks/build.py

@@ -19,15 +19,16 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.parse
 import urllib.request
 from pathlib import Path
 
+from docexec.config import base_path, derived_config, load_mkdocs_config
+
 REPO = Path(__file__).resolve().parents[1]
 COPIED = ("mkdocs.yml", "docs", "snippets", "frozen", "overrides")
-# The local default whatever the caller's environment: reuse frozen/ (DOCEXEC_MODE), and no notebook
-# execution by mkdocs-jupyter (its `execute` reads CI), so a run under CI measures what a writer waits for.
-ENV = {**os.environ, "DOCEXEC_MODE": "auto", "CI": ""}
+# The local default whatever the caller's environment (DOCEXEC_MODE overrides CI): reuse frozen/, so a
+# run under CI measures what a writer waits for.
+ENV = {**os.environ, "DOCEXEC_MODE": "auto"}
 
 
 def copy_project(into: Path) -> Path:
@@ -61,9 +62,9 @@ def plain_config(project: Path) -> str:
     shutil.copytree(project / "docs", plain_docs)
     for page in plain_docs.rglob("*.md"):
         page.write_text(re.sub(r"(?m)^(\s*`{3,})python exec\b.*$", r"\1python", page.read_text()))
-    text = re.sub(r"(?m)^  - docexec\s*$\n", "", (project / "mkdocs.yml").read_text())
-    text = text.replace("strict: true", "strict: false") + "\ndocs_dir: plain-docs\n"
-    (project / "plain.yml").write_text(text)
+    extensions = load_mkdocs_config(project)["markdown_extensions"]
+    derived_config(project, project, "plain.yml", strict=False, docs_dir="plain-docs",
+                   markdown_extensions=[entry for entry in extensions if entry != "docexec"])
     return "plain.yml"
 
 
@@ -74,22 +75,22 @@ import sys, time
 start = time.perf_counter()
 sys.path.insert(0, {str(project)!r})
 from pathlib import Path
-from docexec.page import Block, parse_page, resolve_sections, strip_front_matter
+from docexec.page import Block, parse_page, strip_front_matter
 root = Path({str(project)!r})
 for page in sorted((root / "docs").rglob("*.md")):
-    parsed = parse_page(strip_front_matter(page.read_text()).split("\\n"))
-    resolve_sections(parsed, root)
+    parsed = parse_page(strip_front_matter(page.read_text()).split("\\n"), root)
     namespace = {{"__name__": "__bare__"}}
     for item in parsed.items:
         if isinstance(item, Block):
-            code = compile("\\n" * (item.first_line - 1) + item.code, str(root / item.path), "exec")
+            section = item.section
+            code = compile("\\n" * (section.first_line - 1) + section.code, str(root / section.path), "exec")
             try:
                 exec(code, namespace)
             except Exception:
                 if "raises" not in item.options:
                     raise
         else:
-            eval(item, namespace)
+            eval(item.expression, namespace)
     import matplotlib.pyplot as plt; plt.close("all")
 print(time.perf_counter() - start)
 """
@@ -114,8 +115,7 @@ def serve_prose_edit(project: Path) -> float:
         cwd=project, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     try:
-        site_url = re.search(r"(?m)^site_url:\s*(\S+)", (project / "mkdocs.yml").read_text())
-        base = urllib.parse.urlparse(site_url.group(1)).path if site_url else "/"
+        base = base_path(load_mkdocs_config(project))
         url = f"http://127.0.0.1:{port}{base.rstrip('/')}/demo/"
         wait_for(url, "How pages are executed", 120)
         page = project / "docs" / "demo.md"

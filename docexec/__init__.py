@@ -1,5 +1,6 @@
 """Build engine of the site: executes the snippets a page includes and freezes their outputs."""
 
-from .extension import DocexecError, DocexecExtension, makeExtension
+from .errors import DocexecError
+from .extension import DocexecExtension, makeExtension
 
 __all__ = ["DocexecError", "DocexecExtension", "makeExtension"]

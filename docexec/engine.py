@@ -3,22 +3,18 @@ errors that stop a build."""
 
 from __future__ import annotations
 
-import difflib
-import json
+import logging
 from pathlib import Path
 
-from .freeze import PACKAGE, Store, libraries_used, library_versions, page_key
-from .page import Block, Page, key_items
+from . import compare
+from .errors import DocexecError, Location
+from .freeze import PACKAGE, FrozenFileError, Store, libraries_used, library_versions, page_key
+from .page import Block, InlineValue, Page, key_items
 from .runner import Deadline, Namespace, PageTimeout, describe_failure
 
-try:  # a BuildError makes MkDocs print the message alone and exit 1, strict or not
-    from mkdocs.exceptions import BuildError as _ErrorBase
-except ImportError:  # pragma: no cover - other renderers get a plain exception
-    _ErrorBase = Exception
+__all__ = ["DocexecError", "Engine"]
 
-
-class DocexecError(_ErrorBase):
-    """A page cannot be built: bad reference, failing code, false claim or changed output."""
+LOG = logging.getLogger("mkdocs.docexec")
 
 
 class Engine:
@@ -36,17 +32,39 @@ class Engine:
         remembered = self.memory.get((self.root, name))
         if remembered and remembered["key"] == key:
             return remembered
-        stored = self.store.load(name)
-        if self.mode == "auto" and stored and stored.get("key") == key:
+        stored = self.load(name, page)
+        if self.mode == "auto" and stored and stored["key"] == key:
             record = stored
         else:
-            record = {"page": name, "key": key, "versions": versions, "results": self.execute(name, page)}
+            fresh = {"page": name, "key": key, "versions": versions, "results": self.execute(name, page)}
             if self.mode == "check":
-                self.compare(name, page, stored, record)
+                self.compare(name, page, stored, fresh)
+                record = stored  # what the page shows is what frozen/ holds, on every kernel path
             else:
+                record = self.settle(stored, fresh)
                 self.store.save(name, record)
         self.memory[(self.root, name)] = record
         return record
+
+    def load(self, name: str, page: Page) -> dict | None:
+        try:
+            return self.store.load(name, len(page.items))
+        except FrozenFileError as error:
+            if self.mode == "check":
+                raise DocexecError(
+                    f"its frozen outputs cannot be used: {error}. Run `make outputs` and commit the file.",
+                    **self.location(name, None),
+                ) from None
+            LOG.info("docexec: %s; running %s again and rewriting it", error, self._where(name, None))
+            return None
+
+    @staticmethod
+    def settle(stored: dict | None, fresh: dict) -> dict:
+        """The record to store: the fresh one, but with the frozen results where they agree to
+        round-off, so a run on another TensorFlow kernel path does not churn frozen/."""
+        if stored and compare.mismatch(stored["results"], fresh["results"]) is None:
+            return {**fresh, "results": stored["results"]}
+        return fresh
 
     def execute(self, name: str, page: Page) -> list[dict]:
         codes = [item.code for item in page.items if isinstance(item, Block)]
@@ -68,16 +86,15 @@ class Engine:
         return results
 
     def run_item(self, name: str, namespace: Namespace, item) -> dict:
-        if not isinstance(item, Block):
+        if isinstance(item, InlineValue):
             try:
-                text = namespace.evaluate(item)
+                text = namespace.evaluate(item.expression)
             except Exception as error:
                 raise DocexecError(
-                    f"docexec: {self._where(name, item)}: `{{py}} {item}` raised "
-                    f"{type(error).__name__}: {error}"
+                    f"`{{py}} {item.expression}` raised {type(error).__name__}: {error}", **self.location(name, item)
                 ) from None
-            return {"expression": item, "value": text}
-        result = namespace.run(item.code, item.path, item.first_line)
+            return {"expression": item.expression, "value": text}
+        result = namespace.run(item.code, item.section.path, item.section.first_line)
         expected = item.options.get("raises")
         if result.raised is not None:
             raised = result.raised
@@ -87,16 +104,14 @@ class Engine:
                 failure = describe_failure(raised, self.root)
                 extra = f" (the page expected {expected})" if expected else ""
                 raise DocexecError(
-                    f"docexec: {self._where(name, item)} failed at {failure.where}{extra}\n{failure.details}"
+                    f"failed at {failure.where}{extra}\n{failure.details}", **self.location(name, item)
                 )
         elif expected:
-            raise DocexecError(
-                f"docexec: {self._where(name, item)} is marked raises=\"{expected}\" but raised nothing"
-            )
+            raise DocexecError(f'the block is marked raises="{expected}" but raised nothing', **self.location(name, item))
         if "hidden" in item.options and (result.output.strip() or result.value or result.figures):
             raise DocexecError(
-                f"docexec: {self._where(name, item)} is hidden but printed or drew something; "
-                f"show it, or keep set-up sections quiet"
+                "the block is hidden but printed or drew something; show it, or keep set-up sections quiet",
+                **self.location(name, item),
             )
         record = {"source": item.source, **result.as_record()}
         if "claim" in item.options:
@@ -108,46 +123,47 @@ class Engine:
         value = result.raw_value
         if type(value).__name__ not in ("bool", "bool_"):
             raise DocexecError(
-                f"docexec: {self._where(name, item)}: the check of claim \"{item.options['claim']}\" must end "
-                f"in an expression that is True or False; it ended in {type(value).__name__}"
+                f"the check of claim \"{item.options['claim']}\" must end "
+                f"in an expression that is True or False; it ended in {type(value).__name__}",
+                **self.location(name, item),
             )
         if not bool(value):
-            last = item.first_line + len(item.code.splitlines()) - 1
+            last = item.section.first_line + len(item.code.splitlines()) - 1
             raise DocexecError(
-                f"docexec: claim is false: \"{item.options['claim']}\"\n"
-                f"  checked by {item.path}:{last} (section '{item.source.rsplit(':', 1)[1]}'), "
-                f"{self._where(name, item)}\n{result.output}"
+                f"claim is false: \"{item.options['claim']}\"\n"
+                f"  its check ends at {item.section.path}:{last}\n{result.output}",
+                **self.location(name, item),
             )
 
     def compare(self, name: str, page: Page, stored: dict | None, fresh: dict) -> None:
+        """Fail unless the executed outputs are the frozen ones up to round-off, and the frozen
+        ones were made from this page's code, modules and library versions."""
+        frozen_file = self.store.path(name).relative_to(self.root)
         if stored is None:
             raise DocexecError(
-                f"docexec: {self.docs_dir.name}/{name} has no frozen outputs in {self.store.path(name)}; "
-                f"run `make outputs` and commit them"
+                f"the page has no frozen outputs in {frozen_file}; run `make outputs` and commit them",
+                **self.location(name, None),
             )
-        old, new = stored.get("results", []), fresh["results"]
-        for index in range(max(len(old), len(new))):
-            before = old[index] if index < len(old) else None
-            after = new[index] if index < len(new) else None
-            if before != after:
-                item = page.items[index] if index < len(page.items) else None
-                diff = "\n".join(
-                    difflib.unified_diff(_lines(before), _lines(after), "frozen", "executed now", lineterm="")
-                )
+        for index, (before, after) in enumerate(zip(stored["results"], fresh["results"])):
+            difference = compare.mismatch(before, after)
+            if difference:
                 raise DocexecError(
-                    f"docexec: the output of {self._where(name, item)} differs from the frozen one in "
-                    f"{self.store.path(name).relative_to(self.root)}:\n{diff}\n"
-                    f"If the change is intended, run `make outputs`, re-read the prose around it, and commit."
+                    f"the output differs from the frozen one in {frozen_file}: {difference}\n"
+                    f"(compared as: {compare.TOLERANCE_TEXT})\n{compare.unified_diff(before, after)}\n"
+                    f"If the change is intended, run `make outputs`, re-read the prose around it, and commit.",
+                    **self.location(name, page.items[index]),
                 )
+        if stored["key"] != fresh["key"]:
+            raise DocexecError(
+                f"{frozen_file} was not made from the current page: its key differs (the page's code, "
+                f"a snippets module it imports, or a library version changed since). "
+                f"Run `make outputs` and commit {frozen_file}.",
+                **self.location(name, None),
+            )
+
+    def location(self, name: str, item) -> dict:
+        """Where `item` of page `name` is, for a DocexecError."""
+        return {"page": f"{self.docs_dir.name}/{name}", **(item.where if item is not None else {})}
 
     def _where(self, name: str, item) -> str:
-        page = f"page {self.docs_dir.name}/{name}"
-        if isinstance(item, Block):
-            return f"{page} line {item.line} ({item.path}:{item.first_line}, section '{item.source.rsplit(':', 1)[1]}')"
-        if isinstance(item, str):
-            return f"{page}, inline value"
-        return page
-
-
-def _lines(result) -> list[str]:
-    return json.dumps(result, indent=1, ensure_ascii=False).splitlines() if result is not None else []
+        return str(Location(**self.location(name, item)))

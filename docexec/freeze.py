@@ -16,7 +16,9 @@ import os
 from importlib import metadata
 from pathlib import Path
 
-FORMAT = 1  # bump when the shape of stored records or their rendering changes
+from .errors import DocexecError
+
+FORMAT = 2  # bump when the shape of stored records or their rendering changes
 PACKAGE = "snippets"
 LIBRARIES = {
     "NumPy": ("numpy",),
@@ -49,7 +51,7 @@ def mode_from_environment() -> str:
     if not mode:
         return "check" if os.environ.get("CI", "").lower() in ("1", "true", "yes") else "auto"
     if mode not in MODES:
-        raise ValueError(f"DOCEXEC_MODE={mode!r} is not a mode; use one of {', '.join(MODES)}")
+        raise DocexecError(f"DOCEXEC_MODE={mode!r} is not a mode; use one of {', '.join(MODES)}")
     return mode
 
 
@@ -149,6 +151,17 @@ def page_key(items: list[dict], root: Path, versions: dict[str, str]) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
 
+class FrozenFileError(Exception):
+    """A frozen file cannot be trusted: not JSON, the wrong shape, or edited by hand."""
+
+
+def results_checksum(record: dict) -> str:
+    """Ties a record's results to its key, so an edit by hand (or a botched merge) of a frozen
+    file is noticed instead of published."""
+    payload = json.dumps([record["key"], record["results"]], sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
 class Store:
     """One JSON file per page under `directory`, mirroring the page's path."""
 
@@ -158,15 +171,51 @@ class Store:
     def path(self, page: str) -> Path:
         return self.directory / Path(page).with_suffix(".json")
 
-    def load(self, page: str) -> dict | None:
+    def load(self, page: str, items: int) -> dict | None:
+        """The stored record of `page`, which has `items` executable items; None if there is
+        none. Raises FrozenFileError, naming the file, if the file cannot be trusted."""
         file = self.path(page)
         if not file.is_file():
             return None
-        return json.loads(file.read_text(encoding="utf-8"))
+        try:
+            record = json.loads(file.read_text(encoding="utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as error:
+            raise FrozenFileError(f"{file} is not valid JSON ({error})") from None
+        problem = _shape_problem(record, items)
+        if problem:
+            raise FrozenFileError(f"{file} {problem}")
+        if record["checksum"] != results_checksum(record):
+            raise FrozenFileError(f"{file} was edited by hand: its results do not match its checksum")
+        return record
 
     def save(self, page: str, record: dict) -> None:
+        """Write atomically (a temporary file, then a rename), so an interrupted build never
+        leaves a truncated file behind."""
         file = self.path(page)
         file.parent.mkdir(parents=True, exist_ok=True)
+        record = {**record, "checksum": results_checksum(record)}
         text = json.dumps(record, indent=1, ensure_ascii=False) + "\n"
-        if not file.is_file() or file.read_text(encoding="utf-8") != text:
-            file.write_text(text, encoding="utf-8")
+        if file.is_file() and file.read_text(encoding="utf-8", errors="replace") == text:
+            return
+        temporary = file.with_name(f".{file.name}.{os.getpid()}.tmp")
+        try:
+            temporary.write_text(text, encoding="utf-8")
+            os.replace(temporary, file)
+        finally:
+            temporary.unlink(missing_ok=True)
+
+
+def _shape_problem(record, items: int) -> str | None:
+    if not isinstance(record, dict):
+        return f"holds a {type(record).__name__}, not a record"
+    missing = {"page", "key", "versions", "results", "checksum"} - record.keys()
+    if missing:
+        return f"lacks the field(s) {', '.join(sorted(missing))}"
+    if not isinstance(record["key"], str) or not isinstance(record["versions"], dict):
+        return "has a key or versions of the wrong type"
+    results = record["results"]
+    if not isinstance(results, list) or not all(isinstance(result, dict) for result in results):
+        return "has results that are not a list of records"
+    if len(results) != items:
+        return f"holds {len(results)} results for a page with {items} executable items"
+    return None

@@ -18,6 +18,8 @@ from latex2mathml.converter import convert
 from markdown import Extension, Markdown
 from markdown.inlinepatterns import InlineProcessor
 
+from .errors import DocexecError
+
 DISPLAY_RE = r"(?<!\\)\$\$(.+?)(?<!\\)\$\$"
 INLINE_RE = r"(?<![\\$])\$(?![\s$])(.+?)(?<![\s\\])\$(?![\d$])"
 # latex2mathml writes \operatorname{pad} and \max as <mo>, which browsers space
@@ -30,8 +32,9 @@ DISPLAY_PRIORITY = 187
 INLINE_PRIORITY = 186
 
 
-class MathsError(ValueError):
-    """LaTeX that latex2mathml cannot convert, named so the page can be fixed."""
+class MathsError(DocexecError, ValueError):
+    """LaTeX that latex2mathml cannot convert, named so the page can be fixed. A DocexecError,
+    so MkDocs prints the message (with the page it was building) instead of a traceback."""
 
 
 def to_mathml(latex: str, display: str) -> str:

@@ -1,5 +1,6 @@
-"""A page's executable items, read from its Markdown: `python exec` blocks, `{py}` values
-and `<!-- docexec ... -->` directives, in reading order."""
+"""A page's executable items, read from its Markdown in one scan: `python exec` blocks,
+`{py}` values and `<!-- docexec ... -->` directives, in reading order, each with its span
+in the page so that rendering can splice results in without scanning the page again."""
 
 from __future__ import annotations
 
@@ -8,24 +9,59 @@ import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .sections import SectionError, load_section, parse_include
+from .errors import DocexecError
+from .sections import Section, load_section, parse_include
 
 FENCE_OPEN = re.compile(r"^(?P<indent>\s*)(?P<fence>`{3,}|~{3,})\s*(?P<info>.*)$")
 INLINE_VALUE = re.compile(r"`\{py\}\s+([^`]+?)\s*`")
+INLINE_LIKE = re.compile(r"`\{py\}")  # what an inline value starts with, well-formed or not
 DIRECTIVE = re.compile(r"^\s*<!--\s*docexec\s+(?P<options>.*?)\s*-->\s*$")
+INCLUDE_IN_PROSE = re.compile(r"^\s*--8<--")
 BLOCK_OPTIONS = {"hidden", "alt", "raises", "claim"}
 
 
 @dataclass
 class Block:
-    line: int  # 1-based line of the opening fence in the page
+    """A `python exec` fence: page lines [start, end) become the section's code and output."""
+
+    start: int  # index of the opening fence in the page's lines
+    end: int  # index of the first line after the closing fence
     indent: str
-    source: str  # "snippets/x.py:name"
+    section: Section
     options: dict
-    end: int = 0  # index of the first page line after the closing fence
-    code: str = ""
-    path: str = ""
-    first_line: int = 0
+
+    @property
+    def line(self) -> int:
+        """1-based page line of the opening fence, as an editor shows it."""
+        return self.start + 1
+
+    @property
+    def source(self) -> str:
+        """"path:name", as stored in frozen records and freeze keys."""
+        return f"{self.section.path}:{self.section.name}"
+
+    @property
+    def code(self) -> str:
+        return self.section.code
+
+    @property
+    def where(self) -> dict:
+        return {"line": self.line, "file": self.section.path, "file_line": self.section.first_line,
+                "section": self.section.name}
+
+
+@dataclass
+class InlineValue:
+    """A `{py} expression` in prose: characters [start, end) of page line `line`."""
+
+    expression: str
+    line: int  # 1-based
+    start: int
+    end: int
+
+    @property
+    def where(self) -> dict:
+        return {"line": self.line, "column": self.start + 1}
 
 
 @dataclass
@@ -33,12 +69,19 @@ class Page:
     """A page's executable items in reading order, and the lines they came from."""
 
     lines: list[str]
-    items: list = field(default_factory=list)  # Block or str (an inline expression)
+    items: list[Block | InlineValue] = field(default_factory=list)
+    directives: set[int] = field(default_factory=set)  # indexes of directive lines (not shown)
     timeout: float | None = None
     claims_index: bool = False
 
+    @property
+    def blocks(self) -> list[Block]:
+        return [item for item in self.items if isinstance(item, Block)]
 
-def parse_page(lines: list[str]) -> Page:
+
+def parse_page(lines: list[str], root: Path) -> Page:
+    """The page's items, with every section resolved against the snippet files under `root`.
+    Errors name the page line; the caller adds the page's name."""
     page = Page(lines)
     fence_end = None  # the closing fence of a non-exec fence we are inside
     number = 0
@@ -51,20 +94,41 @@ def parse_page(lines: list[str]) -> Page:
             continue
         opening = FENCE_OPEN.match(line)
         if opening:
-            info = opening["info"].split()
-            if info[:2] == ["python", "exec"]:
-                block, number = _parse_block(lines, number, opening)
+            if opening["info"].split()[:2] == ["python", "exec"]:
+                block = _parse_block(lines, number, opening, root)
                 page.items.append(block)
+                number = block.end
                 continue
             fence_end = opening["fence"]
         elif directive := DIRECTIVE.match(line):
             _apply_directive(page, directive["options"], number + 1)
+            page.directives.add(number)
+        elif INCLUDE_IN_PROSE.match(line):
+            raise DocexecError(
+                f"an include line in prose ({line.strip()!r}); a page shows a section only through "
+                f'a fence: ```python exec, then --8<-- "snippets/module.py:section", then ```',
+                line=number + 1,
+            )
         else:
-            page.items.extend(match.group(1) for match in INLINE_VALUE.finditer(line))
+            page.items.extend(_inline_values(line, number + 1))
         number += 1
     if fence_end is not None:
-        raise SectionError(f"a code fence {fence_end} is never closed")
+        raise DocexecError(f"a code fence {fence_end} is never closed")
+    _check_claims(page.blocks)
     return page
+
+
+def _inline_values(line: str, number: int) -> list[InlineValue]:
+    values = [InlineValue(match[1], number, match.start(), match.end()) for match in INLINE_VALUE.finditer(line)]
+    taken = {value.start for value in values}
+    for start in (match.start() for match in INLINE_LIKE.finditer(line)):
+        if start not in taken:  # `{py}`, `{py}x` or an unclosed one: it would show as code, unrun
+            raise DocexecError(
+                "an inline value is written `{py} EXPRESSION` (a space, then the expression, in one code span); "
+                f"got {line[start:start + 40]!r}",
+                line=number, column=start + 1,
+            )
+    return values
 
 
 def closes(line: str, fence: str) -> bool:
@@ -73,25 +137,28 @@ def closes(line: str, fence: str) -> bool:
     return text.startswith(fence) and not text.strip(fence[0])
 
 
-def _parse_block(lines, start, opening) -> tuple[Block, int]:
-    fence, indent = opening["fence"], opening["indent"]
-    options = _parse_options(opening["info"].split(None, 2)[2] if len(opening["info"].split()) > 2 else "", start + 1)
+def _parse_block(lines, start, opening, root: Path) -> Block:
+    fence, indent, line = opening["fence"], opening["indent"], start + 1
+    words = opening["info"].split(None, 2)
+    options = _parse_options(words[2] if len(words) > 2 else "", line)
     body, end = [], start + 1
-    while end < len(lines) and not (
-        closes(lines[end], fence)
-    ):
+    while end < len(lines) and not closes(lines[end], fence):
         if lines[end].strip():
             body.append(lines[end])
         end += 1
     if end == len(lines):
-        raise SectionError(f"page line {start + 1}: the `python exec` fence is never closed")
+        raise DocexecError("the `python exec` fence is never closed", line=line)
     if len(body) != 1:
-        raise SectionError(
-            f"page line {start + 1}: a `python exec` block holds exactly one include line "
-            f"(--8<-- \"snippets/module.py:section\"); found {len(body)} lines"
+        raise DocexecError(
+            f"a `python exec` block holds exactly one include line "
+            f"(--8<-- \"snippets/module.py:section\"); found {len(body)} lines",
+            line=line,
         )
-    path, name = parse_include(body[0])
-    return Block(start + 1, indent, f"{path}:{name}", options, end=end + 1), end + 1
+    try:
+        section = load_section(root, *parse_include(body[0]))
+    except DocexecError as error:
+        raise error.at(line=line) from None
+    return Block(start, end + 1, indent, section, options)
 
 
 def _parse_options(text: str, line: int) -> dict:
@@ -99,16 +166,43 @@ def _parse_options(text: str, line: int) -> dict:
     for word in shlex.split(text):
         key, has_value, value = word.partition("=")
         if key not in BLOCK_OPTIONS:
-            raise SectionError(
-                f"page line {line}: unknown option {key!r}; allowed: {', '.join(sorted(BLOCK_OPTIONS))}"
-            )
+            raise DocexecError(f"unknown option {key!r}; allowed: {', '.join(sorted(BLOCK_OPTIONS))}", line=line)
         if (key == "hidden") == bool(has_value):
             form = "hidden" if key == "hidden" else f'{key}="..."'
-            raise SectionError(f"page line {line}: option {key!r} is written {form}")
+            raise DocexecError(f"option {key!r} is written {form}", line=line)
         options[key] = value if has_value else True
     if "claim" in options and ("hidden" in options or "raises" in options):
-        raise SectionError(f"page line {line}: a claim block cannot also be hidden or raise")
+        raise DocexecError("a claim block cannot also be hidden or raise", line=line)
     return options
+
+
+def claim_id(sentence: str) -> str:
+    """The anchor of a claim: its words, lower case, joined by hyphens (at most 60 characters)."""
+    words = re.findall(r"[a-z0-9]+", sentence.lower())
+    return "claim-" + "-".join(words)[:60].rstrip("-")
+
+
+def _check_claims(blocks: list[Block]) -> None:
+    """Each claim needs an id of its own: a sentence with letters or digits, not shared."""
+    seen: dict[str, Block] = {}
+    for block in blocks:
+        sentence = block.options.get("claim")
+        if sentence is None:
+            continue
+        anchor = claim_id(sentence)
+        if anchor == "claim-":
+            raise DocexecError(
+                f"the claim {sentence!r} has no letters or digits to make its id from", line=block.line
+            )
+        if anchor in seen:
+            same = seen[anchor].options["claim"] == sentence
+            raise DocexecError(
+                f"the claim {sentence!r} "
+                + ("is already made" if same else f"gets the id {anchor!r}, as the claim {seen[anchor].options['claim']!r}")
+                + f" at page line {seen[anchor].line}; each claim on a page needs its own sentence",
+                line=block.line,
+            )
+        seen[anchor] = block
 
 
 def _apply_directive(page: Page, text: str, line: int) -> None:
@@ -122,20 +216,9 @@ def _apply_directive(page: Page, text: str, line: int) -> None:
             except ValueError:
                 page.timeout = -1
             if not page.timeout > 0:
-                raise SectionError(f"page line {line}: timeout must be a positive number of seconds, got {value!r}")
+                raise DocexecError(f"timeout must be a positive number of seconds, got {value!r}", line=line)
         else:
-            raise SectionError(f"page line {line}: unknown docexec directive {word!r}; use timeout=SECONDS or claims-index")
-
-
-def resolve_sections(page: Page, root: Path) -> None:
-    for item in page.items:
-        if isinstance(item, Block):
-            path, name = item.source.rsplit(":", 1)
-            try:
-                section = load_section(root, path, name)
-            except SectionError as error:
-                raise SectionError(f"page line {item.line}: {error}") from None
-            item.code, item.path, item.first_line = section.code, section.path, section.first_line
+            raise DocexecError(f"unknown docexec directive {word!r}; use timeout=SECONDS or claims-index", line=line)
 
 
 def key_items(page: Page) -> list[dict]:
@@ -146,7 +229,7 @@ def key_items(page: Page) -> list[dict]:
         if isinstance(item, Block):
             items.append({"source": item.source, "code": item.code, "options": item.options})
         else:
-            items.append({"expression": item})
+            items.append({"expression": item.expression})
     return items
 
 

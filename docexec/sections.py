@@ -17,11 +17,17 @@ import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
-MARKER = re.compile(r"^\s*#\s*--8<--\s*\[(start|end):([A-Za-z0-9_.-]+)\]\s*$")
-INCLUDE = re.compile(r'^--8<--\s+"(?P<path>[^":]+):(?P<name>[A-Za-z0-9_.-]+)"$')
+from .errors import DocexecError
+
+NAME = r"[A-Za-z0-9_.-]+"
+MARKER = re.compile(rf"^\s*#\s*--8<--\s*\[(start|end):({NAME})\]\s*$")
+# Anything shaped like a marker; a line that matches this but not MARKER is a mistake.
+MARKER_LIKE = re.compile(r"^\s*#\s*--8<--\s*\[\s*(start|end)\s*:(?P<name>.*)\]\s*$")
+INCLUDE = re.compile(r'^--8<--\s+"(?P<target>[^"]*)"$')
+NAME_RULE = "ASCII letters, digits, '_', '.' and '-'"
 
 
-class SectionError(Exception):
+class SectionError(DocexecError):
     """A snippet file or section reference is wrong; the message says where and why."""
 
 
@@ -39,34 +45,37 @@ def parse_sections(text: str, path: str) -> dict[str, Section]:
     open_name, open_line, body = None, 0, []
     for number, line in enumerate(text.splitlines(), start=1):
         marker = MARKER.match(line)
+        if not marker and (loose := MARKER_LIKE.match(line)):
+            raise SectionError(
+                f"section marker with the name {loose['name']!r}: a section name uses only {NAME_RULE}",
+                file=path, file_line=number,
+            )
         if not marker:
             if open_name is not None:
                 body.append(line)
             continue
         kind, name = marker.groups()
-        where = f"{path}:{number}"
+        where = {"file": path, "file_line": number}
         if kind == "start":
             if open_name is not None:
                 raise SectionError(
-                    f"{where}: section '{name}' starts inside section '{open_name}' "
-                    f"(opened at line {open_line}); sections cannot nest"
+                    f"section '{name}' starts inside section '{open_name}' "
+                    f"(opened at line {open_line}); sections cannot nest", **where
                 )
             if name in sections:
-                raise SectionError(f"{where}: section '{name}' is defined twice in {path}")
+                raise SectionError(f"section '{name}' is defined twice in {path}", **where)
             open_name, open_line, body = name, number, []
         elif open_name is None:
-            raise SectionError(f"{where}: section '{name}' ends but was never started")
+            raise SectionError(f"section '{name}' ends but was never started", **where)
         elif name != open_name:
-            raise SectionError(
-                f"{where}: end of '{name}' while section '{open_name}' (line {open_line}) is open"
-            )
+            raise SectionError(f"end of '{name}' while section '{open_name}' (line {open_line}) is open", **where)
         else:
             code = textwrap.dedent("\n".join(body)).strip("\n")
             first = open_line + 1 + _leading_blank_lines(body)
             sections[name] = Section(path, name, first, code)
             open_name = None
     if open_name is not None:
-        raise SectionError(f"{path}:{open_line}: section '{open_name}' is never closed")
+        raise SectionError(f"section '{open_name}' is never closed", file=path, file_line=open_line)
     return sections
 
 
@@ -90,10 +99,10 @@ def load_section(root: Path, path: str, name: str) -> Section:
     sections = _parsed_file(file, path, stat.st_mtime_ns, stat.st_size)
     if name not in sections:
         known = ", ".join(sorted(sections)) or "none"
-        raise SectionError(f"'{path}' has no section '{name}'; its sections are: {known}")
+        raise SectionError(f"the file has no section '{name}'; its sections are: {known}", file=path)
     section = sections[name]
     if not section.code.strip():
-        raise SectionError(f"{path}:{section.first_line}: section '{name}' is empty")
+        raise SectionError("the section is empty", file=path, file_line=section.first_line, section=name)
     return section
 
 
@@ -105,12 +114,18 @@ def _parsed_file(file: Path, path: str, mtime_ns: int, size: int) -> dict[str, S
 
 def parse_include(line: str) -> tuple[str, str]:
     """(path, name) from a page line `--8<-- "path:name"`."""
+    example = '--8<-- "snippets/module.py:section"'
     match = INCLUDE.match(line.strip())
     if not match:
+        raise SectionError(f"expected an include line like '{example}', got {line.strip()!r}")
+    path, colon, name = match["target"].rpartition(":")
+    if not colon:
         raise SectionError(
-            f"expected an include line like '--8<-- \"snippets/module.py:section\"', got {line.strip()!r}"
+            f"the include {match['target']!r} names no section; a page runs one section of a file: '{example}'"
         )
-    return match["path"], match["name"]
+    if not re.fullmatch(NAME, name):
+        raise SectionError(f"the include {match['target']!r} names the section {name!r}; a section name uses only {NAME_RULE}")
+    return path, name
 
 
 def stray_lines(text: str) -> list[int]:

@@ -14,12 +14,14 @@ Which TensorFlow path computes what (TF 2.21, Keras 3.15, CPU):
   input itself and convolves with "valid".
 * If Keras refuses it (it raises ValueError for any stride > 1 with any
   dilation > 1): `tf.nn.conv2d` / `tf.nn.conv1d`, which pass the dilation to
-  the `Conv2D` op. Its forward pass runs eagerly on the CPU kernel. Its CPU
-  gradient kernels (`Conv2DBackpropInput`, `Conv2DBackpropFilter`) reject any
-  dilation > 1, in float32 and float64 alike ("Current CPU implementations do
-  not yet support dilation rates larger than 1."), so the gradients of that
-  same op are compiled by XLA (`tf.function(jit_compile=True)`), once per call:
-  expect 0.1-0.5 s per call on this path, milliseconds on the Keras path.
+  the `Conv2D` op. Its forward pass runs eagerly on the CPU kernel. On the
+  Eigen CPU path (most CPUs) its gradient kernels (`Conv2DBackpropInput`,
+  `Conv2DBackpropFilter`) reject any dilation > 1, in float32 and float64 alike
+  ("Current CPU implementations do not yet support dilation rates larger than
+  1."); the oneDNN path computes them (tests/test_kernel_paths.py). So the
+  gradients of that same op are compiled by XLA (`tf.function(jit_compile=True)`),
+  the same on every CPU, once per call: expect 0.1-0.5 s per call on this path,
+  milliseconds on the Keras path.
 """
 
 import numpy as np

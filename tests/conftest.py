@@ -6,8 +6,10 @@ import importlib
 import os
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
+import markdown
 import pytest
 
 from helpers import REPO
@@ -40,12 +42,86 @@ def built_site(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def page(request):
     """The snippets module a page runs, imported once per test module: tests/test_<name>.py gets
-    snippets.<name>. Figures it drew are closed afterwards."""
+    snippets.<name> (the autouse fixture below closes the figures it draws)."""
     name = request.module.__name__.rpartition(".")[2].removeprefix("test_")
     if not (REPO / "snippets" / f"{name}.py").is_file():
         pytest.fail(f"the `page` fixture loads snippets/<name>.py for tests/test_<name>.py; "
                     f"{request.module.__file__} names snippets/{name}.py, which does not exist")
-    yield importlib.import_module(f"snippets.{name}")
+    return importlib.import_module(f"snippets.{name}")
+
+
+class Project:
+    """A throwaway project with its own docs/ and `snippets` package, and the way MkDocs
+    renders one of its pages (a fresh Markdown instance per page)."""
+
+    EXTENSIONS = ("admonition", "attr_list", "tables", "pymdownx.superfences")
+
+    def __init__(self, root: Path):
+        self.root = root
+
+    def write(self, path: str, text: str) -> Path:
+        file = self.root / path
+        file.parent.mkdir(parents=True, exist_ok=True)
+        file.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+        return file
+
+    def markdown(self, page: str = "p.md", mode: str = "auto", **options):
+        from docexec import DocexecExtension
+
+        extension = DocexecExtension(root=str(self.root), page=page, mode=mode, **options)
+        return markdown.Markdown(extensions=[*self.EXTENSIONS, extension])
+
+    def render(self, text: str, page: str = "p.md", mode: str = "auto", **options) -> str:
+        """Write `text` as docs/<page> and convert it, with nothing remembered from earlier renders."""
+        from docexec.engine import Engine
+
+        text = textwrap.dedent(text).lstrip("\n")
+        self.write(f"docs/{page}", text)
+        Engine.memory.clear()
+        return self.markdown(page, mode, **options).convert(text)
+
+    @staticmethod
+    def fence(section: str, options: str = "", module: str = "snippets/s.py") -> str:
+        """A `python exec` block including `section` of `module`."""
+        return f'```python exec {options}\n--8<-- "{module}:{section}"\n```\n'
+
+
+@pytest.fixture
+def project(tmp_path, monkeypatch) -> Project:
+    """An empty project whose `snippets` package is importable instead of the real one."""
+    from docexec.engine import Engine
+
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "snippets").mkdir()
+    (tmp_path / "snippets" / "__init__.py").write_text("")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    for name in [m for m in sys.modules if m == "snippets" or m.startswith("snippets.")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setattr(Engine, "memory", {})
+    monkeypatch.delenv("DOCEXEC_MODE", raising=False)
+    monkeypatch.delenv("CI", raising=False)
+    return Project(tmp_path)
+
+
+@pytest.fixture(scope="session")
+def tensorflow_cpu_path() -> str:
+    """Which CPU kernels this process's TensorFlow runs: "onednn" or "eigen".
+
+    TensorFlow turns its oneDNN kernels on by default only on CPUs with AVX512-VNNI,
+    AVX512-BF16 or AMX, and TF_ENABLE_ONEDNN_OPTS=1/0 forces them on or off. The answer is
+    the runtime switch TensorFlow itself consults (IsMklEnabled), read after the import.
+    """
+    import tensorflow  # noqa: F401  (the switch is read when TensorFlow loads)
+    from tensorflow.python.util import _pywrap_util_port
+
+    return "onednn" if _pywrap_util_port.IsMklEnabled() else "eigen"
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    """A snippets test that draws leaves its figures open; close them, so the next test (a
+    page rendered in this process) does not collect them as its own."""
+    yield
     pyplot = sys.modules.get("matplotlib.pyplot")
     if pyplot is not None:
         pyplot.close("all")

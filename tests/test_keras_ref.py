@@ -208,18 +208,6 @@ def test_keras_accepts_is_the_rule_keras_layers_apply(spatial_dims):
         assert accepted == keras_ref.keras_accepts(strides, dilation, spatial_dims)
 
 
-@pytest.mark.parametrize("wrt", ["input", "kernel"])
-def test_tf_cpu_gradient_kernels_refuse_dilation(wrt):
-    """Why keras_ref compiles the tf.nn path's gradients with XLA."""
-    x, kernel = tf.ones((1, 6, 6, 1)), tf.ones((2, 2, 1, 1))
-    with tf.GradientTape() as tape:
-        tape.watch([x, kernel])
-        y = tf.nn.conv2d(x, kernel, 1, "VALID", dilations=2)
-    message = "Current CPU implementations do not yet support dilation rates larger than 1"
-    with pytest.raises(tf.errors.InvalidArgumentError, match=message):
-        tape.gradient(y, x if wrt == "input" else kernel)
-
-
 def graph_ops(kernel, dilation, input_shape):
     layer = keras_ref._keras_layer(kernel, 1, "same", dilation)
     function = tf.function(layer).get_concrete_function(tf.TensorSpec(input_shape))

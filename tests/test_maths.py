@@ -124,3 +124,11 @@ def test_operator_names_are_upright_identifiers_without_operator_spacing():
     (element,) = maths_elements(render(r"Then $\operatorname{crop}(g) = \max(a, b)$."))
     assert "<mi>crop</mi>" in element and "<mi>max</mi>" in element
     assert "<mo>crop</mo>" not in element
+
+
+def test_a_maths_error_is_a_docexec_error():
+    """So MkDocs prints its message, not a traceback, like every other engine error."""
+    from docexec import DocexecError
+
+    with pytest.raises(DocexecError, match=r"^docexec: cannot render LaTeX 'x\^'"):
+        to_mathml("x^", "inline")

@@ -12,7 +12,7 @@ from collections import defaultdict
 
 import pytest
 
-from docexec.page import Block, parse_page, strip_front_matter
+from docexec.page import parse_page, strip_front_matter
 from docexec.sections import parse_sections
 from docexec.sections import stray_lines as lines_outside_sections
 from helpers import REPO
@@ -23,9 +23,9 @@ SHARED = {"snippets/padding.py", "snippets/conv.py", "snippets/keras_ref.py"}
 def includes_by_page() -> dict[str, list[tuple[str, str]]]:
     pages = {}
     for file in sorted((REPO / "docs").rglob("*.md")):
-        page = parse_page(strip_front_matter(file.read_text(encoding="utf-8")).split("\n"))
+        page = parse_page(strip_front_matter(file.read_text(encoding="utf-8")).split("\n"), REPO)
         pages[file.relative_to(REPO / "docs").as_posix()] = [
-            tuple(item.source.rsplit(":", 1)) for item in page.items if isinstance(item, Block)
+            (block.section.path, block.section.name) for block in page.blocks
         ]
     return pages
 

@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from docexec.config import derived_config
 from helpers import REPO
 
 
@@ -40,13 +41,12 @@ def test_the_claims_page_lists_the_demo_claim(built_site):
 
 def demo_project(into: Path, strict: bool = True) -> Path:
     """A copy of the project holding only the demo page: a fast, real MkDocs build."""
-    for name in ("mkdocs.yml", "snippets", "docs/assets", "overrides", "frozen"):
+    for name in ("snippets", "docs/assets", "overrides", "frozen"):
         source = REPO / name
         if source.exists():
             (shutil.copytree if source.is_dir() else shutil.copy)(source, into / name)
     shutil.copy(REPO / "docs" / "demo.md", into / "docs" / "demo.md")
-    config = re.sub(r"(?ms)^nav:.*?(?=^\S)", "", (REPO / "mkdocs.yml").read_text())
-    (into / "mkdocs.yml").write_text(config if strict else config.replace("strict: true", "strict: false"))
+    derived_config(REPO, into, "mkdocs.yml", nav=["demo.md"], strict=strict)
     return into
 
 

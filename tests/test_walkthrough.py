@@ -2,20 +2,17 @@
 
 The notebook's code cells are, in order, exactly the sections of snippets/walkthrough.py (one section per
 code cell); a test fails, naming the first differing cell and section, when they drift apart. The site
-renders the stored outputs (a local build does not start a kernel); CI=true builds execute it again, and a
-test here re-executes it and compares every output with the stored one. After editing the module, run
-`python -m docexec.notebook --refresh` (part of `make outputs`).
+renders the stored outputs (no build starts a kernel); a test here executes it, once, and compares every
+output with the stored one up to round-off (docexec.compare). After editing the module, run
+`python tools/walkthrough_notebook.py --refresh` (part of `make outputs`).
 """
 
 from __future__ import annotations
 
-import difflib
-import json
-
 import nbformat
 import pytest
 
-from docexec.notebook import (
+from walkthrough_notebook import (
     MODULE,
     MODULE_NAME,
     NOTEBOOK,
@@ -26,6 +23,7 @@ from docexec.notebook import (
     outputs_of,
     write_sections,
 )
+from docexec import compare
 from docexec.sections import Section
 from docexec.sections import stray_lines as lines_outside_sections
 
@@ -37,7 +35,7 @@ def test_code_cells_are_the_module_sections_in_order():
     problem = drift(nbformat.read(NOTEBOOK, as_version=4), module_sections(text))
     assert problem is None, (
         f"{NOTEBOOK.name} and {MODULE_NAME} have drifted apart: {problem}\n"
-        "edit the module, not the notebook, then run `make outputs` (or `python -m docexec.notebook --refresh`) "
+        "edit the module, not the notebook, then run `make outputs` (or `python tools/walkthrough_notebook.py --refresh`) "
         "(for an added or removed section, first add or remove its code cell where it belongs in the notebook)"
     )
 
@@ -93,20 +91,18 @@ def test_code_outside_a_section_is_found():
 
 
 def test_stored_outputs_match_a_fresh_execution():
+    """The one execution of the notebook (the site build shows its stored outputs): every
+    output must match the stored one up to round-off, as docexec compares pages."""
     stored = nbformat.read(NOTEBOOK, as_version=4)
     fresh = outputs_of(execute(stored))
     frozen = outputs_of(stored)
-    if fresh != frozen:
-        diff = difflib.unified_diff(
-            json.dumps(frozen, indent=1).splitlines(),
-            json.dumps(fresh, indent=1).splitlines(),
-            "stored in walkthrough.ipynb",
-            "executed now",
-            lineterm="",
-        )
+    difference = compare.mismatch(frozen, fresh)
+    if difference:
+        diff = compare.unified_diff(frozen, fresh)
         raise AssertionError(
-            "the notebook's stored outputs differ from a fresh run; if intended, run "
-            "`make outputs` (or `python -m docexec.notebook --refresh`):\n" + "\n".join(diff)
+            f"the notebook's stored outputs differ from a fresh run: {difference} "
+            f"(compared as: {compare.TOLERANCE_TEXT}); if intended, run `make outputs` "
+            f"(or `python tools/walkthrough_notebook.py --refresh`):\n{diff}"
         )
 
 

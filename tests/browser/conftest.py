@@ -8,17 +8,16 @@ assert on those reports, each naming every page that fails it.
 from __future__ import annotations
 
 import json
-import re
 import tempfile
 from pathlib import Path
 
 import pytest
 
 import ensure_browser
+from docexec import config
 from helpers import REPO
 from site_visit import (
     SiteServer,
-    base_path_of,
     discover_pages,
     print_reports,
     visit_all,
@@ -31,7 +30,7 @@ _reports: list = []
 @pytest.fixture(scope="session")
 def base_path() -> str:
     """The URL path the site lives under on GitHub Pages (from site_url)."""
-    return base_path_of(REPO / "mkdocs.yml")
+    return config.base_path(config.load_mkdocs_config(REPO))
 
 
 @pytest.fixture(scope="session")
@@ -97,9 +96,7 @@ def page_reports(browser_context, site_server, pages, axe_source) -> dict:
 @pytest.fixture(scope="session")
 def docs_dir() -> Path:
     """The Markdown the site is built from, for what each page must show."""
-    config = (REPO / "mkdocs.yml").read_text(encoding="utf-8")
-    match = re.search(r"^docs_dir:\s*(\S+)", config, re.MULTILINE)
-    return REPO / (match.group(1) if match else "docs")
+    return config.docs_dir(REPO, config.load_mkdocs_config(REPO))
 
 
 def pytest_terminal_summary(terminalreporter):

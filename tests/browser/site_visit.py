@@ -5,7 +5,6 @@ import contextlib
 import functools
 import gzip
 import io
-import re
 import threading
 import time
 from dataclasses import asdict, dataclass, field
@@ -91,13 +90,6 @@ async (options) => {
 
 
 COLOUR_RULES = {"runOnly": {"type": "rule", "values": ["color-contrast", "link-in-text-block"]}}
-
-
-def base_path_of(mkdocs_yml: Path) -> str:
-    """The path of site_url ('/' when there is none), with slashes both ends."""
-    match = re.search(r"^site_url:\s*(\S+)", mkdocs_yml.read_text(encoding="utf-8"), re.MULTILINE)
-    path = urlsplit(match.group(1)).path.strip("/") if match else ""
-    return f"/{path}/" if path else "/"
 
 
 def discover_pages(site: Path) -> list[str]:

@@ -126,7 +126,7 @@ def run_drift_step(frozen_file: Path) -> subprocess.CompletedProcess:
 
 def test_drift_step_passes_when_only_versions_and_key_changed(frozen_repo):
     data = json.loads(frozen_repo.read_text(encoding="utf-8"))
-    data["key"] = "0" * 64
+    data["key"] = data["checksum"] = "0" * 64
     data["versions"] = {name: "99.0.0" for name in data["versions"]}
     frozen_repo.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     assert run_drift_step(frozen_repo).returncode == 0

@@ -1,7 +1,7 @@
 """The walk-through notebook (docs/walkthrough.ipynb): its code cells are the sections of
 snippets/walkthrough.py, in order, and its stored outputs come from running it.
 
-    python -m docexec.notebook --refresh
+    python tools/walkthrough_notebook.py --refresh
 
 writes the module's sections into the code cells (matched by order; markdown cells are
 untouched), then executes the notebook and stores its outputs, normalised the way
@@ -20,7 +20,7 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
-from .sections import Section, parse_sections
+from docexec.sections import Section, parse_sections
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "docs" / "walkthrough.ipynb"
@@ -84,7 +84,8 @@ def code_cell_indices(notebook: nbformat.NotebookNode) -> list[int]:
 def drift(notebook: nbformat.NotebookNode, sections: list[Section]) -> str | None:
     """None when the code cells are exactly the sections, in order; else where they first differ."""
     cells = code_cell_indices(notebook)
-    for number, (index, section) in enumerate(zip(cells, sections), start=1):
+    # Compared up to the shorter of the two; a count that differs is reported after the loop.
+    for number, (index, section) in enumerate(zip(cells, sections, strict=False), start=1):
         source = notebook.cells[index].source
         if source != section.code:
             diff = difflib.unified_diff(
@@ -122,7 +123,7 @@ def write_sections(notebook: nbformat.NotebookNode, sections: list[Section]) -> 
             f"{NOTEBOOK.name} has {len(cells)} code cells but {MODULE_NAME} has {len(sections)} sections "
             f"({names}); add or remove the code cell where it belongs in the notebook, then refresh again"
         )
-    for index, section in zip(cells, sections):
+    for index, section in zip(cells, sections, strict=True):
         notebook.cells[index].source = section.code
 
 
@@ -139,7 +140,8 @@ def refresh() -> None:
 
 def main(arguments: list[str]) -> None:
     if arguments != ["--refresh"]:
-        sys.exit(f"usage: python -m docexec.notebook --refresh   (got {' '.join(arguments) or 'no arguments'})")
+        given = " ".join(arguments) or "no arguments"
+        sys.exit(f"usage: python tools/walkthrough_notebook.py --refresh   (got {given})")
     refresh()
 
 

@@ -1,0 +1,74 @@
+"""The site's `mkdocs.yml`, read in one place with MkDocs' own YAML loader (which resolves
+`!ENV` tags and `INHERIT`), for the engine, the tests and the benchmarks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import urlsplit
+
+CONFIG_NAME = "mkdocs.yml"
+
+
+def load_mkdocs_config(root: Path, name: str = CONFIG_NAME) -> dict:
+    """The configuration as a plain dict; {} when the project has no such file. Not validated
+    (validation loads every plugin and theme, seconds of work the callers don't need)."""
+    file = Path(root) / name
+    if not file.is_file():
+        return {}
+    try:
+        from mkdocs.utils.yaml import yaml_load
+    except ImportError:  # another renderer of these pages (Zensical) may come without MkDocs
+        return _plain_yaml(file)
+    with file.open(encoding="utf-8") as stream:  # a stream, not text: INHERIT is resolved beside it
+        return yaml_load(stream) or {}
+
+
+def _plain_yaml(file: Path) -> dict:
+    """The file read without MkDocs: tags such as !ENV become None, INHERIT is not followed."""
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        pass
+
+    Loader.add_multi_constructor("!", lambda loader, suffix, node: None)
+    return yaml.load(file.read_text(encoding="utf-8"), Loader=Loader) or {}
+
+
+def nav_pages(config: dict) -> list[str]:
+    """The Markdown (and notebook) files of the navigation, in reading order."""
+    found: list[str] = []
+
+    def walk(entry) -> None:
+        if isinstance(entry, str):
+            if "://" not in entry:
+                found.append(entry)
+        elif isinstance(entry, dict):
+            for value in entry.values():
+                walk(value)
+        elif isinstance(entry, list):
+            for value in entry:
+                walk(value)
+
+    walk(config.get("nav") or [])
+    return found
+
+
+def docs_dir(root: Path, config: dict) -> Path:
+    return Path(root) / config.get("docs_dir", "docs")
+
+
+def base_path(config: dict) -> str:
+    """The URL path the site is served under (the path of site_url), slashes both ends."""
+    path = urlsplit(config.get("site_url") or "").path.strip("/")
+    return f"/{path}/" if path else "/"
+
+
+def derived_config(root: Path, into: Path, name: str, **overrides) -> Path:
+    """A config file at `into/name` that inherits the project's `mkdocs.yml` and replaces
+    only the given keys (lists are replaced whole), so its `!ENV` tags keep working."""
+    import yaml
+
+    file = Path(into) / name
+    parent = Path(root).resolve() / CONFIG_NAME
+    file.write_text(yaml.safe_dump({"INHERIT": str(parent), **overrides}, sort_keys=False), encoding="utf-8")
+    return file

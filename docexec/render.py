@@ -1,0 +1,149 @@
+"""Rendering: a parsed page and its results become Markdown lines, with raw HTML handed to
+`stash` (which returns a placeholder token). Nothing here runs code or reads files."""
+
+from __future__ import annotations
+
+import base64
+import functools
+import html
+import re
+from typing import Callable
+
+from .errors import DocexecError
+from .page import Block, InlineValue, Page, claim_id
+
+Stash = Callable[[str], str]
+
+
+def render_page(page: Page, record: dict | None, stash: Stash) -> list[str]:
+    """The page's lines with each block replaced by its code and output, each `{py}` value by
+    its result, and directive lines dropped; spliced by the spans the parser recorded."""
+    results = pair_results(page, record)
+    blocks = {item.start: (item, result) for item, result in results if isinstance(item, Block)}
+    values: dict[int, list] = {}
+    for item, result in results:
+        if isinstance(item, InlineValue):
+            values.setdefault(item.line - 1, []).append((item, result))
+    out, number = [], 0
+    while number < len(page.lines):
+        if number in blocks:
+            block, result = blocks[number]
+            out.extend(block_lines(block, result, record["versions"], stash))
+            number = block.end
+            continue
+        line = page.lines[number]
+        for value, result in reversed(values.get(number, [])):  # right to left: spans stay valid
+            line = line[: value.start] + stash(value_html(result)) + line[value.end :]
+        if number not in page.directives:
+            out.append(line)
+        number += 1
+    return out
+
+
+def pair_results(page: Page, record: dict | None) -> list[tuple]:
+    """Each item with its result, checked to be the result of that item (not of its neighbour)."""
+    results = record["results"] if record else []
+    if len(results) != len(page.items):
+        raise DocexecError(f"the page has {len(page.items)} executable items but its record holds {len(results)} results")
+    for item, result in zip(page.items, results):
+        if isinstance(item, Block) and result.get("source") != item.source:
+            raise DocexecError(f"the record's result for this block is of {result.get('source')!r}", **item.where)
+        if isinstance(item, InlineValue) and result.get("expression") != item.expression:
+            raise DocexecError(f"the record's result for this value is of {result.get('expression')!r}", **item.where)
+    return list(zip(page.items, results))
+
+
+def block_lines(block: Block, result: dict, versions: dict, stash: Stash) -> list[str]:
+    if "hidden" in block.options:
+        return []
+    if "claim" in block.options:
+        return claim_lines(block, result, versions, stash)
+    indent, code = block.indent, block.code
+    ticks = "`" * max(3, 1 + max((len(run) for run in re.findall("`+", code)), default=0))
+    lines = ["", f'{indent}{ticks}python title="{block.section.path}"']
+    lines += [indent + code_line if code_line else "" for code_line in code.splitlines()]
+    lines += [indent + ticks, ""]
+    output = output_html(result, block)
+    if output:
+        lines += [indent + stash(output), ""]
+    return lines
+
+
+def output_html(result: dict, block: Block) -> str:
+    text = "\n".join(result["output"] + (result["value"] or []) + ([result["error"]] if result["error"] else []))
+    parts = []
+    if text.strip():
+        label = "Raised" if result["error"] and not result["output"] and not result["value"] else "Output"
+        parts.append(
+            f'<div class="docexec-output" role="group" aria-label="{label}" data-search-exclude>'
+            f'<span class="docexec-label" aria-hidden="true">{label}</span>'
+            f"<pre><code>{html.escape(text)}</code></pre></div>"
+        )
+    alt, count = block.options.get("alt"), len(result["figures"])
+    for number, svg in enumerate(result["figures"], start=1):
+        if not alt:
+            raise DocexecError('the block draws a figure but has no alt text; add alt="..." to its fence', **block.where)
+        text_alt = alt if count == 1 else f"{alt} ({number} of {count})"
+        data = base64.b64encode("\n".join(svg).encode()).decode()
+        parts.append(
+            f'<figure class="docexec-figure"><img alt="{html.escape(text_alt)}" '
+            f'src="data:image/svg+xml;base64,{data}"></figure>'
+        )
+    return "\n".join(parts)
+
+
+def claim_lines(block: Block, result: dict, versions: dict, stash: Stash) -> list[str]:
+    """A native admonition whose paragraph carries the claim's id, so that MkDocs' anchor
+    validation sees it; the sentence itself goes in as escaped HTML."""
+    sentence = block.options["claim"]
+    check = (
+        f'<details class="docexec-check"><summary>Checked by <code>{html.escape(block.section.path)}</code> '
+        f"when this page was built, with {html.escape(versions_text(versions))}</summary>"
+        f'<div class="highlight"><pre><code>{highlighted(block.code)}</code></pre></div>'
+        f"{output_html(result, block)}</details>"
+    )
+    body = [stash(sentence_html(sentence)), f"{{: #{claim_id(sentence)} }}", "", stash(check)]
+    indent = block.indent
+    return ["", f'{indent}!!! success docexec-claim "Verified"', *(f"{indent}    {line}" if line else "" for line in body), ""]
+
+
+def sentence_html(sentence: str) -> str:
+    """A claim sentence as plain text: HTML-escaped, so no markup or link in it reaches the
+    page; only `code spans` are kept, as <code>."""
+    parts = re.split(r"`([^`]+)`", sentence)
+    return "".join(
+        f"<code>{html.escape(part, quote=False)}</code>" if index % 2 else html.escape(part, quote=False)
+        for index, part in enumerate(parts)
+    )
+
+
+def value_html(result: dict) -> str:
+    return f'<span class="docexec-value">{html.escape(result["value"])}</span>'
+
+
+def stamp_html(record: dict | None, versions: dict) -> str:
+    if record:
+        text = f"Every output on this page was produced by running its code with {versions_text(record['versions'])}."
+    else:
+        text = f"This page runs no code; the site was built with {versions_text(versions)}."
+    return f'<p class="docexec-stamp">{html.escape(text)}</p>'
+
+
+def versions_text(versions: dict) -> str:
+    shown = [f"{label} {versions[label]}" for label in ("NumPy", "TensorFlow", "Keras") if label in versions]
+    return ", ".join(shown[:-1]) + " and " + shown[-1]
+
+
+@functools.lru_cache(maxsize=1024)
+def highlighted(code: str) -> str:
+    from pygments import highlight
+    from pygments.formatters import HtmlFormatter
+
+    return highlight(code, _python_lexer(), HtmlFormatter(nowrap=True))
+
+
+@functools.lru_cache(maxsize=1)
+def _python_lexer():
+    from pygments.lexers import PythonLexer
+
+    return PythonLexer()

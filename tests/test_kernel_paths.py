@@ -1,0 +1,86 @@
+"""What each TensorFlow CPU kernel path does where the two differ, forced in a subprocess.
+
+The same TensorFlow wheel runs Eigen kernels on most CPUs and oneDNN kernels on CPUs with
+AVX512-VNNI, AVX512-BF16 or AMX (or with TF_ENABLE_ONEDNN_OPTS=1). The two agree to float32
+round-off wherever both compute, but not at the edges below, so each path's behaviour is
+asserted for that path, whichever one this machine picks by default.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+
+PROBE = r"""
+import json, tensorflow as tf
+from tensorflow.python.util import _pywrap_util_port
+facts = {"onednn": bool(_pywrap_util_port.IsMklEnabled())}
+
+x, kernel = tf.ones((1, 6, 6, 1)), tf.ones((2, 2, 1, 1))
+for wrt in ("input", "kernel"):
+    with tf.GradientTape() as tape:
+        tape.watch([x, kernel])
+        y = tf.nn.conv2d(x, kernel, 1, "VALID", dilations=2)
+    try:
+        gradient = tape.gradient(y, x if wrt == "input" else kernel)
+        facts["dilated_" + wrt] = float(tf.reduce_sum(gradient))
+    except tf.errors.InvalidArgumentError as error:
+        facts["dilated_" + wrt] = error.message
+
+# VALID convolutions whose kernel (length 3) is longer than the input (length 2).
+facts["too_long"] = tf.nn.conv1d(tf.ones((1, 2, 1)), tf.ones((3, 1, 1)), 1, "VALID").shape[1]
+try:
+    tf.nn.conv1d(tf.ones((1, 5, 1)), tf.ones((7, 1, 1)), 1, "VALID")
+    facts["much_too_long"] = "no error"
+except tf.errors.InvalidArgumentError as error:
+    facts["much_too_long"] = error.message
+print(json.dumps(facts))
+"""
+
+REFUSES_DILATION = "Current CPU implementations do not yet support dilation rates larger than 1"
+
+
+@pytest.fixture(scope="module", params=["eigen", "onednn"])
+def path_facts(request):
+    env = {**os.environ, "TF_ENABLE_ONEDNN_OPTS": "1" if request.param == "onednn" else "0",
+           "TF_CPP_MIN_LOG_LEVEL": "3"}
+    run = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, env=env, timeout=300)
+    assert run.returncode == 0, run.stderr
+    facts = json.loads(run.stdout.strip().splitlines()[-1])
+    assert facts["onednn"] == (request.param == "onednn"), "TF_ENABLE_ONEDNN_OPTS did not pick the path"
+    return request.param, facts
+
+
+def test_dilated_gradients(path_facts):
+    """Eigen's CPU gradient kernels refuse dilation > 1 (why snippets.keras_ref compiles the
+    gradients of dilated tf.nn convolutions with XLA); oneDNN's compute them."""
+    path, facts = path_facts
+    for wrt in ("input", "kernel"):
+        if path == "eigen":
+            assert REFUSES_DILATION in facts["dilated_" + wrt]
+        else:
+            # A 2x2 kernel of ones, dilation 2, on a 6x6 image of ones: 4x4 outputs of 4 taps
+            # each, so dx and dW both sum to 16 * 4.
+            assert facts["dilated_" + wrt] == 64.0
+
+
+def test_valid_convolution_with_a_kernel_longer_than_the_input(path_facts):
+    """No window fits, so there is no output: TensorFlow's shape function refuses it
+    (tests/test_padding.py). Run eagerly, Eigen returns an empty output where oneDNN returns
+    a non-empty one, a defect of that kernel path; both raise once the kernel is long enough."""
+    path, facts = path_facts
+    assert facts["too_long"] == (0 if path == "eigen" else 2)
+    assert "Computed output size would be negative" in facts["much_too_long"]
+
+
+def test_this_process_path_is_detected(tensorflow_cpu_path):
+    forced = os.environ.get("TF_ENABLE_ONEDNN_OPTS")
+    if forced in ("0", "1"):
+        assert tensorflow_cpu_path == ("onednn" if forced == "1" else "eigen")
+    else:
+        assert tensorflow_cpu_path in ("onednn", "eigen")

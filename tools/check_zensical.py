@@ -52,17 +52,6 @@ def expected_from_markdown(text: str) -> Expected:
     return expected
 
 
-def nav_pages(nav) -> list[str]:
-    """The docs-relative paths of every page in a MkDocs nav, in order (links to other sites left out)."""
-    if isinstance(nav, str):
-        return [] if "://" in nav else [nav]
-    if isinstance(nav, list):
-        return [page for item in nav for page in nav_pages(item)]
-    if isinstance(nav, dict):
-        return [page for value in nav.values() for page in nav_pages(value)]
-    return []
-
-
 def built_path(page: str) -> str:
     """Where a page lands with directory URLs (MkDocs' and Zensical's default): a/b.md -> a/b/index.html."""
     stem = page.rsplit(".", 1)[0]
@@ -97,12 +86,11 @@ def problems_of_page(html: str, expected: Expected, site_claims: int) -> list[st
 
 def check(site: Path, config_file: Path) -> tuple[list[str], list[str]]:
     """(problems, pages checked)."""
-    from mkdocs.utils.yaml import yaml_load  # MkDocs' own loader: it understands !ENV
+    from docexec.config import docs_dir, load_mkdocs_config, nav_pages
 
-    with config_file.open(encoding="utf-8") as file:
-        config = yaml_load(file)
-    docs = config_file.parent / config.get("docs_dir", "docs")
-    pages = nav_pages(config.get("nav") or [])
+    config = load_mkdocs_config(config_file.parent, config_file.name)
+    docs = docs_dir(config_file.parent, config)
+    pages = nav_pages(config)
     if not pages:
         return [f"{config_file} has no nav to check"], []
     sources = {page: (docs / page).read_text(encoding="utf-8") for page in pages if page.endswith(".md")}

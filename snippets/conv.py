@@ -7,8 +7,12 @@ Every quantity comes twice: a loop version that pads with zeros and then follows
 the sum term by term (for reading), and a vectorised version (for speed).
 Both compute in float64.
 
-Each public function is a named section (`# --8<-- [start:conv2d_loop]` ...).
-A section runs on its own after this hidden set-up (tests/test_conv.py checks it):
+Each public function is a named section (`# --8<-- [start:conv2d_loop]` ...),
+except `conv2d_grad_input_loop` and `conv2d_grad_kernel_loop`: the gradient
+pages show their loops, `scatter_then_crop` and `sum_over_padded_input`, which
+take the padding amounts and do no checking, and the wrappers check the
+arguments. A section runs on its own after this hidden
+set-up (tests/test_conv.py checks it):
 
     import numpy as np
     from snippets.padding import *
@@ -153,51 +157,71 @@ def conv2d_loop(x, kernel, strides=1, padding="valid", dilation=1):
 # --8<-- [end:conv2d_loop]
 
 
-# --8<-- [start:conv2d_grad_input_loop]
+# --8<-- [start:scatter_then_crop]
+def scatter_then_crop(dy, kernel, input_shape, strides, dilation, pads):
+    """Input gradient: send each dy[:, i, j, :] back through every tap (a, b)
+    to the padded pixel it read, then crop the padding off.
+
+    strides and dilation are (rows, columns) pairs, and pads is
+    ((pad_top, pad_bottom), (pad_left, pad_right)).
+    """
+    (pad_top, pad_bottom), (pad_left, pad_right) = pads
+    batch, height, width, channels_in = input_shape
+    kernel_height, kernel_width = kernel.shape[:2]
+    dx_padded = np.zeros((batch, pad_top + height + pad_bottom,
+                          pad_left + width + pad_right, channels_in))
+    for i in range(dy.shape[1]):
+        for j in range(dy.shape[2]):
+            for a in range(kernel_height):
+                for b in range(kernel_width):
+                    row = i * strides[0] + a * dilation[0]
+                    col = j * strides[1] + b * dilation[1]
+                    dx_padded[:, row, col, :] += dy[:, i, j, :] @ kernel[a, b].T
+    return dx_padded[:, pad_top:pad_top + height, pad_left:pad_left + width, :]
+# --8<-- [end:scatter_then_crop]
+
+
 def conv2d_grad_input_loop(dy, kernel, input_shape, strides=1, padding="valid",
                            dilation=1):
-    """Input gradient: send each dy[:, i, j, :] back through every tap to the
-    padded pixel it came from, then crop the padding off (the adjoint of padding)."""
-    (sh, sw), (dh, dw) = _check_conv2d_grad_input(dy, kernel, input_shape,
-                                                  strides, padding, dilation)
-    n, h, w, c_in = input_shape
-    kh, kw, _, _ = kernel.shape
-    _, h_out, w_out, _ = dy.shape
-    top, bottom = padding_amounts(h, kh, sh, padding, dh)
-    left, right = padding_amounts(w, kw, sw, padding, dw)
-    dx_padded = np.zeros((n, top + h + bottom, left + w + right, c_in))
-    for i in range(h_out):
-        for j in range(w_out):
-            for a in range(kh):
-                for b in range(kw):
-                    grad = dy[:, i, j, :] @ kernel[a, b].T
-                    dx_padded[:, i * sh + a * dh, j * sw + b * dw, :] += grad
-    return dx_padded[:, top:top + h, left:left + w, :]
-# --8<-- [end:conv2d_grad_input_loop]
+    """Input gradient by scatter_then_crop, after checking the arguments and
+    computing the padding from its name (the loop on a page stays short)."""
+    strides, dilation = _check_conv2d_grad_input(dy, kernel, input_shape,
+                                                 strides, padding, dilation)
+    pads = _pad_widths(input_shape, kernel.shape, strides, padding, dilation)
+    return scatter_then_crop(dy, kernel, input_shape, strides, dilation, pads)
 
 
-# --8<-- [start:conv2d_grad_kernel_loop]
+# --8<-- [start:sum_over_padded_input]
+def sum_over_padded_input(x, dy, kernel_shape, strides, dilation, pads):
+    """Kernel gradient: each tap (a, b) collects x_padded[pixel].T @ dy[i, j]
+    over every output pixel (i, j), padded zeros included (they add nothing).
+
+    strides and dilation are (rows, columns) pairs, and pads is
+    ((pad_top, pad_bottom), (pad_left, pad_right)).
+    """
+    x_padded = np.pad(x, [(0, 0), *pads, (0, 0)])
+    kernel_height, kernel_width = kernel_shape[:2]
+    dkernel = np.zeros(kernel_shape)
+    for i in range(dy.shape[1]):
+        for j in range(dy.shape[2]):
+            for a in range(kernel_height):
+                for b in range(kernel_width):
+                    row = i * strides[0] + a * dilation[0]
+                    col = j * strides[1] + b * dilation[1]
+                    dkernel[a, b] += x_padded[:, row, col, :].T @ dy[:, i, j, :]
+    return dkernel
+# --8<-- [end:sum_over_padded_input]
+
+
 def conv2d_grad_kernel_loop(x, dy, kernel_shape, strides=1, padding="valid",
                             dilation=1):
-    """Kernel gradient: each tap (a, b) collects x_padded[pixel].T @ dy[i, j]
-    over every output pixel, padded zeros included (they contribute nothing)."""
-    (sh, sw), (dh, dw) = _check_conv2d_grad_kernel(x, dy, kernel_shape,
-                                                   strides, padding, dilation)
-    _, h, w, _ = x.shape
-    kh, kw, _, _ = kernel_shape
-    _, h_out, w_out, _ = dy.shape
-    top, bottom = padding_amounts(h, kh, sh, padding, dh)
-    left, right = padding_amounts(w, kw, sw, padding, dw)
-    x_padded = np.pad(x, [(0, 0), (top, bottom), (left, right), (0, 0)])
-    dkernel = np.zeros(kernel_shape)
-    for i in range(h_out):
-        for j in range(w_out):
-            for a in range(kh):
-                for b in range(kw):
-                    pixels = x_padded[:, i * sh + a * dh, j * sw + b * dw, :]
-                    dkernel[a, b] += pixels.T @ dy[:, i, j, :]
-    return dkernel
-# --8<-- [end:conv2d_grad_kernel_loop]
+    """Kernel gradient by sum_over_padded_input, after checking the arguments
+    and computing the padding from its name."""
+    strides, dilation = _check_conv2d_grad_kernel(x, dy, kernel_shape,
+                                                  strides, padding, dilation)
+    pads = _pad_widths(np.shape(x), kernel_shape, strides, padding, dilation)
+    return sum_over_padded_input(np.asarray(x, dtype=np.float64), dy,
+                                 tuple(kernel_shape), strides, dilation, pads)
 
 
 # --8<-- [start:conv1d_loop]

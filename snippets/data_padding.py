@@ -1,3 +1,8 @@
+"""Data padding page: zero-padded batches of sequences, what Keras 3's
+Conv1D does with them and with a Masking layer's mask, how padded steps leak
+into real outputs and gradients, and three fixes, each checked against the
+sequences run alone."""
+
 # --8<-- [start:setup]
 import textwrap
 import warnings
@@ -6,6 +11,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import keras
 import tensorflow as tf
+
+from snippets.padding import same_padding
 
 rng = np.random.default_rng(0)
 # --8<-- [end:setup]
@@ -137,6 +144,28 @@ for name, layers in [("one layer", one_layer), ("two layers", two_layers)]:
 # --8<-- [start:one_layer_claim]
 np.allclose(in_batch(one_layer, 1), alone(one_layer, 1), atol=1e-6)
 # --8<-- [end:one_layer_claim]
+
+
+# --8<-- [start:stride_2]
+strided = keras.layers.Conv1D(
+    1, 3, strides=2, padding="same",
+    kernel_initializer=keras.initializers.GlorotUniform(seed=1),
+)
+short = sequences[1][None].astype("float32")  # its 3 real steps
+padded_to_4 = keras.utils.pad_sequences(short, maxlen=4, padding="post",
+                                        dtype="float32")
+y_alone = keras.ops.convert_to_numpy(strided(short))[0, :, 0]
+y_padded_to_4 = keras.ops.convert_to_numpy(strided(padded_to_4))[0, :, 0]
+for length, y in [(3, y_alone), (4, y_padded_to_4)]:
+    before, after = same_padding(length, 3, 2)
+    print(f"length {length}: 'same' pads ({before}, {after}), outputs {y}")
+# --8<-- [end:stride_2]
+
+
+# --8<-- [start:stride_2_claim]
+as_many_outputs = y_alone.shape == y_padded_to_4.shape
+as_many_outputs and bool(np.all(~np.isclose(y_alone, y_padded_to_4)))
+# --8<-- [end:stride_2_claim]
 
 
 # --8<-- [start:two_layer_claim]

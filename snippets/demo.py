@@ -1,3 +1,6 @@
+"""The engine's demo page: what a page can ask of docexec (output, figures,
+claims, expected errors), in the smallest examples."""
+
 # --8<-- [start:setup]
 import matplotlib.pyplot as plt
 import numpy as np

@@ -2,19 +2,18 @@
 the `(k - 1) // 2` rule of thumb differs from it."""
 
 # --8<-- [start:setup]
+import inspect
+import re
+import textwrap
+
+import keras
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.patches import Rectangle
 
 from snippets import keras_ref
 from snippets.padding import output_size, same_padding
-
-
-def image(a):
-    """The 2-D image in an NHWC batch of one, one channel; as ints when every
-    value is a whole number, so that it prints without decimals."""
-    a = np.asarray(a)[0, :, :, 0]
-    return a.astype(int) if np.array_equal(a, np.round(a)) else a
+from snippets.show import image
 
 
 def zero_pad(x, before, after):
@@ -68,6 +67,30 @@ def keras_same_is_pad_then_valid(n, k, s, d):
 
 all(keras_same_is_pad_then_valid(*case) for case in cases)
 # --8<-- [end:same_is_pad_then_valid]
+
+
+# --8<-- [start:keras_docstring]
+def documented_padding(layer_class):
+    """The `padding` entry of a Keras layer's docstring, as installed."""
+    doc = inspect.cleandoc(layer_class.__doc__ or "")
+    entry = re.search(r"^ *padding: .*?(?=^ *\w+: )", doc, re.M | re.S)
+    if entry is None:
+        raise ValueError(f"{layer_class.__name__}'s docstring has no 'padding:' "
+                         f"entry followed by another argument")
+    return " ".join(entry.group(0).split())
+
+
+docstring = documented_padding(keras.layers.Conv2D)
+print(f"keras {keras.__version__}, keras.layers.Conv2D.__doc__:")
+print(textwrap.fill(docstring, 72))
+# --8<-- [end:keras_docstring]
+
+
+# --8<-- [start:keras_docstring_claim]
+uneven_rows = [case for case in cases
+               if same_padding(*case)[1] == same_padding(*case)[0] + 1]
+"evenly" in docstring and len(uneven_rows) > 0
+# --8<-- [end:keras_docstring_claim]
 
 
 # --8<-- [start:even_kernel]

@@ -6,14 +6,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 import tensorflow as tf
 
+from snippets.padding import same_padding
+from snippets.show import image, taps
+
 rng = np.random.default_rng(0)
-
-
-def image(a):
-    """The 2-D image in an NHWC batch of one, one channel; as ints when every
-    value is a whole number, so that it prints without decimals."""
-    a = np.asarray(a)[0, :, :, 0]
-    return a.astype(int) if np.array_equal(a, np.round(a)) else a
 # --8<-- [end:setup]
 
 
@@ -32,6 +28,7 @@ def conv_layer(padding):
 zero_pad = keras.layers.ZeroPadding2D(padding=1)
 conv_valid = conv_layer("valid")
 conv_same = conv_layer("same")
+print("x:", image(x), "kernel:", taps(kernel), sep="\n")
 # --8<-- [end:layers]
 
 
@@ -48,8 +45,6 @@ dx_same = tape.gradient(loss_same, x)
 
 print("gradient w.r.t. the padded tensor:")
 print(image(dx_padded))
-print("gradient w.r.t. the input x:")
-print(image(dx))
 # --8<-- [end:gradients]
 
 
@@ -68,6 +63,52 @@ bool(np.array_equal(dx, dx_padded[:, 1:-1, 1:-1, :]))
 # --8<-- [start:same_conv_agrees]
 bool(np.array_equal(dx, dx_same))
 # --8<-- [end:same_conv_agrees]
+
+
+# --8<-- [start:uneven_padding]
+def output_and_gradients(layers, x, weights, seed):
+    """y, dx and dkernel of `layers` (the last is the Conv2D) for a random dy."""
+    model = keras.Sequential(layers)
+    model.build(x.shape)
+    model.layers[-1].kernel.assign(weights)
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        y = model(x)
+    dy = tf.constant(np.random.default_rng(seed).normal(size=y.shape), tf.float32)
+    dx, dkernel = tape.gradient(y, [x, model.layers[-1].kernel], dy)
+    return y, dx, dkernel
+
+
+def pad_then_valid_agrees(size, kernel_size, strides):
+    """ZeroPadding2D by TensorFlow's "same" amounts, then Conv2D("valid"),
+    against Conv2D("same"): do y, dx and dkernel agree?"""
+    x = tf.constant(rng.normal(size=(1, size, size, 1)), tf.float32)
+    weights = rng.normal(size=(kernel_size, kernel_size, 1, 1))
+    pads = same_padding(size, kernel_size, strides)
+    options = dict(filters=1, kernel_size=kernel_size, strides=strides,
+                   use_bias=False)
+    two_steps = output_and_gradients(
+        [keras.layers.ZeroPadding2D((pads, pads)),
+         keras.layers.Conv2D(padding="valid", **options)], x, weights, size)
+    fused = output_and_gradients(
+        [keras.layers.Conv2D(padding="same", **options)], x, weights, size)
+    return pads, [bool(np.allclose(a, b, atol=1e-5))
+                  for a, b in zip(two_steps, fused)]
+
+
+uneven = {
+    "4x4 kernel, stride 1, 5x5 input": pad_then_valid_agrees(5, 4, 1),
+    "3x3 kernel, stride 2, 6x6 input": pad_then_valid_agrees(6, 3, 2),
+}
+print(f"{'':32} (before, after)  y, dx, dkernel agree")
+for case, (pads, agree) in uneven.items():
+    print(f"{case:32} {pads!s:16} {agree}")
+# --8<-- [end:uneven_padding]
+
+
+# --8<-- [start:uneven_padding_claim]
+all(pads[0] != pads[1] and all(agree) for pads, agree in uneven.values())
+# --8<-- [end:uneven_padding_claim]
 
 
 # --8<-- [start:figure_helper]

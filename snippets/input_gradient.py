@@ -3,21 +3,17 @@ zero-padded input, each checked against tf.GradientTape, and how many output
 positions reach each pixel."""
 
 # --8<-- [start:setup]
+import keras
 import matplotlib.pyplot as plt
 import numpy as np
 import tensorflow as tf
 
-from snippets import conv, keras_ref
-from snippets.padding import same_padding
+from snippets import keras_ref
+from snippets.conv import scatter_then_crop
+from snippets.padding import output_size, same_padding
+from snippets.show import image
 
 rng = np.random.default_rng(2)
-
-
-def image(a):
-    """The 2-D image in an NHWC batch of one, one channel; as ints when every
-    value is a whole number, so that it prints without decimals."""
-    a = np.asarray(a)[0, :, :, 0]
-    return a.astype(int) if np.array_equal(a, np.round(a)) else a
 # --8<-- [end:setup]
 
 
@@ -33,8 +29,9 @@ image(dx_keras)
 
 
 # --8<-- [start:padded_then_cropped]
-dx_cropped = conv.conv2d_grad_input_loop(dy, kernel, x.shape, padding="same")
-image(dx_cropped)
+pads = same_padding(5, 3)  # (before, after) on each axis
+dx_cropped = scatter_then_crop(dy, kernel, x.shape, strides=(1, 1),
+                               dilation=(1, 1), pads=(pads, pads))
 # --8<-- [end:padded_then_cropped]
 
 
@@ -61,7 +58,6 @@ def grad_input_masked(dy, kernel, input_shape, pad_before):
 
 pad_before, pad_after = same_padding(5, 3)
 dx_masked = grad_input_masked(dy, kernel, x.shape, pad_before)
-image(dx_masked)
 # --8<-- [end:masked_loop]
 
 
@@ -79,7 +75,6 @@ dx_transposed = tf.nn.conv2d_transpose(
 # as an ordinary convolution: kernel rotated 180°, channel axes swapped
 kernel_flipped = kernel[::-1, ::-1].transpose(0, 1, 3, 2)
 dx_flipped = keras_ref.conv2d(dy, kernel_flipped, padding="same")
-image(dx_transposed)
 # --8<-- [end:transposed]
 
 
@@ -108,6 +103,37 @@ print("<x, conv^T(dy)> =", backward_side)
 # --8<-- [start:adjoint_claim]
 bool(forward_side == backward_side)
 # --8<-- [end:adjoint_claim]
+
+
+# --8<-- [start:finite_differences]
+# float64 throughout: TensorFlow's CPU gradients accept it (without dilation)
+x_64 = tf.constant(rng.normal(size=(1, 7, 7, 1)))
+kernel_64 = tf.constant(rng.normal(size=(4, 4, 1, 1)))
+print("'same' padding for n=7, k=4, stride 2:", same_padding(7, 4, 2))
+
+
+def conv_of_x(x):
+    return keras.ops.conv(x, kernel_64, strides=2, padding="same")
+
+
+def conv_of_kernel(kernel):
+    return keras.ops.conv(x_64, kernel, strides=2, padding="same")
+
+
+largest_error = {}
+for name, function, point in [("input", conv_of_x, x_64),
+                              ("kernel", conv_of_kernel, kernel_64)]:
+    # every entry of the Jacobian, by back-propagation and by finite differences
+    (by_backprop,), (by_differences,) = tf.test.compute_gradient(function, [point])
+    largest_error[name] = float(np.max(np.abs(by_backprop - by_differences)))
+    print(f"{name} gradient: Jacobian {by_backprop.shape}, largest difference "
+          f"below 1e-9: {largest_error[name] < 1e-9}")
+# --8<-- [end:finite_differences]
+
+
+# --8<-- [start:finite_differences_claim]
+max(largest_error.values()) < 1e-9
+# --8<-- [end:finite_differences_claim]
 
 
 # --8<-- [start:reach_counts]
@@ -142,6 +168,33 @@ bool(corner_and_centre(counts_3, 3) and corner_and_centre(counts_5, 5))
 # --8<-- [end:reach_counts_claim]
 
 
+# --8<-- [start:valid_vs_same_reach]
+def reads_per_pixel(size, kernel_size, padding):
+    """How many output positions of one convolution read each input pixel."""
+    ones_kernel = np.ones((kernel_size, kernel_size, 1, 1))
+    out = output_size(size, kernel_size, 1, padding)
+    dy = np.ones((1, out, out, 1))
+    return image(keras_ref.conv2d_grad_input(
+        dy, ones_kernel, (1, size, size, 1), padding=padding))
+
+
+reads = {padding: reads_per_pixel(8, 3, padding) for padding in ("valid", "same")}
+for padding, counts in reads.items():
+    print(f"{padding:5}: corner {counts[0, 0]}, edge {counts[0, 4]}, "
+          f"centre {counts[4, 4]}")
+# --8<-- [end:valid_vs_same_reach]
+
+
+# --8<-- [start:valid_vs_same_reach_claim]
+valid, same = reads["valid"], reads["same"]
+bool(
+    valid[0, 0] < same[0, 0] < same[4, 4]
+    and valid[0, 4] < same[0, 4] < same[4, 4]
+    and valid[4, 4] == same[4, 4]
+)
+# --8<-- [end:valid_vs_same_reach_claim]
+
+
 # --8<-- [start:reach_figure]
 fig, axes = plt.subplots(1, 2, figsize=(7.5, 3.5))
 for ax, counts, k in zip(axes, [counts_3, counts_5], [3, 5]):
@@ -164,7 +217,7 @@ for layers in (1, 2):
     counts = reach_through(layers, 8, 3)
     corner, centre = counts[0, 0], counts[4, 4]
     print(f"{layers} layer(s): corner {corner}, centre {centre}, "
-          f"corner / centre = {corner / centre:.3f}")
+          f"corner / centre = {corner / centre:.2f}, middle row {counts[4]}")
 # --8<-- [end:stacked_reach]
 
 
@@ -173,6 +226,16 @@ def corner_share(counts):
     return counts[0, 0] / counts[4, 4]
 
 
+def band_width(counts):
+    """How many pixels in from the edge a middle row's count stays below the
+    count of the image's centre."""
+    middle_row = counts[counts.shape[0] // 2]
+    return int((middle_row < counts.max()).sum() // 2)
+
+
 one_layer, two_layers = reach_through(1, 8, 3), reach_through(2, 8, 3)
-bool(corner_share(two_layers) < corner_share(one_layer))
+bool(
+    band_width(one_layer) == 1 and band_width(two_layers) == 2
+    and corner_share(two_layers) < corner_share(one_layer)
+)
 # --8<-- [end:stacked_reach_claim]

@@ -5,27 +5,12 @@ the kernel gradient by adding output positions."""
 import matplotlib.pyplot as plt
 import numpy as np
 
-from snippets import conv, keras_ref
+from snippets import keras_ref
+from snippets.conv import sum_over_padded_input
 from snippets.padding import same_padding
+from snippets.show import image, taps
 
 rng = np.random.default_rng(3)
-
-
-def whole(a):
-    """As ints when every value is a whole number, so it prints without
-    decimals; unchanged otherwise."""
-    a = np.asarray(a)
-    return a.astype(int) if np.array_equal(a, np.round(a)) else a
-
-
-def image(a):
-    """The 2-D image in an NHWC batch of one, one channel."""
-    return whole(np.asarray(a)[0, :, :, 0])
-
-
-def taps(dkernel):
-    """The 2-D kernel gradient of a one-in, one-out HWIO kernel."""
-    return whole(np.asarray(dkernel)[:, :, 0, 0])
 # --8<-- [end:setup]
 
 
@@ -36,12 +21,11 @@ dy_same = rng.integers(-2, 3, size=(1, 5, 5, 1)).astype(float)  # per output
 
 dkernel_keras = keras_ref.conv2d_grad_kernel(
     x, dy_same, kernel_shape, padding="same")
-dkernel_loop = conv.conv2d_grad_kernel_loop(
-    x, dy_same, kernel_shape, padding="same")
+pads = same_padding(5, 3)  # (before, after) on each axis
+dkernel_loop = sum_over_padded_input(x, dy_same, kernel_shape, strides=(1, 1),
+                                     dilation=(1, 1), pads=(pads, pads))
 print("Keras (tf.GradientTape):")
 print(taps(dkernel_keras))
-print("loop over the zero-padded input:")
-print(taps(dkernel_loop))
 # --8<-- [end:problem]
 
 
@@ -74,14 +58,19 @@ print(from_padding.astype(int))
 
 
 # --8<-- [start:tap_terms_claim]
-def padding_terms_are_zero(a, b):
+def real_terms_give_keras(a, b):
+    """Does Keras's gradient for tap (a, b) equal the sum of that tap's terms
+    over real pixels only, with the terms that read padding left out?"""
     terms, from_padding = tap_terms(a, b)
-    keras_tap = dkernel_keras[a, b, 0, 0]
-    return (np.all(terms[from_padding] == 0)
-            and np.isclose(terms.sum(), keras_tap))
+    return bool(np.isclose(terms[~from_padding].sum(), dkernel_keras[a, b, 0, 0]))
 
 
-all(padding_terms_are_zero(a, b) for a in range(3) for b in range(3))
+outer_taps_read_padding = all(
+    tap_terms(a, b)[1].any() for a in range(3) for b in range(3) if (a, b) != (1, 1)
+)
+outer_taps_read_padding and all(
+    real_terms_give_keras(a, b) for a in range(3) for b in range(3)
+)
 # --8<-- [end:tap_terms_claim]
 
 
@@ -109,8 +98,6 @@ dy_border_only = dy_same.copy()
 dy_border_only[:, 1:-1, 1:-1, :] = 0
 dkernel_border = keras_ref.conv2d_grad_kernel(
     x, dy_border_only, kernel_shape, padding="same")
-print("'same' minus 'valid':")
-print(taps(dkernel_same - dkernel_valid))
 print("from the border outputs alone:")
 print(taps(dkernel_border))
 # --8<-- [end:border_outputs]
@@ -146,6 +133,7 @@ bool(
     and max(corner_taps) < min(edge_taps)
     and max(edge_taps) < real_same[1, 1]
     and np.all(real_valid == real_valid[0, 0])
+    and np.all(real_valid <= real_same)
 )
 # --8<-- [end:real_terms_claim]
 

@@ -7,14 +7,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 import tensorflow as tf
 
+from snippets.show import image, taps
+
 rng = np.random.default_rng(1)
-
-
-def image(a):
-    """The 2-D image in an NHWC batch of one, one channel; as ints when every
-    value is a whole number, so that it prints without decimals."""
-    a = np.asarray(a)[0, :, :, 0]
-    return a.astype(int) if np.array_equal(a, np.round(a)) else a
 # --8<-- [end:setup]
 
 
@@ -90,6 +85,44 @@ dx_sevens = pad_gradient_tf(x, dy, paddings, mode="CONSTANT",
                             constant_values=7.0)
 bool(np.array_equal(dx_sevens, dx))
 # --8<-- [end:constant_value_is_irrelevant]
+
+
+# --8<-- [start:padding_value_and_the_kernel]
+kernel = tf.constant(rng.integers(-2, 3, size=(2, 2, 1, 1)), tf.float32)
+dy_conv = tf.constant(rng.integers(-2, 3, size=(1, 6, 4, 1)), tf.float32)
+
+
+def gradients_after_padding(constant):
+    """d/dx and d/dkernel of tf.pad(x, constant) then a 'valid' convolution."""
+    with tf.GradientTape() as tape:
+        tape.watch([x, kernel])
+        x_padded = tf.pad(x, paddings, constant_values=constant)
+        y = keras.ops.conv(x_padded, kernel, padding="valid")
+    return tape.gradient(y, [x, kernel], output_gradients=dy_conv)
+
+
+dx_zeros, dkernel_zeros = gradients_after_padding(0.0)
+dx_sevens_conv, dkernel_sevens = gradients_after_padding(7.0)
+print("input gradient unchanged:", bool(np.array_equal(dx_zeros, dx_sevens_conv)))
+print("kernel gradient, padded with 0:", taps(dkernel_zeros), sep="\n")
+print("kernel gradient, padded with 7:", taps(dkernel_sevens), sep="\n")
+# --8<-- [end:padding_value_and_the_kernel]
+
+
+# --8<-- [start:padding_value_and_the_kernel_claim]
+# Each tap's gradient sums dy times the cell it read; a padded cell now holds 7,
+# so the change is 7 times the kernel gradient of a frame that is 1 on padding.
+frame = tf.pad(tf.zeros_like(x), paddings, constant_values=1.0)
+with tf.GradientTape() as tape:
+    tape.watch(kernel)
+    y_frame = keras.ops.conv(frame, kernel, padding="valid")
+dkernel_frame = tape.gradient(y_frame, kernel, output_gradients=dy_conv)
+bool(
+    np.array_equal(dx_zeros, dx_sevens_conv)
+    and np.any(dkernel_sevens != dkernel_zeros)
+    and np.allclose(dkernel_sevens - dkernel_zeros, 7 * dkernel_frame)
+)
+# --8<-- [end:padding_value_and_the_kernel_claim]
 
 
 # --8<-- [start:mirror_modes]

@@ -68,3 +68,14 @@ def test_a_trainable_embedding_row_for_padding_gets_gradient_unless_masked(page)
     unmasked = page.padding_row_gradient(False)
     assert unmasked.shape == (1,) and np.all(unmasked != 0)
     assert np.all(page.padding_row_gradient(True) == 0)
+
+
+def test_stride_2_windows_shift_when_the_sequence_is_padded(page):
+    from snippets.conv import conv1d
+    kernel = page.strided.kernel.numpy()
+    bias = page.strided.bias.numpy()
+    np.testing.assert_allclose(page.y_alone, conv1d(page.short, kernel, 2, "same")[0, :, 0] + bias, atol=1e-5)
+    np.testing.assert_allclose(page.y_padded_to_4, conv1d(page.padded_to_4, kernel, 2, "same")[0, :, 0] + bias, atol=1e-5)
+    # padded to 4 steps, the windows start on x0 and x2 instead of one zero before x0
+    np.testing.assert_allclose(page.y_padded_to_4[0], page.short[0, :3, 0] @ kernel[:, 0, 0] + bias[0], atol=1e-5)
+    assert page.as_many_outputs and np.all(~np.isclose(page.y_alone, page.y_padded_to_4))

@@ -60,3 +60,24 @@ def test_rule_of_thumb_at_stride_2_same_shape_different_values(page):
 def test_rule_of_thumb_agrees_for_odd_kernel_at_stride_1(page):
     np.testing.assert_array_equal(page.naive_same(page.x, page.kernel),
                                   page.y_same)
+
+
+def test_documented_padding_is_the_whole_padding_entry_and_nothing_else(page):
+    text = page.docstring
+    assert text.startswith("padding: string, either")
+    assert "data_format" not in text and "evenly" in text
+
+
+def test_documented_padding_says_so_when_the_entry_is_missing(page):
+    class NoDocs:
+        """Args:
+            filters: int.
+        """
+    with pytest.raises(ValueError, match="NoDocs's docstring has no 'padding:' entry"):
+        page.documented_padding(NoDocs)
+
+
+def test_uneven_rows_are_those_keras_pads_one_more_after(page):
+    assert page.uneven_rows == [(5, 4, 1, 1), (6, 3, 2, 1), (7, 2, 3, 1)]
+    for case in page.uneven_rows:
+        assert page.keras_same_is_pad_then_valid(*case)

@@ -87,3 +87,32 @@ def test_two_stacked_layers_shrink_the_corner_share(page):
     again = keras_ref.conv2d(one[None, :, :, None].astype(float), ones,
                              padding="same")
     np.testing.assert_array_equal(two, again[0, :, :, 0])
+
+
+def test_valid_reads_the_border_less_than_same(page):
+    # 8x8, 3x3: valid 1, 3, 9 and same 4, 6, 9 (corner, edge, centre), counted by brute force
+    valid, same = page.reads["valid"], page.reads["same"]
+    np.testing.assert_array_equal(same, brute_force_reach(8, 3))
+    assert (valid[0, 0], valid[0, 4], valid[4, 4]) == (1, 3, 9)
+    assert (same[0, 0], same[0, 4], same[4, 4]) == (4, 6, 9)
+
+
+def test_band_width_counts_pixels_below_the_centre_count(page):
+    assert page.band_width(page.reach_through(1, 8, 3)) == 1
+    assert page.band_width(page.reach_through(2, 8, 3)) == 2
+    assert page.band_width(page.reach_through(1, 8, 5)) == 2
+
+
+def test_finite_differences_agree_to_round_off(page):
+    assert max(page.largest_error.values()) < 1e-9
+    assert page.same_padding(7, 4, 2) == (1, 2)  # the uneven case the page promises
+
+
+def test_finite_differences_catch_a_gradient_of_the_wrong_padding(page):
+    # the Jacobian of the convolution padded (2, 1) instead of (1, 2) is far off
+    def wrong(x):
+        padded = tf.pad(x, [[0, 0], [2, 1], [2, 1], [0, 0]])
+        return tf.nn.conv2d(padded, page.kernel_64, 2, "VALID")
+    (wrong_jacobian,), _ = tf.test.compute_gradient(wrong, [page.x_64])
+    _, (numeric,) = tf.test.compute_gradient(page.conv_of_x, [page.x_64])
+    assert np.max(np.abs(wrong_jacobian - numeric)) > 1e-3

@@ -3,6 +3,7 @@ checked against TensorFlow."""
 
 import numpy as np
 import pytest
+import keras
 import tensorflow as tf
 
 
@@ -67,3 +68,20 @@ def test_pad_adjoint_is_not_a_plain_crop_for_mirror_modes(page):
     crop = g[:, 1:-2, 0:-1, :]
     reflect = page.pad_adjoint(g, (1, 4, 4, 1), page.paddings, "reflect")
     assert not np.array_equal(reflect, crop)
+
+
+def test_padding_value_changes_the_kernel_gradient_but_not_the_input_gradient(page):
+    np.testing.assert_array_equal(page.dx_zeros, page.dx_sevens_conv)
+    change = page.dkernel_sevens - page.dkernel_zeros
+    assert np.any(change != 0)
+    # against Keras's own layer: a Conv2D after the pad sees the same change
+    def keras_kernel_gradient(constant):
+        layer = keras.layers.Conv2D(1, 2, use_bias=False)
+        layer.build((1, 7, 5, 1))
+        layer.kernel.assign(page.kernel)
+        with tf.GradientTape() as tape:
+            y = layer(tf.pad(page.x, page.paddings, constant_values=constant))
+        return tape.gradient(y, layer.kernel, output_gradients=page.dy_conv)
+    np.testing.assert_allclose(keras_kernel_gradient(7.0) - keras_kernel_gradient(0.0),
+                               change, atol=1e-4)
+    np.testing.assert_allclose(change, 7 * page.dkernel_frame, atol=1e-4)

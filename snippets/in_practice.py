@@ -1,0 +1,166 @@
+"""In practice: what padding changes for someone building, porting or
+profiling a Keras model: edge effects, porting stride-2 weights to PyTorch,
+the padding modes Keras offers, pooling, and what explicit padding costs."""
+
+# --8<-- [start:setup]
+import keras
+import numpy as np
+import tensorflow as tf
+
+from snippets import keras_ref
+from snippets.padding import same_padding
+from snippets.show import image
+
+rng = np.random.default_rng(5)
+
+
+def pad_hw(x, before, after, mode="constant"):
+    """Pad the height and width of an NHWC batch, (before, after) on each."""
+    return np.pad(x, [(0, 0), (before, after), (before, after), (0, 0)], mode)
+# --8<-- [end:setup]
+
+
+# --8<-- [start:edge_cue]
+flat = np.ones((1, 6, 6, 1))  # a constant image: no pixel differs
+kernel_ones = np.ones((3, 3, 1, 1))
+y_zeros = keras_ref.conv2d(flat, kernel_ones, padding="same")
+y_reflect = keras_ref.conv2d(pad_hw(flat, 1, 1, "reflect"), kernel_ones)
+print("zero padding ('same'):", image(y_zeros), sep="\n")
+print("reflect padding, then 'valid':", image(y_reflect), sep="\n")
+# --8<-- [end:edge_cue]
+
+
+# --8<-- [start:edge_cue_claim]
+bool(len(np.unique(y_zeros)) > 1 and len(np.unique(y_reflect)) == 1)
+# --8<-- [end:edge_cue_claim]
+
+
+# --8<-- [start:porting]
+x = rng.normal(size=(1, 6, 6, 1))
+kernel = rng.normal(size=(3, 3, 1, 1))
+print("TensorFlow 'same' pads (before, after):", same_padding(6, 3, 2))
+y_keras = keras_ref.conv2d(x, kernel, strides=2, padding="same")
+# PyTorch's Conv2d(padding=1): one zero on every side, then no more padding
+y_symmetric = keras_ref.conv2d(pad_hw(x, 1, 1), kernel, strides=2)
+# the port that works: pad TensorFlow's (0, 1) explicitly, then 'valid'
+y_explicit = keras_ref.conv2d(pad_hw(x, 0, 1), kernel, strides=2)
+print("outputs equal to Keras's, padding=1 on every side:",
+      int(np.isclose(y_symmetric, y_keras, atol=1e-5).sum()), "of", y_keras.size)
+print("outputs equal to Keras's, padding (0, 1) explicitly:",
+      int(np.isclose(y_explicit, y_keras, atol=1e-5).sum()), "of", y_keras.size)
+# --8<-- [end:porting]
+
+
+# --8<-- [start:porting_claim]
+y_symmetric.shape == y_keras.shape and bool(
+    np.all(~np.isclose(y_symmetric, y_keras, atol=1e-5))
+    and np.allclose(y_explicit, y_keras, atol=1e-5)
+)
+# --8<-- [end:porting_claim]
+
+
+# --8<-- [start:reflect_refused_claim]
+# Not a raises= block: Keras's message lists the allowed values as a Python
+# set, whose order changes from one run to the next.
+def conv2d_accepts(padding):
+    """Does keras.layers.Conv2D accept this padding when the layer is created?"""
+    try:
+        keras.layers.Conv2D(1, 3, padding=padding)
+    except ValueError as error:
+        if "padding" not in str(error):
+            raise  # refused for another reason: not what this checks
+        return False
+    return True
+
+
+conv2d_accepts("same") and not conv2d_accepts("reflect")
+# --8<-- [end:reflect_refused_claim]
+
+
+# --8<-- [start:padding_layers]
+padding_layers = sorted(name for name in dir(keras.layers) if "Padding" in name)
+print("padding layers in keras.layers:", ", ".join(padding_layers))
+# --8<-- [end:padding_layers]
+
+
+# --8<-- [start:padding_layers_claim]
+padding_layers == ["ZeroPadding1D", "ZeroPadding2D", "ZeroPadding3D"]
+# --8<-- [end:padding_layers_claim]
+
+
+# --8<-- [start:ops_pad]
+line = tf.constant([1.0, 2.0, 3.0, 4.0])
+mode_gradients = {}
+for mode in ("constant", "reflect", "symmetric"):
+    with tf.GradientTape() as tape:
+        tape.watch(line)
+        padded_line = keras.ops.pad(line, [[1, 1]], mode=mode)
+    mode_gradients[mode] = tape.gradient(padded_line, line).numpy().astype(int)
+    print(f"{mode:9} padded {padded_line.numpy().astype(int)}, "
+          f"gradient of its sum {mode_gradients[mode]}")
+# --8<-- [end:ops_pad]
+
+
+# --8<-- [start:ops_pad_claim]
+(
+    mode_gradients["constant"].tolist() == [1, 1, 1, 1]
+    and mode_gradients["reflect"].tolist() == [1, 2, 2, 1]
+    and mode_gradients["symmetric"].tolist() == [2, 1, 1, 2]
+)
+# --8<-- [end:ops_pad_claim]
+
+
+# --8<-- [start:pooling]
+ones = np.ones((1, 4, 4, 1), "float32")
+average = keras.layers.AveragePooling2D(3, strides=1, padding="same")
+maximum = keras.layers.MaxPooling2D(3, strides=1, padding="same")
+average_corner = float(average(ones)[0, 0, 0, 0])
+maximum_corner = float(maximum(-ones)[0, 0, 0, 0])
+print(f"AveragePooling2D, all ones: corner {average_corner:.3f} "
+      f"(zeros counted in would give {4 / 9:.3f})")
+print(f"MaxPooling2D, all -1: corner {maximum_corner:.3f} "
+      f"(a padded zero would give 0.000)")
+# --8<-- [end:pooling]
+
+
+# --8<-- [start:pooling_claim]
+average_corner == 1.0 and maximum_corner == -1.0
+# --8<-- [end:pooling_claim]
+
+
+# --8<-- [start:cost]
+def forward_and_backward_ops(layers, shape):
+    """The TensorFlow operations of the layers' forward pass and gradients."""
+    model = keras.Sequential(layers)
+    model.build(shape)
+
+    @tf.function
+    def step(x):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            loss = tf.reduce_sum(model(x))
+        return tape.gradient(loss, [x, *model.trainable_variables])
+
+    graph = step.get_concrete_function(tf.TensorSpec(shape)).graph
+    interesting = ("Pad", "Slice", "Conv2D")
+    return sorted(op.type for op in graph.get_operations()
+                  if op.type.startswith(interesting))
+
+
+shape = (8, 64, 64, 32)  # a batch of 8 feature maps, 64x64, 32 channels
+explicit = forward_and_backward_ops(
+    [keras.layers.ZeroPadding2D(1), keras.layers.Conv2D(32, 3)], shape)
+fused = forward_and_backward_ops([keras.layers.Conv2D(32, 3, padding="same")],
+                                 shape)
+input_bytes = np.prod(shape) * 4  # float32
+padded_bytes = np.prod((8, 66, 66, 32)) * 4
+print("ZeroPadding2D + Conv2D('valid'):", explicit)
+print("Conv2D('same'):                 ", fused)
+print(f"input {input_bytes / 2**20:.2f} MiB; the padded copy that ZeroPadding2D "
+      f"builds {padded_bytes / 2**20:.2f} MiB (+{padded_bytes / input_bytes - 1:.1%})")
+# --8<-- [end:cost]
+
+
+# --8<-- [start:cost_claim]
+set(explicit) - set(fused) >= {"Pad", "Slice"} and "Pad" not in fused
+# --8<-- [end:cost_claim]

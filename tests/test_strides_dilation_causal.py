@@ -9,8 +9,8 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
-from helpers import run_sections
 
+from helpers import run_sections
 from snippets import keras_ref
 from snippets.conv import conv1d
 

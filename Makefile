@@ -8,11 +8,11 @@ export SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 
 # Material's end-of-life banner would bury the build's own warnings. Set here only: every build,
 # test and benchmark runs under make, and a child process inherits it (README, "Environment").
 export NO_MKDOCS_2_WARNING := 1
-# constraints.txt pins every transitive dependency, compiled for Linux x86-64 and Python 3.11 (the
-# `constraints` target below). It is applied on Linux only: on macOS (tensorflow instead of
-# tensorflow-cpu) and Windows, wheels and markers differ, so pip resolves from pyproject.toml's exact
-# direct pins there. Outputs are frozen from, and CI runs on, Linux.
-CONSTRAINTS := $(if $(filter Linux,$(shell uname -s)),-c constraints.txt,)
+# constraints.txt pins every transitive dependency (the `constraints` target below). It is one
+# universal resolution, with markers where platforms differ (tensorflow on macOS, tensorflow-cpu
+# elsewhere), so it is applied everywhere: it resolves on every platform TensorFlow 2.21 has wheels
+# for (Linux x86-64, macOS arm64, Windows x86-64; not Linux aarch64 or macOS x86-64, where no pin would).
+CONSTRAINTS := -c constraints.txt
 
 .PHONY: serve build test test-paths lint outputs bench clean browser constraints
 
@@ -61,8 +61,8 @@ bench: $(READY)
 UV_VERSION := 0.13.9
 constraints: $(READY)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
-	$(BIN)/uv pip compile pyproject.toml --all-extras --python-version 3.11.5 --python-platform x86_64-manylinux_2_28 \
-		--no-annotate -o constraints.txt
+	$(BIN)/uv pip compile pyproject.toml --all-extras --universal --python-version 3.11.5 --python $(BIN)/python --no-annotate \
+		-o constraints.txt
 
 clean:
 	rm -rf site .pytest_cache test-artifacts

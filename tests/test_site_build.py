@@ -41,7 +41,7 @@ def test_the_claims_page_lists_the_demo_claim(built_site):
 
 def demo_project(into: Path, strict: bool = True) -> Path:
     """A copy of the project holding only the demo page: a fast, real MkDocs build."""
-    for name in ("snippets", "docs/assets", "overrides", "frozen"):
+    for name in ("snippets", "docs/assets", "docs/includes", "overrides", "frozen"):
         source = REPO / name
         if source.exists():
             (shutil.copytree if source.is_dir() else shutil.copy)(source, into / name)

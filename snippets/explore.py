@@ -1,0 +1,133 @@
+"""Explore page: the numbers behind the padding explorer, computed from
+padding.py and conv.py for every layer it offers, and the static picture
+shown when JavaScript is off."""
+
+# --8<-- [start:setup]
+import json
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.patches import Rectangle
+
+from snippets.conv import conv1d_grad_input, conv1d_grad_kernel, conv2d
+from snippets.keras_ref import keras_accepts
+from snippets.padding import PADDINGS, output_size, padding_amounts
+# --8<-- [end:setup]
+
+
+# --8<-- [start:reach]
+def reach(size, kernel_size, stride=1, padding="valid", dilation=1):
+    """reach[i, j] is 1 when output i reads input pixel j, else 0.
+
+    Row i is the input gradient of a dy that is 1 at output i and 0
+    elsewhere, through a kernel of ones: one batch row per output."""
+    out = output_size(size, kernel_size, stride, padding, dilation)
+    dy = np.eye(out).reshape(out, out, 1)
+    kernel = np.ones((kernel_size, 1, 1))
+    dx = conv1d_grad_input(dy, kernel, (out, size, 1), stride, padding, dilation)
+    return dx[:, :, 0].astype(int)
+
+
+def gradient_counts(size, kernel_size, stride=1, padding="valid", dilation=1):
+    """How many terms each input pixel's gradient sums: the outputs reading it."""
+    return reach(size, kernel_size, stride, padding, dilation).sum(axis=0)
+
+
+def taps_on_padding(size, kernel_size, stride=1, padding="valid", dilation=1):
+    """on_padding[i, a] is True when tap a of output i reads a padded zero.
+
+    With an input of ones, the kernel gradient for a dy that is 1 at output i
+    is 1 at each tap reading a real pixel and 0 at each tap reading padding."""
+    out = output_size(size, kernel_size, stride, padding, dilation)
+    x = np.ones((1, size, 1))
+    on_padding = np.zeros((out, kernel_size), dtype=bool)
+    for i in range(out):
+        dy = np.zeros((1, out, 1))
+        dy[0, i, 0] = 1
+        dkernel = conv1d_grad_kernel(x, dy, (kernel_size, 1, 1), stride,
+                                     padding, dilation)
+        on_padding[i] = dkernel[:, 0, 0] == 0
+    return on_padding
+# --8<-- [end:reach]
+
+
+# --8<-- [start:table]
+def accepted_in_2d(padding):
+    """Whether conv.py's 2-D convolution takes this padding name."""
+    try:
+        conv2d(np.ones((1, 1, 1, 1)), np.ones((1, 1, 1, 1)), padding=padding)
+    except ValueError:
+        return False
+    return True
+
+
+def layer_entry(size, kernel_size, stride, padding, dilation):
+    """One layer along one axis: None if Keras refuses it; otherwise
+    [before, after, output size, gradient count of each input pixel],
+    without the counts when the output is empty."""
+    if not keras_accepts(stride, dilation, spatial_dims=1):
+        return None
+    before, after = padding_amounts(size, kernel_size, stride, padding, dilation)
+    out = output_size(size, kernel_size, stride, padding, dilation)
+    if out == 0:
+        return [before, after, 0]
+    counts = gradient_counts(size, kernel_size, stride, padding, dilation)
+    return [before, after, out, *counts.tolist()]
+
+
+def explorer_table(sizes, kernels, strides, dilations, paddings=PADDINGS):
+    """Every layer of the grid, sizes varying fastest, then kernels,
+    strides, dilations and paddings."""
+    layers = [layer_entry(n, k, s, p, d) for p in paddings for d in dilations
+              for s in strides for k in kernels for n in sizes]
+    return {"sizes": list(sizes), "kernels": list(kernels),
+            "strides": list(strides), "dilations": list(dilations),
+            "paddings": list(paddings),
+            "paddings_2d": [p for p in paddings if accepted_in_2d(p)],
+            "layers": layers}
+
+
+def explorer_json(**grid):
+    return json.dumps(explorer_table(**grid), separators=(",", ":"))
+# --8<-- [end:table]
+
+
+# --8<-- [start:grid]
+explorer_data = explorer_json(sizes=range(1, 17), kernels=range(1, 8),
+                              strides=range(1, 5), dilations=range(1, 5))
+# --8<-- [end:grid]
+
+
+# --8<-- [start:static_figure]
+def draw_layer(ax, size, kernel_size, stride, padding, dilation):
+    """The padded row (zeros grey), each input pixel's gradient count,
+    and under it the outputs, each below the middle of its window."""
+    before, after = padding_amounts(size, kernel_size, stride, padding, dilation)
+    counts = gradient_counts(size, kernel_size, stride, padding, dilation)
+    span = (kernel_size - 1) * dilation + 1
+    for position in range(before + size + after):
+        pixel = position - before
+        inside = 0 <= pixel < size
+        shade = plt.cm.Blues(0.15 + 0.6 * counts[pixel] / kernel_size) if inside else "#d9d9d9"
+        ax.add_patch(Rectangle((position, 0), 1, 1, facecolor=shade, edgecolor="white"))
+        ax.text(position + 0.5, 0.5, str(counts[pixel]) if inside else "0",
+                ha="center", va="center", fontsize=9, color="black" if inside else "#555")
+    for i in range(output_size(size, kernel_size, stride, padding, dilation)):
+        centre = i * stride + span / 2
+        ax.add_patch(Rectangle((centre - 0.5, -1.8), 1, 1, facecolor="#fdd0a2",
+                               edgecolor="#a63603"))
+        ax.text(centre, -1.3, f"y{i}", ha="center", va="center", fontsize=8)
+    ax.set_xlim(-0.2, before + size + after + 0.2)
+    ax.set_ylim(-2, 1.2)
+    ax.set_aspect("equal")
+    ax.axis("off")
+    ax.set_title(f"input {size}, kernel {kernel_size}, stride {stride}, "
+                 f"dilation {dilation}, {padding!r}: {before} zeros before, "
+                 f"{after} after", fontsize=9)
+
+
+fig, axes = plt.subplots(3, 1, figsize=(7.5, 4.2))
+for ax, padding in zip(axes, PADDINGS):
+    draw_layer(ax, 7, 4, 2, padding, 1)
+fig.tight_layout()
+# --8<-- [end:static_figure]

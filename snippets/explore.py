@@ -1,95 +1,18 @@
-"""Explore page: the numbers behind the padding explorer, computed from
-padding.py and conv.py for every layer it offers, and the static picture
-shown when JavaScript is off."""
+"""Explore page: the explorer's table for its whole grid, the static picture
+shown when JavaScript is off, and the checks of the table against Keras."""
 
 # --8<-- [start:setup]
 import json
 
+import keras
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.patches import Rectangle
 
-from snippets.conv import conv1d_grad_input, conv1d_grad_kernel, conv2d
-from snippets.keras_ref import keras_accepts
+from snippets.conv import conv2d_grad_input
+from snippets.explorer import explorer_json, gradient_counts, layer_entry
 from snippets.padding import PADDINGS, output_size, padding_amounts
 # --8<-- [end:setup]
-
-
-# --8<-- [start:reach]
-def reach(size, kernel_size, stride=1, padding="valid", dilation=1):
-    """reach[i, j] is 1 when output i reads input pixel j, else 0.
-
-    Row i is the input gradient of a dy that is 1 at output i and 0
-    elsewhere, through a kernel of ones: one batch row per output."""
-    out = output_size(size, kernel_size, stride, padding, dilation)
-    dy = np.eye(out).reshape(out, out, 1)
-    kernel = np.ones((kernel_size, 1, 1))
-    dx = conv1d_grad_input(dy, kernel, (out, size, 1), stride, padding, dilation)
-    return dx[:, :, 0].astype(int)
-
-
-def gradient_counts(size, kernel_size, stride=1, padding="valid", dilation=1):
-    """How many terms each input pixel's gradient sums: the outputs reading it."""
-    return reach(size, kernel_size, stride, padding, dilation).sum(axis=0)
-
-
-def taps_on_padding(size, kernel_size, stride=1, padding="valid", dilation=1):
-    """on_padding[i, a] is True when tap a of output i reads a padded zero.
-
-    With an input of ones, the kernel gradient for a dy that is 1 at output i
-    is 1 at each tap reading a real pixel and 0 at each tap reading padding."""
-    out = output_size(size, kernel_size, stride, padding, dilation)
-    x = np.ones((1, size, 1))
-    on_padding = np.zeros((out, kernel_size), dtype=bool)
-    for i in range(out):
-        dy = np.zeros((1, out, 1))
-        dy[0, i, 0] = 1
-        dkernel = conv1d_grad_kernel(x, dy, (kernel_size, 1, 1), stride,
-                                     padding, dilation)
-        on_padding[i] = dkernel[:, 0, 0] == 0
-    return on_padding
-# --8<-- [end:reach]
-
-
-# --8<-- [start:table]
-def accepted_in_2d(padding):
-    """Whether conv.py's 2-D convolution takes this padding name."""
-    try:
-        conv2d(np.ones((1, 1, 1, 1)), np.ones((1, 1, 1, 1)), padding=padding)
-    except ValueError:
-        return False
-    return True
-
-
-def layer_entry(size, kernel_size, stride, padding, dilation):
-    """One layer along one axis: None if Keras refuses it; otherwise
-    [before, after, output size, gradient count of each input pixel],
-    without the counts when the output is empty."""
-    if not keras_accepts(stride, dilation, spatial_dims=1):
-        return None
-    before, after = padding_amounts(size, kernel_size, stride, padding, dilation)
-    out = output_size(size, kernel_size, stride, padding, dilation)
-    if out == 0:
-        return [before, after, 0]
-    counts = gradient_counts(size, kernel_size, stride, padding, dilation)
-    return [before, after, out, *counts.tolist()]
-
-
-def explorer_table(sizes, kernels, strides, dilations, paddings=PADDINGS):
-    """Every layer of the grid, sizes varying fastest, then kernels,
-    strides, dilations and paddings."""
-    layers = [layer_entry(n, k, s, p, d) for p in paddings for d in dilations
-              for s in strides for k in kernels for n in sizes]
-    return {"sizes": list(sizes), "kernels": list(kernels),
-            "strides": list(strides), "dilations": list(dilations),
-            "paddings": list(paddings),
-            "paddings_2d": [p for p in paddings if accepted_in_2d(p)],
-            "layers": layers}
-
-
-def explorer_json(**grid):
-    return json.dumps(explorer_table(**grid), separators=(",", ":"))
-# --8<-- [end:table]
 
 
 # --8<-- [start:grid]
@@ -131,3 +54,53 @@ for ax, padding in zip(axes, PADDINGS):
     draw_layer(ax, 7, 4, 2, padding, 1)
 fig.tight_layout()
 # --8<-- [end:static_figure]
+
+
+# --8<-- [start:keras_claim]
+def keras_output_sizes(kernel_size, stride, padding, dilation, sizes):
+    """Keras Conv1D's output length for each input size: 0 where Keras
+    refuses an empty output, None where it refuses the layer itself."""
+    try:
+        layer = keras.layers.Conv1D(1, kernel_size, strides=stride,
+                                    padding=padding, dilation_rate=dilation)
+    except ValueError:
+        return [None] * len(sizes)
+    found = []
+    for size in sizes:
+        try:
+            found.append(layer.compute_output_shape((1, size, 1))[1])
+        except ValueError:
+            found.append(0)
+    return found
+
+
+table = json.loads(explorer_data)
+shown = [None if layer is None else layer[2] for layer in table["layers"]]
+keras_sizes = [size for p in table["paddings"] for d in table["dilations"]
+               for s in table["strides"] for k in table["kernels"]
+               for size in keras_output_sizes(k, s, p, d, table["sizes"])]
+shown == keras_sizes
+# --8<-- [end:keras_claim]
+
+
+# --8<-- [start:outer_product_claim]
+def counts_2d(size, kernel_size, stride, padding, dilation):
+    """conv.py's 2-D input gradient of ones through a square kernel of ones."""
+    out = output_size(size, kernel_size, stride, padding, dilation)
+    dy = np.ones((1, out, out, 1))
+    kernel = np.ones((kernel_size, kernel_size, 1, 1))
+    shape = (1, size, size, 1)
+    return conv2d_grad_input(dy, kernel, shape, stride, padding, dilation)[0, :, :, 0]
+
+
+def drawable_in_2d(size, kernel_size, stride, padding, dilation):
+    layer = layer_entry(size, kernel_size, stride, padding, dilation)
+    return padding in table["paddings_2d"] and layer is not None and layer[2] > 0
+
+
+squares = [(n, k, s, p, d) for p in table["paddings"] for d in table["dilations"]
+           for s in table["strides"] for k in table["kernels"] for n in table["sizes"]
+           if drawable_in_2d(n, k, s, p, d)]
+all(np.array_equal(counts_2d(*layer), np.outer(*[gradient_counts(*layer)] * 2))
+    for layer in squares)
+# --8<-- [end:outer_product_claim]

@@ -1,4 +1,5 @@
-"""snippets.explore, the explorer's numbers, against Keras and against conv.py in 2-D.
+"""snippets.explorer (the explorer's table) and snippets.explore (its page), against
+Keras and against conv.py in 2-D.
 
 The explorer ships one table per axis; these tests check that table's output sizes
 against Keras for every layer of the grid, its padding and reach against Keras's
@@ -14,7 +15,7 @@ import json
 import numpy as np
 import pytest
 
-from snippets import explore, keras_ref
+from snippets import explore, explorer, keras_ref
 from snippets.conv import conv2d_grad_input, conv2d_loop
 from snippets.padding import PADDINGS, output_size, padding_amounts
 
@@ -89,13 +90,13 @@ def keras_reach(size, kernel_size, stride, padding, dilation):
 
 @pytest.mark.parametrize("layer", SAMPLE, ids=str)
 def test_reach_counts_and_taps_match_keras(layer):
-    reach = explore.reach(*layer)
+    reach = explorer.reach(*layer)
     assert np.array_equal(reach, keras_reach(*layer))
     assert entry(*layer)[3:] == reach.sum(axis=0).tolist()
     size, kernel_size, stride, padding, dilation = layer
     before, _ = padding_amounts(size, kernel_size, stride, padding, dilation)
     # A tap reads padding exactly when no input pixel is under it, as Keras's reach shows.
-    taps = explore.taps_on_padding(*layer)
+    taps = explorer.taps_on_padding(*layer)
     for i, a in np.ndindex(taps.shape):
         pixel = i * stride + a * dilation - before
         assert taps[i, a] == (not 0 <= pixel < size)
@@ -154,7 +155,7 @@ def test_square_2d_reach_is_the_outer_product_of_the_1d_reach(layer):
     """Output (i, j) of a square 2-D layer reads pixel (r, c) exactly when output i
     reads r and output j reads c along one axis (conv.py's 2-D forward pass)."""
     size, kernel_size, stride, padding, dilation = layer
-    reach = explore.reach(*layer)
+    reach = explorer.reach(*layer)
     one_hot = np.eye(size * size).reshape(size * size, size, size, 1)
     y = conv2d_loop(one_hot, np.ones((kernel_size, kernel_size, 1, 1)), stride, padding, dilation)
     reach_2d = y[..., 0].reshape(size, size, *y.shape[1:3])  # [r, c, i, j]
@@ -163,3 +164,17 @@ def test_square_2d_reach_is_the_outer_product_of_the_1d_reach(layer):
 
 def test_the_static_figure_draws_the_explorer_s_opening_layer():
     assert explore.fig is not None and len(explore.fig.axes) == len(PADDINGS)
+
+
+def test_the_input_gradient_page_s_explorer_shows_the_counts_keras_gives_there():
+    """The embedded explorer's 2-D counts (outer products of its table's 1-D counts) are
+    the page's own Keras counts for its 8x8 example, 3x3 and 5x5, 'same'."""
+    from snippets import input_gradient
+
+    table = json.loads(input_gradient.explorer_data)
+    for kernel_size, keras_counts in [(3, input_gradient.counts_3), (5, input_gradient.counts_5)]:
+        index = (table["paddings"].index("same") * len(table["kernels"])
+                 + table["kernels"].index(kernel_size))
+        counts = np.array(table["layers"][index][3:])
+        assert table["sizes"] == [8] and table["strides"] == table["dilations"] == [1]
+        assert np.array_equal(np.outer(counts, counts), keras_counts)

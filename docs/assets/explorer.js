@@ -381,9 +381,7 @@
 
     select(group) {
       this.clear();
-      for (const cells of [this.inputCells, this.outputCells]) {
-        for (const other of cells) other.setAttribute("tabindex", other === group ? "0" : "-1");
-      }
+      for (const other of group.peGroup) other.setAttribute("tabindex", other === group ? "0" : "-1");
       group.classList.add("is-selected");
       group.setAttribute("aria-pressed", "true");
       if (group.peKind === "input") this.showReaders(group.pePosition);

@@ -69,7 +69,9 @@ def keras_output_sizes(kernel_size, stride, padding, dilation, sizes):
     for size in sizes:
         try:
             found.append(layer.compute_output_shape((1, size, 1))[1])
-        except ValueError:
+        except ValueError as error:
+            if "output size would be zero or negative" not in str(error):
+                raise
             found.append(0)
     return found
 

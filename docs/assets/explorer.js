@@ -186,7 +186,6 @@
     render() {
       const layer = this.layer;
       this.figure.textContent = "";
-      this.selection = null;
       this.shown = describe(this.table, layer);
       const shown = this.shown;
       if (shown.error) {

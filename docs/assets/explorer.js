@@ -297,6 +297,9 @@
       }
       this.outputCells = [];
       const left = (width - outputs * CELL) / 2;
+      const caption = svgElement("text", { x: left, y: outputTop - 8, class: "pe-caption",
+        "aria-hidden": "true" }, svg);
+      caption.textContent = "outputs";
       for (let i = 0; i < outputs; i++) {
         for (let j = 0; j < outputs; j++) {
           this.outputCells.push(this.interactive(outs, cell(outs, left + j * CELL,

@@ -22,11 +22,13 @@ import time
 import urllib.request
 from pathlib import Path
 
+from docexec.config import base_path, derived_config, load_mkdocs_config
+
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))  # run as a script: the engine's config reader is not installed with it
-from docexec.config import base_path, derived_config, load_mkdocs_config  # noqa: E402
 COPIED = ("mkdocs.yml", "docs", "snippets", "frozen", "overrides", "docexec")  # docexec: the serve hook mkdocs.yml names
-ENV = {**os.environ, "NO_MKDOCS_2_WARNING": "1", "DOCEXEC_MODE": "auto", "CI": ""}
+# The local default whatever the caller's environment (DOCEXEC_MODE overrides CI): reuse frozen/, so a
+# run under CI measures what a writer waits for.
+ENV = {**os.environ, "DOCEXEC_MODE": "auto"}
 
 
 def copy_project(into: Path) -> Path:

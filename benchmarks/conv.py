@@ -16,9 +16,7 @@ import time
 
 import numpy as np
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
-
-from snippets import conv, keras_ref  # noqa: E402
+from snippets import conv, keras_ref
 
 tf = keras_ref.tf
 BATCH, SIZE, C_IN, C_OUT, K = 8, 32, 16, 32, 3

@@ -212,6 +212,15 @@ fig.tight_layout()
 # --8<-- [end:reach_figure]
 
 
+# --8<-- [start:explorer]
+from snippets.explorer import explorer_json
+
+# The explorer embedded on the page: the example's 8x8 input, 3x3 or 5x5.
+explorer_data = explorer_json(sizes=[8], kernels=[3, 5], strides=[1],
+                              dilations=[1], paddings=["valid", "same"])
+# --8<-- [end:explorer]
+
+
 # --8<-- [start:stacked_reach]
 for layers in (1, 2):
     counts = reach_through(layers, 8, 3)

@@ -1,7 +1,8 @@
-"""Fixtures shared by the whole suite."""
+"""Fixtures shared by the whole suite (plain helpers, such as REPO, are in helpers.py)."""
 
 from __future__ import annotations
 
+import importlib
 import os
 import subprocess
 import sys
@@ -11,7 +12,7 @@ from pathlib import Path
 import markdown
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+from helpers import REPO
 
 
 @pytest.fixture(scope="session")
@@ -33,10 +34,20 @@ def built_site(tmp_path_factory) -> Path:
         cwd=REPO,
         capture_output=True,
         text=True,
-        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
     )
     assert build.returncode == 0, f"mkdocs build --strict failed:\n{build.stdout}\n{build.stderr}"
     return site
+
+
+@pytest.fixture(scope="module")
+def page(request):
+    """The snippets module a page runs, imported once per test module: tests/test_<name>.py gets
+    snippets.<name> (the autouse fixture below closes the figures it draws)."""
+    name = request.module.__name__.rpartition(".")[2].removeprefix("test_")
+    if not (REPO / "snippets" / f"{name}.py").is_file():
+        pytest.fail(f"the `page` fixture loads snippets/<name>.py for tests/test_<name>.py; "
+                    f"{request.module.__file__} names snippets/{name}.py, which does not exist")
+    return importlib.import_module(f"snippets.{name}")
 
 
 class Project:

@@ -4,26 +4,19 @@ Two sections reproduce defects and must raise, so the module cannot simply be im
 its sections in order in one namespace, as the page does, with docexec's own parser and runner.
 """
 
-from pathlib import Path
-
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-from docexec.runner import Namespace
-from docexec.sections import parse_sections
+from helpers import run_sections
 
-ROOT = Path(__file__).resolve().parents[1]
 MODULE = "snippets/audit.py"
 EXPECTED_RAISES = {"first_example_even": IndexError, "third_example": NameError}
 
 
 @pytest.fixture(scope="module")
 def audit():
-    namespace = Namespace(ROOT, "snippets")
-    sections = parse_sections((ROOT / MODULE).read_text(encoding="utf-8"), MODULE)
-    results = {name: namespace.run(s.code, MODULE, s.first_line) for name, s in sections.items()}
-    yield namespace.globals, results
+    yield run_sections(MODULE)
     plt.close("all")
 
 

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from docexec.config import base_path, derived_config, docs_dir, load_mkdocs_config, nav_pages
-
-REPO = Path(__file__).resolve().parents[1]
+from helpers import REPO
 
 
 def test_the_real_config_loads():

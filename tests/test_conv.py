@@ -21,15 +21,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from docexec.sections import parse_sections
+from helpers import U64, gamma
 from snippets import conv
 from snippets.padding import same_padding
 
-U64 = np.finfo(np.float64).eps / 2
 EXAMPLES = settings(max_examples=80, derandomize=True, deadline=None)
-
-
-def gamma(n, u=U64):
-    return n * u / (1 - n * u)
 
 
 def assert_close(actual, expected, magnitude, terms, u=U64):
@@ -130,10 +126,10 @@ def check_adjoint_identities(spatial_dims, loop, case):
     dkernel = grad_kernel(spatial_dims, loop)(x, dy, kernel.shape, *options)
     magnitude = np.sum(f(abs(x), abs(kernel), *options) * abs(dy))
     k_y, k_dx, k_dkernel = reduction_lengths(x, kernel, dy)
-    forward_bound = gamma(k_y + y.size) * magnitude
+    forward_bound = gamma(k_y + y.size, U64) * magnitude
     for other, chain in [(np.sum(x * dx), k_dx + x.size),
                          (np.sum(kernel * dkernel), k_dkernel + kernel.size)]:
-        assert abs(np.sum(y * dy) - other) <= forward_bound + gamma(chain) * magnitude
+        assert abs(np.sum(y * dy) - other) <= forward_bound + gamma(chain, U64) * magnitude
 
 
 @pytest.mark.parametrize("loop", [False, True], ids=["vectorised", "loop"])

@@ -1,17 +1,6 @@
 """snippets/data_padding.py: what Keras 3 does with padded, variable-length sequences, and the fixes."""
 
-import importlib
-
-import matplotlib.pyplot as plt
 import numpy as np
-import pytest
-
-
-@pytest.fixture(scope="module")
-def page():
-    module = importlib.import_module("snippets.data_padding")
-    yield module
-    plt.close("all")
 
 
 def test_batch_is_zero_padded_after_the_real_steps(page):

@@ -4,23 +4,17 @@ One section raises on purpose (the page marks it raises="ValueError"), so the mo
 with docexec's own runner rather than imported.
 """
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
-from docexec.runner import Namespace
-from docexec.sections import parse_sections
+from helpers import run_sections
 
-ROOT = Path(__file__).resolve().parents[1]
 MODULE = "snippets/demo.py"
 
 
 @pytest.fixture(scope="module")
 def demo():
-    namespace = Namespace(ROOT, "snippets")
-    sections = parse_sections((ROOT / MODULE).read_text(encoding="utf-8"), MODULE)
-    return namespace.globals, {name: namespace.run(s.code, MODULE, s.first_line) for name, s in sections.items()}
+    return run_sections(MODULE)
 
 
 def test_only_the_marked_section_raises(demo):

@@ -7,9 +7,9 @@ from snippets import keras_ref
 
 
 @pytest.fixture(scope="module")
-def home():
-    from snippets import home
-    return home
+def home(page):
+    """snippets.home, loaded by conftest's `page`, under the name these tests read it by."""
+    return page
 
 
 def test_padded_tensor_has_a_one_pixel_frame(home):
@@ -38,7 +38,3 @@ def test_input_gradient_equals_keras_same_conv_input_gradient(home):
 def test_interior_gradient_is_the_kernel_sum(home):
     # every interior pixel is read once by every tap, each with upstream 1
     assert np.all(home.dx.numpy()[0, 1:-1, 1:-1, 0] == home.kernel.sum())
-
-
-def test_figure_has_three_panels(home):
-    assert len(home.fig.axes) == 3

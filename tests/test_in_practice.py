@@ -1,17 +1,8 @@
 """snippets/in_practice.py: edge cue, porting, padding modes, pooling and cost,
 checked against Keras (and against PyTorch where it is installed)."""
 
-import importlib
-
 import numpy as np
 import pytest
-
-from snippets import keras_ref
-
-
-@pytest.fixture(scope="module")
-def page():
-    return importlib.import_module("snippets.in_practice")
 
 
 def test_zero_padding_marks_the_border_of_a_constant_image(page):

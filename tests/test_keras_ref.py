@@ -25,19 +25,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from helpers import U32, U64, gamma
 from snippets import conv, keras_ref
 from snippets.padding import same_padding
 
 tf = keras_ref.tf
 keras = keras_ref.keras
 
-U32 = np.finfo(np.float32).eps / 2
-U64 = np.finfo(np.float64).eps / 2
 EXAMPLES = settings(max_examples=60, derandomize=True, deadline=None)
-
-
-def gamma(n, u):
-    return n * u / (1 - n * u)
 
 
 def rounding_excess(actual, expected, magnitude, terms, bound_factor=1):

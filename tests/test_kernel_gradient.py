@@ -7,12 +7,6 @@ import pytest
 from snippets import keras_ref
 
 
-@pytest.fixture(scope="module")
-def page():
-    from snippets import kernel_gradient
-    return kernel_gradient
-
-
 def test_loop_over_padded_input_equals_keras(page):
     np.testing.assert_allclose(page.dkernel_loop, page.dkernel_keras, atol=1e-5)
 

@@ -7,12 +7,6 @@ import keras
 import tensorflow as tf
 
 
-@pytest.fixture(scope="module")
-def page():
-    from snippets import padding_gradient
-    return padding_gradient
-
-
 def test_zero_padding_gradient_is_a_slice_of_dy(page):
     assert page.x_padded.shape == (1, 7, 5, 1)
     np.testing.assert_array_equal(page.dx, page.dy[:, 1:-2, 0:-1, :])

@@ -9,23 +9,22 @@ are included piecemeal and are tested on their own.
 from __future__ import annotations
 
 from collections import defaultdict
-from pathlib import Path
 
 import pytest
 
 from docexec.page import parse_page, strip_front_matter
 from docexec.sections import parse_sections
 from docexec.sections import stray_lines as lines_outside_sections
+from helpers import REPO
 
-ROOT = Path(__file__).resolve().parents[1]
 SHARED = {"snippets/padding.py", "snippets/conv.py", "snippets/keras_ref.py"}
 
 
 def includes_by_page() -> dict[str, list[tuple[str, str]]]:
     pages = {}
-    for file in sorted((ROOT / "docs").rglob("*.md")):
-        page = parse_page(strip_front_matter(file.read_text(encoding="utf-8")).split("\n"), ROOT)
-        pages[file.relative_to(ROOT / "docs").as_posix()] = [
+    for file in sorted((REPO / "docs").rglob("*.md")):
+        page = parse_page(strip_front_matter(file.read_text(encoding="utf-8")).split("\n"), REPO)
+        pages[file.relative_to(REPO / "docs").as_posix()] = [
             (block.section.path, block.section.name) for block in page.blocks
         ]
     return pages
@@ -56,14 +55,14 @@ def test_a_page_module_belongs_to_one_page(module):
 
 @pytest.mark.parametrize("module", sorted(MODULES))
 def test_every_line_of_a_page_module_is_inside_a_section(module):
-    assert lines_outside_sections((ROOT / module).read_text(encoding="utf-8")) == []
+    assert lines_outside_sections((REPO / module).read_text(encoding="utf-8")) == []
 
 
 @pytest.mark.parametrize("module", sorted(MODULES))
 def test_the_page_runs_every_section_of_its_module_in_order(module):
     page = MODULES[module][0]
     shown = [name for path, name in includes_by_page()[page] if path == module]
-    defined = list(parse_sections((ROOT / module).read_text(encoding="utf-8"), module))
+    defined = list(parse_sections((REPO / module).read_text(encoding="utf-8"), module))
     assert shown == defined, f"docs/{page} includes {shown}, but {module} defines {defined}"
 
 

@@ -11,8 +11,7 @@ import sys
 from pathlib import Path
 
 from docexec.config import derived_config
-
-REPO = Path(__file__).resolve().parents[1]
+from helpers import REPO
 
 
 def test_demo_page_shows_code_outputs_figure_claim_value_and_versions(built_site):
@@ -42,7 +41,7 @@ def test_the_claims_page_lists_the_demo_claim(built_site):
 
 def demo_project(into: Path, strict: bool = True) -> Path:
     """A copy of the project holding only the demo page: a fast, real MkDocs build."""
-    for name in ("snippets", "docs/assets", "overrides", "frozen"):
+    for name in ("snippets", "docs/assets", "docs/includes", "overrides", "frozen"):
         source = REPO / name
         if source.exists():
             (shutil.copytree if source.is_dir() else shutil.copy)(source, into / name)
@@ -55,7 +54,7 @@ def build(project: Path, site: Path, **env) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--site-dir", str(site)],
         cwd=project, capture_output=True, text=True,
-        env={**os.environ, "NO_MKDOCS_2_WARNING": "1", "SOURCE_DATE_EPOCH": "1700000000", **env},
+        env={**os.environ, "SOURCE_DATE_EPOCH": "1700000000", **env},
     )
 
 

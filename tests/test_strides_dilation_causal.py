@@ -5,29 +5,21 @@ cannot simply be imported: the fixture runs its sections in order in one namespa
 page does, with docexec's own parser and runner.
 """
 
-from pathlib import Path
 from types import SimpleNamespace
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-from docexec.runner import Namespace
-from docexec.sections import parse_sections
+from helpers import run_sections
 from snippets import keras_ref
 from snippets.conv import conv1d
 
-ROOT = Path(__file__).resolve().parents[1]
 MODULE = "snippets/strides_dilation_causal.py"
 
 
 @pytest.fixture(scope="module")
 def run():
-    namespace = Namespace(ROOT, "snippets")
-    sections = parse_sections((ROOT / MODULE).read_text(encoding="utf-8"), MODULE)
-    results = {name: namespace.run(s.code, MODULE, s.first_line) for name, s in sections.items()}
-    yield namespace.globals, results
-    plt.close("all")
+    return run_sections(MODULE)
 
 
 @pytest.fixture(scope="module")

@@ -84,7 +84,8 @@ def code_cell_indices(notebook: nbformat.NotebookNode) -> list[int]:
 def drift(notebook: nbformat.NotebookNode, sections: list[Section]) -> str | None:
     """None when the code cells are exactly the sections, in order; else where they first differ."""
     cells = code_cell_indices(notebook)
-    for number, (index, section) in enumerate(zip(cells, sections), start=1):
+    # Compared up to the shorter of the two; a count that differs is reported after the loop.
+    for number, (index, section) in enumerate(zip(cells, sections, strict=False), start=1):
         source = notebook.cells[index].source
         if source != section.code:
             diff = difflib.unified_diff(
@@ -122,7 +123,7 @@ def write_sections(notebook: nbformat.NotebookNode, sections: list[Section]) -> 
             f"{NOTEBOOK.name} has {len(cells)} code cells but {MODULE_NAME} has {len(sections)} sections "
             f"({names}); add or remove the code cell where it belongs in the notebook, then refresh again"
         )
-    for index, section in zip(cells, sections):
+    for index, section in zip(cells, sections, strict=True):
         notebook.cells[index].source = section.code
 
 
@@ -139,7 +140,8 @@ def refresh() -> None:
 
 def main(arguments: list[str]) -> None:
     if arguments != ["--refresh"]:
-        sys.exit(f"usage: python tools/walkthrough_notebook.py --refresh   (got {' '.join(arguments) or 'no arguments'})")
+        given = " ".join(arguments) or "no arguments"
+        sys.exit(f"usage: python tools/walkthrough_notebook.py --refresh   (got {given})")
     refresh()
 
 

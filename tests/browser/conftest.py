@@ -8,20 +8,15 @@ assert on those reports, each naming every page that fails it.
 from __future__ import annotations
 
 import json
-import sys
 import tempfile
 from pathlib import Path
 
 import pytest
 
+import ensure_browser
 from docexec import config
-
-REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / "tools"))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-import ensure_browser  # noqa: E402
-from site_visit import (  # noqa: E402
+from helpers import REPO
+from site_visit import (
     SiteServer,
     discover_pages,
     print_reports,
@@ -78,10 +73,10 @@ def browser_context(chromium_path):
 
 @pytest.fixture(scope="session")
 def axe_source() -> str:
-    axe = REPO / "node_modules" / "axe-core" / "axe.min.js"
-    if not axe.is_file():
-        pytest.fail(f"{axe} is missing: run `npm ci` (make test does)")
-    return axe.read_text(encoding="utf-8")
+    """axe-core's axe.min.js as the PyPI package axe-playwright-python ships it (no npm, no download)."""
+    from axe_playwright_python.base import AXE_FILE_PATH
+
+    return AXE_FILE_PATH.read_text(encoding="utf-8")
 
 
 @pytest.fixture(scope="session")

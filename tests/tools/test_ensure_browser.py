@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from pathlib import Path
 
 import ensure_browser
+from helpers import REPO
 
-TOOL = Path(__file__).resolve().parents[2] / "tools" / "ensure_browser.py"
+TOOL = REPO / "tools" / "ensure_browser.py"
 
 
 def test_the_browser_it_finds_starts_headless():

@@ -1,0 +1,42 @@
+"""What more than one test module needs: the repository's root, running a snippets module section by
+section as its page does, and the floating-point rounding bound the numeric tests compare with.
+
+Importable as `helpers` (pyproject.toml puts tests/ on pytest's `pythonpath`); fixtures are in conftest.py.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+
+# Unit round-off: the largest relative error of one rounding, half the machine epsilon.
+U32 = np.finfo(np.float32).eps / 2
+U64 = np.finfo(np.float64).eps / 2
+
+
+def gamma(n: int, u: float) -> float:
+    """Higham's gamma_n = n*u / (1 - n*u): a floating-point sum of n products, in any order of
+    additions, is within gamma_n times the sum of the |products| of the exact value (Accuracy
+    and Stability of Numerical Algorithms, eq. 3.5)."""
+    return n * u / (1 - n * u)
+
+
+def run_sections(module: str) -> tuple[dict, dict]:
+    """Run every section of `module` (a path such as "snippets/demo.py") in file order in one
+    namespace, with docexec's own parser and runner, as a page that includes them all would.
+
+    For modules that cannot simply be imported because a section raises on purpose. Returns the
+    namespace's globals and {section name: result}; a section that raises is recorded in its
+    result's `raised`, not re-raised, so the caller asserts which ones may.
+    """
+    # Imported here so that modules needing only gamma() do not depend on the engine's layout.
+    from docexec.runner import Namespace
+    from docexec.sections import parse_sections
+
+    namespace = Namespace(REPO, "snippets")
+    sections = parse_sections((REPO / module).read_text(encoding="utf-8"), module)
+    results = {name: namespace.run(section.code, module, section.first_line) for name, section in sections.items()}
+    return namespace.globals, results

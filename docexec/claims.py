@@ -34,7 +34,8 @@ def claims_index(engine: Engine, this_page: str | None, stash: Stash) -> list[st
             sentence = block.options["claim"]
             status = "Verified"
             if "backends" in block.options:  # checked once per backend: say on which
-                names = [backend_title(backend, record.get("backends") or {}) for backend in block.options["backends"].split()]
+                backends = record.get("backends") or {}
+                names = [backend_title(backend, backends) for backend in block.options["backends"].split()]
                 status = "Verified on " + ", ".join(names).replace("|", r"\|")
             rows.append(f"| {stash(sentence_html(sentence))} | [{title}]({link}#{claim_id(sentence)}) | {status} |")
     if not rows:

@@ -18,10 +18,10 @@ import threading
 import time
 from pathlib import Path
 
+from . import pool as machineries  # BACKENDS read at run time: tests swap in fake backends
 from .cleaning import OUTPUT_LIMIT_KB, clean, clean_record, find_address, size
 from .freeze import PACKAGE, libraries_used, top_level_imports
 from .page import Block, InlineValue
-from . import pool as machineries  # BACKENDS read at run time: tests swap in fake backends
 from .pool import DEFAULT, INSTALL_HINT, POOL, WorkerFailed, WorkerTimeout
 
 STARTUP_LIMIT = 300.0  # seconds a fork server may take to import its libraries (not counted in the page's limit)
@@ -245,7 +245,8 @@ class PageRun:
                 error = raised.get("text")
             else:
                 extra = f" (the page expected {expected})" if expected else ""
-                raise PageFailed(f"failed at {raised.get('where')}{on}{extra}\n{clean(str(raised.get('details', '')))}", item)
+                details = clean(str(raised.get("details", "")))
+                raise PageFailed(f"failed at {raised.get('where')}{on}{extra}\n{details}", item)
         elif expected:
             raise PageFailed(f'the block is marked raises="{expected}" but raised nothing{on}', item)
         if answer.get("threads"):

@@ -18,7 +18,8 @@ from pathlib import Path
 
 from .errors import DocexecError
 
-FORMAT = 3  # 3: records list the project modules a run loaded. Bump when the shape of stored records or their rendering changes
+# Bump when the shape of stored records or their rendering changes (3: records list the modules a run loaded).
+FORMAT = 3
 PACKAGE = "snippets"
 LIBRARIES = {
     "NumPy": ("numpy",),

@@ -177,7 +177,8 @@ def stamp_html(record: dict | None, versions: dict) -> str:
         text = f"Every output on this page was produced by running its code with {versions_text(record['versions'])}"
         if record.get("backends"):
             names = [backend_title(name, record["backends"]) for name in record["backends"]]
-            text += f"; tabbed outputs, on {', '.join(names[:-1]) + ' and ' + names[-1] if len(names) > 1 else names[0]}"
+            listed = ", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else names[0]
+            text += f"; tabbed outputs, on {listed}"
         text += "."
     else:
         text = f"This page runs no code; the site was built with {versions_text(versions)}."

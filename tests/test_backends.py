@@ -15,8 +15,7 @@ import textwrap
 import markdown
 import pytest
 
-from docexec import DocexecError, DocexecExtension
-from docexec import pool
+from docexec import DocexecError, DocexecExtension, pool
 from docexec.engine import Engine
 from docexec.pool import LIVE, Machinery
 
@@ -32,7 +31,8 @@ def tabbed(project, text: str, mode: str = "auto") -> str:
     Engine.memory.clear()
     extension = DocexecExtension(root=str(project.root), page="p.md", mode=mode)
     extensions = [*project.EXTENSIONS, "pymdownx.tabbed", extension]
-    return markdown.Markdown(extensions=extensions, extension_configs={"pymdownx.tabbed": {"alternate_style": True}}).convert(text)
+    configs = {"pymdownx.tabbed": {"alternate_style": True}}
+    return markdown.Markdown(extensions=extensions, extension_configs=configs).convert(text)
 
 
 @pytest.fixture
@@ -95,20 +95,25 @@ def test_an_exception_on_one_backend_names_that_backend_page_and_line(project, f
     with pytest.raises(DocexecError) as error:
         tabbed(project, fence("setup", 'hidden backends="one two"') + fence("fails-on-two"))
     message = str(error.value)
-    assert message.startswith("docexec: docs/p.md:5 (snippets/s.py:9, section 'fails-on-two'): failed at snippets/s.py:10 on backend two")
+    assert message.startswith(
+        "docexec: docs/p.md:5 (snippets/s.py:9, section 'fails-on-two'): failed at snippets/s.py:10 on backend two"
+    )
     assert "ValueError: only two refuses" in message and "Traceback" in message
 
 
 def test_a_killed_backend_worker_is_named(project, fake):
     project.write("snippets/s.py", FAKE_SOURCE)
-    with pytest.raises(DocexecError, match=r"section 'killed-on-two'\): the two backend's worker was killed by SIGKILL"):
+    killed = r"section 'killed-on-two'\): the two backend's worker was killed by SIGKILL"
+    with pytest.raises(DocexecError, match=killed):
         tabbed(project, fence("setup", 'hidden backends="one two"') + fence("killed-on-two"))
 
 
 def test_a_hung_backend_worker_is_stopped_at_the_page_limit_and_named(project, fake):
     project.write("snippets/s.py", FAKE_SOURCE)
-    with pytest.raises(DocexecError, match=r"time limit of 1 s on backend two \(Fake two .*\) .* at snippets/s.py:2[01]"):
-        tabbed(project, "<!-- docexec timeout=1 -->\n\n" + fence("setup", 'hidden backends="one two"') + fence("hangs-on-two"))
+    page = "<!-- docexec timeout=1 -->\n\n" + fence("setup", 'hidden backends="one two"') + fence("hangs-on-two")
+    stopped = r"time limit of 1 s on backend two \(Fake two .*\) .* at snippets/s.py:2[01]"
+    with pytest.raises(DocexecError, match=stopped):
+        tabbed(project, page)
 
 
 def test_a_claim_is_checked_on_every_backend(project, fake):
@@ -127,7 +132,8 @@ def test_a_missing_backend_says_how_to_install_it_and_frozen_outputs_still_serve
     missing = Machinery("two", "Fake two {Fake}", {"FAKE": "two"}, {"Fake": ("no-such-distribution",)}, ())
     monkeypatch.setitem(fake, "two", missing)
     assert "running on two" in tabbed(project, page)  # reading the site: the frozen outputs serve
-    with pytest.raises(DocexecError, match=r"backends that are not installed \(two needs no-such-distribution\); install them with `make backends`"):
+    hint = r"backends that are not installed \(two needs no-such-distribution\); install them with `make backends`"
+    with pytest.raises(DocexecError, match=hint):
         tabbed(project, page, mode="refresh")  # running it: says what to install
 
 

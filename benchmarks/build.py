@@ -25,7 +25,8 @@ from pathlib import Path
 from docexec.config import base_path, derived_config, load_mkdocs_config
 
 REPO = Path(__file__).resolve().parents[1]
-COPIED = ("mkdocs.yml", "docs", "snippets", "frozen", "overrides", "docexec")  # docexec: the serve hook mkdocs.yml names
+# docexec/ too: mkdocs.yml names its serve hook by path
+COPIED = ("mkdocs.yml", "docs", "snippets", "frozen", "overrides", "docexec")
 # The local default whatever the caller's environment (DOCEXEC_MODE overrides CI): reuse frozen/, so a
 # run under CI measures what a writer waits for.
 ENV = {**os.environ, "DOCEXEC_MODE": "auto"}

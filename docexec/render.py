@@ -143,7 +143,7 @@ def backend_claim_lines(block: Block, runs: dict, backends: dict, stash: Stash) 
     on = ", ".join(titles[:-1]) + " and " + titles[-1] if len(titles) > 1 else titles[0]
     outputs = "".join(
         f'<p class="docexec-backend">{html.escape(title)}</p>{output_html(run, block)}'
-        for title, run in zip(titles, runs.values())
+        for title, run in zip(titles, runs.values(), strict=True)
     )
     check = (
         f'<details class="docexec-check"><summary>Checked by <code>{html.escape(block.section.path)}</code> '

@@ -184,10 +184,60 @@ class Zygote:
         self.log.close()
 
 
+class Spawner:
+    """Where fork() after importing TensorFlow is not safe (macOS), or with DOCEXEC_FORK=0: each
+    page's worker is a new process that imports its libraries itself (seconds per page, not
+    milliseconds), with the same interface as a Zygote."""
+
+    def __init__(self, machinery: Machinery, imports: tuple):
+        self.machinery, self.imports = machinery, imports
+        self.processes: dict[int, subprocess.Popen] = {}
+        self.process = self  # Pool checks `zygote.process.poll()`: a spawner never dies
+
+    @staticmethod
+    def poll() -> None:
+        return None
+
+    def wait_ready(self, deadline: float) -> None:
+        pass
+
+    def fork(self, root: Path, fds: tuple, deadline: float) -> int:
+        requests, results, log = fds
+        environment = {**os.environ, **FIXED_ENVIRONMENT, **self.machinery.environment}
+        path = [str(root), _PACKAGE_PARENT] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+        environment["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(path))
+        process = subprocess.Popen(
+            [sys.executable, "-m", "docexec.worker", str(requests), str(results), *self.imports],
+            pass_fds=(requests, results), stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+            cwd=root, env=environment, start_new_session=True,
+        )
+        self.processes[process.pid] = process
+        return process.pid
+
+    def status(self, pid: int, timeout: float) -> int | None:
+        try:
+            return self.processes.pop(pid).wait(timeout)
+        except (KeyError, subprocess.TimeoutExpired):
+            return None
+
+    def kill(self) -> None:
+        for process in self.processes.values():
+            process.poll()  # reap what has exited; the workers themselves are killed by their Worker
+
+
+def _forking() -> bool:
+    return sys.platform.startswith("linux") and os.environ.get("DOCEXEC_FORK", "1") != "0"
+
+
+def _starter(machinery: Machinery, imports: tuple):
+    """A fork server on Linux; elsewhere, or with DOCEXEC_FORK=0, a spawner."""
+    return Zygote(machinery, imports) if _forking() else Spawner(machinery, imports)
+
+
 class Worker:
     """One page's worker process (forked by a Zygote), its two pipes and its log."""
 
-    def __init__(self, zygote: Zygote, root: Path):
+    def __init__(self, zygote: Zygote | Spawner, root: Path):
         self.zygote, self.root = zygote, root
         self.log = tempfile.TemporaryFile()
         theirs_read, self.requests = os.pipe()
@@ -351,7 +401,7 @@ class Pool:
 
     def take(self, machinery: Machinery, root: Path, imports: tuple) -> Worker:
         """A fresh worker for one page; it is forked when first used."""
-        key = (machinery.name, tuple(imports), _engine_stamp())
+        key = (machinery.name, tuple(imports), _engine_stamp(), _forking())
         with self.lock:
             zygote = self.zygotes.get(key)
             if zygote is not None and zygote.process.poll() is not None:
@@ -361,17 +411,17 @@ class Pool:
             if zygote is None:
                 for old in [k for k in self.zygotes if k[2] != key[2]]:
                     self.zygotes.pop(old).kill()
-                zygote = self.zygotes[key] = Zygote(machinery, tuple(imports))
+                zygote = self.zygotes[key] = _starter(machinery, tuple(imports))
         return Worker(zygote, root)
 
     def prestart(self, machinery: Machinery, imports: tuple) -> None:
         """Start the fork server now (it imports in the background) if none is running."""
-        key = (machinery.name, tuple(imports), _engine_stamp())
+        key = (machinery.name, tuple(imports), _engine_stamp(), _forking())
         with self.lock:
             if key not in self.zygotes:
                 for old in [k for k in self.zygotes if k[2] != key[2]]:
                     self.zygotes.pop(old).kill()
-                self.zygotes[key] = Zygote(machinery, tuple(imports))
+                self.zygotes[key] = _starter(machinery, tuple(imports))
 
     def shutdown(self) -> None:
         for worker in list(LIVE):

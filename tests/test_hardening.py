@@ -312,3 +312,28 @@ def test_an_import_through_a_symlink_out_of_the_project_is_refused(project, tmp_
     with pytest.raises(DocexecError, match=refused) as error:
         project.render(project.fence("x"))
     assert "outside code ran" not in str(error.value)
+
+
+# ----------------------------------------------------------------------------- without a fork server
+
+
+@pytest.mark.parametrize(
+    "body, what",
+    [
+        ("import sys\nsys.exit(0)", r"raised SystemExit\(0\) at snippets/s.py:3"),
+        ("import os, signal\nos.kill(os.getpid(), signal.SIGKILL)", r"the worker was killed by SIGKILL while running"),
+        ("import time\ntime.sleep(10_000)", r"time limit of 1 s .* it was at snippets/s.py:3"),
+        ("print('spawned')", None),
+    ],
+    ids=["sys.exit(0)", "SIGKILL", "sleep in C", "completes"],
+)
+def test_workers_spawned_without_a_fork_server_are_judged_the_same(project, monkeypatch, body, what):
+    """DOCEXEC_FORK=0 (and macOS, where fork() after importing TensorFlow is unsafe)."""
+    monkeypatch.setenv("DOCEXEC_FORK", "0")
+    project.write("snippets/s.py", section("x", body))
+    page = "<!-- docexec timeout=1 -->\n\n" + project.fence("x")
+    if what is None:
+        assert "spawned" in project.render(page)
+        return
+    with pytest.raises(DocexecError, match=what):
+        project.render(page)

@@ -30,7 +30,8 @@ def test_every_claim_section_ends_true(audit):
     _, results = audit
     claims = {name: r.raw_value for name, r in results.items() if name.endswith("_claim")}
     assert len(claims) >= 15
-    not_true = {name: value for name, value in claims.items() if type(value).__name__ not in ("bool", "bool_") or not value}
+    not_true = {name: value for name, value in claims.items()
+                if type(value).__name__ not in ("bool", "bool_") or not value}
     assert not_true == {}
 
 

@@ -49,7 +49,7 @@ def conv_cases(draw, spatial_dims, paddings):
     kernel_size = draw(st.tuples(*[ints(1, 5)] * spatial_dims))
     strides = draw(st.tuples(*[ints(1, 3)] * spatial_dims))
     dilation = draw(st.tuples(*[ints(1, 3)] * spatial_dims))
-    spans = [(k - 1) * d + 1 for k, d in zip(kernel_size, dilation)]
+    spans = [(k - 1) * d + 1 for k, d in zip(kernel_size, dilation, strict=True)]
     sizes = [draw(ints(span, span + 6) if padding == "valid" else ints(1, 9))
              for span in spans]
     n, c_in, c_out = draw(ints(1, 3)), draw(ints(1, 4)), draw(ints(1, 4))
@@ -153,7 +153,7 @@ def test_same_is_zero_padding_then_valid(loop, case):
     """Forward: identical numbers. Input gradient: the padded input's gradient, cropped."""
     x, kernel, dy, strides, _, dilation = case
     pads = [same_padding(size, k, s, d) for size, k, s, d
-            in zip(x.shape[1:3], kernel.shape[:2], strides, dilation)]
+            in zip(x.shape[1:3], kernel.shape[:2], strides, dilation, strict=True)]
     (top, bottom), (left, right) = pads
     x_padded = np.pad(x, [(0, 0), *pads, (0, 0)])
     same = forward(2, loop)(x, kernel, strides, "same", dilation)

@@ -75,7 +75,8 @@ def test_stride_2_windows_shift_when_the_sequence_is_padded(page):
     kernel = page.strided.kernel.numpy()
     bias = page.strided.bias.numpy()
     np.testing.assert_allclose(page.y_alone, conv1d(page.short, kernel, 2, "same")[0, :, 0] + bias, atol=1e-5)
-    np.testing.assert_allclose(page.y_padded_to_4, conv1d(page.padded_to_4, kernel, 2, "same")[0, :, 0] + bias, atol=1e-5)
+    np.testing.assert_allclose(page.y_padded_to_4, conv1d(page.padded_to_4, kernel, 2, "same")[0, :, 0] + bias,
+                               atol=1e-5)
     # padded to 4 steps, the windows start on x0 and x2 instead of one zero before x0
     np.testing.assert_allclose(page.y_padded_to_4[0], page.short[0, :3, 0] @ kernel[:, 0, 0] + bias[0], atol=1e-5)
     assert page.as_many_outputs and np.all(~np.isclose(page.y_alone, page.y_padded_to_4))

@@ -216,7 +216,8 @@ def test_check_mode_compares_keys(numbers, project):
     record["key"] = "5"
     record["checksum"] = freeze.results_checksum(record)
     file.write_text(json.dumps(record))
-    with pytest.raises(DocexecError, match="docs/p.md: frozen/p.json was not made from the current page: its key differs"):
+    message = "docs/p.md: frozen/p.json was not made from the current page: its key differs"
+    with pytest.raises(DocexecError, match=message):
         project.render(page, mode="check")
 
 

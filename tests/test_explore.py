@@ -104,7 +104,7 @@ def test_reach_counts_and_taps_match_keras(layer):
     assert (~taps).sum(axis=1).tolist() == reach.sum(axis=1).tolist()
 
 
-@pytest.mark.parametrize("layer", [l for l in SAMPLE if l[3] == "same"], ids=str)
+@pytest.mark.parametrize("layer", [layer for layer in SAMPLE if layer[3] == "same"], ids=str)
 def test_same_padding_is_tensorflow_s_before_and_after(layer):
     """Keras's "same" equals "valid" on the input padded by the table's (before, after)."""
     size, kernel_size, stride, padding, dilation = layer
@@ -150,7 +150,7 @@ def test_square_2d_counts_are_the_outer_product_of_the_1d_counts():
     assert wrong == []
 
 
-@pytest.mark.parametrize("layer", [l for l in SAMPLE if l[3] != "causal"], ids=str)
+@pytest.mark.parametrize("layer", [layer for layer in SAMPLE if layer[3] != "causal"], ids=str)
 def test_square_2d_reach_is_the_outer_product_of_the_1d_reach(layer):
     """Output (i, j) of a square 2-D layer reads pixel (r, c) exactly when output i
     reads r and output j reads c along one axis (conv.py's 2-D forward pass)."""

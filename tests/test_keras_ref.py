@@ -67,12 +67,13 @@ def keras_cases(draw, spatial_dims, paddings):
     else:
         strides[draw(ints(0, spatial_dims - 1))] = draw(ints(2, 3))
         dilation[draw(ints(0, spatial_dims - 1))] = draw(ints(2, 3))
-    spans = [(k - 1) * d + 1 for k, d in zip(kernel_size, dilation)]
+    spans = [(k - 1) * d + 1 for k, d in zip(kernel_size, dilation, strict=True)]
     sizes = [draw(ints(span, span + 6) if padding == "valid" else ints(1, 9))
              for span in spans]
     n, c_in, c_out = draw(ints(1, 3)), draw(ints(1, 4)), draw(ints(1, 4))
     rng = np.random.default_rng(draw(ints(0, 2**32 - 1)))
-    float32_data = lambda shape: rng.standard_normal(shape).astype(np.float32).astype(np.float64)
+    def float32_data(shape):
+        return rng.standard_normal(shape).astype(np.float32).astype(np.float64)
     x = float32_data((n, *sizes, c_in))
     kernel = float32_data((*kernel_size, c_in, c_out))
     options = (tuple(strides), padding, tuple(dilation))
@@ -104,7 +105,7 @@ def numpy_references(x, kernel, dy, options):
 def check_against_keras(case):
     x, kernel, dy, options = case
     results = keras_ref.conv_with_gradients(x, kernel, dy, *options)
-    for result, reference in zip(results, numpy_references(x, kernel, dy, options)):
+    for result, reference in zip(results, numpy_references(x, kernel, dy, options), strict=True):
         assert result.dtype == np.float32
         assert_within_float32_rounding(result, *reference)
 
@@ -123,7 +124,7 @@ def test_conv1d_and_its_gradients_match_keras(case):
 
 def padded_for_same(x, kernel, strides, dilation):
     pads = [same_padding(size, k, s, d) for size, k, s, d
-            in zip(x.shape[1:3], kernel.shape[:2], strides, dilation)]
+            in zip(x.shape[1:3], kernel.shape[:2], strides, dilation, strict=True)]
     return np.pad(x, [(0, 0), *pads, (0, 0)]), pads
 
 
@@ -147,7 +148,7 @@ def test_keras_same_is_valid_on_the_zero_padded_input(case):
                                           "same", dilation)]
     terms = [taps * x.shape[-1], taps * dy.shape[-1], np.prod(dy.shape[:-1])]
     for actual, expected, magnitude, k in zip(same, [valid[0], dx_cropped, valid[2]],
-                                              magnitudes, terms):
+                                              magnitudes, terms, strict=True):
         assert_within_float32_rounding(actual, expected, magnitude, k, bound_factor=2)
 
 
@@ -190,7 +191,7 @@ def test_public_functions_match_conv(case):
     dy = rng.standard_normal(y.shape).astype(np.float32).astype(np.float64)
     results = [y, grad_input(dy, kernel, x.shape, *options),
                grad_kernel(x, dy, kernel.shape, *options)]
-    for result, reference in zip(results, numpy_references(x, kernel, dy, options)):
+    for result, reference in zip(results, numpy_references(x, kernel, dy, options), strict=True):
         assert_within_float32_rounding(result, *reference)
 
 

@@ -15,7 +15,6 @@ import sys
 
 import pytest
 
-
 PROBE = r"""
 import json, tensorflow as tf
 from tensorflow.python.util import _pywrap_util_port

@@ -53,18 +53,18 @@ def test_output_size_matches_tensorflow(padding):
 def test_output_size_matches_keras_layers():
     """Keras's own shape arithmetic, for every combination a Keras layer accepts."""
     mismatches = []
-    for (size, k, s, d), padding in itertools.product(GRID, ["valid", "same", "causal"]):
+    for (size, k, s, d), mode in itertools.product(GRID, ["valid", "same", "causal"]):
         if not keras_ref.keras_accepts(s, d, spatial_dims=1):
             continue
-        layer = keras.layers.Conv1D(1, k, strides=s, padding=padding, dilation_rate=d)
-        expected = output_size(size, k, s, padding, d)
+        layer = keras.layers.Conv1D(1, k, strides=s, padding=mode, dilation_rate=d)
+        expected = output_size(size, k, s, mode, d)
         try:
             _, length, _ = layer.compute_output_shape((1, size, 1))
         except ValueError as error:
             assert "zero or negative" in str(error)
             length = 0
         if length != expected:
-            mismatches.append((size, k, s, d, padding, expected, length))
+            mismatches.append((size, k, s, d, mode, expected, length))
     assert mismatches == []
 
 

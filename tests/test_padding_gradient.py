@@ -1,9 +1,9 @@
 """snippets/padding_gradient.py: the padding op's gradient is its adjoint,
 checked against TensorFlow."""
 
+import keras
 import numpy as np
 import pytest
-import keras
 import tensorflow as tf
 
 

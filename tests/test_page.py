@@ -72,7 +72,8 @@ def test_an_inline_value_error_names_its_page_line_and_column(project):
     "claims, message",
     [
         (("Same words.", "Same words."), "docs/p.md:4: the claim 'Same words.' is already made at page line 1"),
-        (("Same, words!", "same words"), "docs/p.md:4: the claim 'same words' gets the id 'claim-same-words', as the claim 'Same, words!'"),
+        (("Same, words!", "same words"),
+         "docs/p.md:4: the claim 'same words' gets the id 'claim-same-words', as the claim 'Same, words!'"),
         (("!!!",), "docs/p.md:1: the claim '!!!' has no letters or digits"),
     ],
 )

@@ -42,7 +42,8 @@ def test_hidden_blocks_run_but_show_nothing_and_values_are_spliced_in_place(proj
         secret = 6 * 7
         # --8<-- [end:setup]
     """)
-    html = project.render(project.fence("setup", "hidden") + "\nThe answer is `{py} secret`, twice `{py} 2 * secret`.\n")
+    prose = "\nThe answer is `{py} secret`, twice `{py} 2 * secret`.\n"
+    html = project.render(project.fence("setup", "hidden") + prose)
     assert "secret = 6 * 7" not in html
     assert ('The answer is <span class="docexec-value">42</span>, '
             'twice <span class="docexec-value">84</span>.') in html

@@ -36,7 +36,8 @@ def test_sections_are_found_by_name_with_their_line_numbers():
         ("# --8<-- [start:a]\n# --8<-- [end:b]\n", "s.py:2: end of 'b' while section 'a'"),
         ("# --8<-- [start:a]\n# --8<-- [end:a]\n# --8<-- [start:a]\n", "s.py:3: section 'a' is defined twice"),
         # A marker whose name the marker pattern refuses used to be skipped as a comment.
-        ("# --8<-- [start:my section]\nx = 1\n# --8<-- [end:my section]\n", "s.py:1: section marker with the name 'my section'"),
+        ("# --8<-- [start:my section]\nx = 1\n# --8<-- [end:my section]\n",
+         "s.py:1: section marker with the name 'my section'"),
         ("# --8<-- [start:a]\nx = 1\n# --8<-- [end:été]\n", "s.py:3: section marker with the name 'été'"),
     ],
 )
@@ -52,7 +53,8 @@ def test_a_section_error_is_a_docexec_error():
 def test_unknown_section_lists_the_known_ones(tmp_path):
     (tmp_path / "snippets").mkdir()
     (tmp_path / "snippets" / "s.py").write_text(SOURCE)
-    with pytest.raises(SectionError, match="snippets/s.py: the file has no section 'three'; its sections are: one, two"):
+    message = "snippets/s.py: the file has no section 'three'; its sections are: one, two"
+    with pytest.raises(SectionError, match=message):
         load_section(tmp_path, "snippets/s.py", "three")
 
 

@@ -121,4 +121,5 @@ def test_transposed_convolution_is_the_input_gradient_and_output_padding_picks_t
     assert page.transposed_8.shape == (1, 8, 8, 1)
     assert np.allclose(page.transposed_7, page.gradient_7, atol=1e-5)
     assert np.allclose(page.transposed_8, page.gradient_8, atol=1e-5)
-    assert np.allclose(page.transposed(page.x_small, page.kernel_transpose, output_padding=1), page.gradient_8, atol=1e-5)
+    padded_output = page.transposed(page.x_small, page.kernel_transpose, output_padding=1)
+    assert np.allclose(padded_output, page.gradient_8, atol=1e-5)

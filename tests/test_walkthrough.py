@@ -12,6 +12,9 @@ from __future__ import annotations
 import nbformat
 import pytest
 
+from docexec import compare
+from docexec.sections import Section
+from docexec.sections import stray_lines as lines_outside_sections
 from walkthrough_notebook import (
     MODULE,
     MODULE_NAME,
@@ -23,9 +26,7 @@ from walkthrough_notebook import (
     outputs_of,
     write_sections,
 )
-from docexec import compare
-from docexec.sections import Section
-from docexec.sections import stray_lines as lines_outside_sections
+
 
 def test_code_cells_are_the_module_sections_in_order():
     text = MODULE.read_text(encoding="utf-8")
@@ -35,7 +36,8 @@ def test_code_cells_are_the_module_sections_in_order():
     problem = drift(nbformat.read(NOTEBOOK, as_version=4), module_sections(text))
     assert problem is None, (
         f"{NOTEBOOK.name} and {MODULE_NAME} have drifted apart: {problem}\n"
-        "edit the module, not the notebook, then run `make outputs` (or `python tools/walkthrough_notebook.py --refresh`) "
+        "edit the module, not the notebook, then run `make outputs` "
+        "(or `python tools/walkthrough_notebook.py --refresh`) "
         "(for an added or removed section, first add or remove its code cell where it belongs in the notebook)"
     )
 
@@ -62,7 +64,8 @@ def test_drift_names_the_first_differing_cell_and_section(tmp_path):
     assert "+dk_loop = np.zeros((3, 3))\n" in problem
     # The notebook side drifting is caught the same way.
     notebook.cells[3].source += "\nprint('typed into the notebook')"
-    assert drift(notebook, module_sections(text)).startswith("code cell 2 (notebook cell 3) differs from section 'same_rule'")
+    assert drift(notebook, module_sections(text)).startswith(
+        "code cell 2 (notebook cell 3) differs from section 'same_rule'")
 
 
 def test_drift_names_a_missing_or_extra_cell(tmp_path):

@@ -15,10 +15,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from site_visit import AXE_JS, watch
 
+from site_visit import AXE_JS, watch
 from snippets import explorer
-from snippets.padding import padding_amounts
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 PAGE = "explore/"
@@ -127,7 +126,7 @@ def test_the_script_s_windows_equal_explorer_py_for_every_layer_of_the_grid(expl
               for s in table["strides"] for k in table["kernels"] for n in table["sizes"]]
     assert len(found) == len(layers)
     wrong = []
-    for layer, windows, entry in zip(layers, found, table["layers"]):
+    for layer, windows, entry in zip(layers, found, table["layers"], strict=True):
         if entry is None or entry[2] == 0:
             ok = windows == "refused"
         else:

@@ -45,7 +45,8 @@ def conv_layer(kernel, strides=1, padding="same", dilation=1):
     """A Keras Conv1D or Conv2D without bias whose kernel is `kernel`."""
     layer_class = {3: keras.layers.Conv1D, 4: keras.layers.Conv2D}[kernel.ndim]
     layer = layer_class(kernel.shape[-1], kernel.shape[:-2], strides=strides,
-                        padding=padding, dilation_rate=dilation, use_bias=False)
+                        padding=padding, dilation_rate=dilation, use_bias=False,
+                        kernel_initializer="zeros")  # overwritten just below
     layer.build((None,) * (kernel.ndim - 1) + (kernel.shape[-2],))
     layer.kernel.assign(kernel)
     return layer
@@ -67,7 +68,7 @@ def gradients(layer, x, dy):
             y, _ = layer.stateless_call([kernel], [], x)
             return (y * dy).sum()
 
-        dx, dkernel = jax.grad(loss, argnums=(0, 1))(x, layer.kernel.value)
+        dx, dkernel = jax.jit(jax.grad(loss, argnums=(0, 1)))(x, layer.kernel.value)
     elif backend == "torch":
         import torch
         x = torch.tensor(x, requires_grad=True)

@@ -133,6 +133,11 @@ all(difference <= ROUND_OFF for pair in differences.values() for difference in p
 # --8<-- [end:agreement_claim]
 
 
+# --8<-- [start:stride_and_dilation]
+conv_layer(random((3, 3, 2, 3)), strides=2, dilation=2)
+# --8<-- [end:stride_and_dilation]
+
+
 # --8<-- [start:tf_graph]
 import tensorflow as tf
 
@@ -274,11 +279,6 @@ def pads_explicitly(name):
 (pads_explicitly("4x4 kernel"), pads_explicitly("stride 2, 8x8 input"),
  pads_explicitly("stride 2, 7x7 input")) == (True, True, False)
 # --8<-- [end:torch_graph_claim]
-
-
-# --8<-- [start:stride_and_dilation]
-conv_layer(random((3, 3, 2, 3)), strides=2, dilation=2)
-# --8<-- [end:stride_and_dilation]
 
 
 # --8<-- [start:dilated_op]

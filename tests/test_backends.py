@@ -1,0 +1,202 @@
+"""docs/backends.md on every machinery it names: one subprocess per backend, its
+environment set before Keras is imported, runs the page's blocks that name that backend
+in page order in one namespace (as the build's workers do), and reports each block's
+outcome; the tests assert every claim held, every `raises` block raised exactly that
+type, and the per-machinery facts the prose states.
+
+Run directly, this file is that worker: `python tests/test_backends.py tf-eigen`.
+"""
+
+from __future__ import annotations
+
+import ast
+import contextlib
+import io
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PAGE = "backends.md"
+
+# The machineries of the agreed `backends=` option, as environment variables.
+MACHINERIES = {
+    "tf-eigen": {"KERAS_BACKEND": "tensorflow", "TF_ENABLE_ONEDNN_OPTS": "0"},
+    "tf-onednn": {"KERAS_BACKEND": "tensorflow", "TF_ENABLE_ONEDNN_OPTS": "1"},
+    "jax": {"KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu"},
+    "torch": {"KERAS_BACKEND": "torch"},
+}
+WORKER_TIMEOUT = 300  # seconds, per backend
+
+
+def page_blocks() -> list[dict]:
+    """The page's `python exec` blocks in order: source, options, code and where it starts."""
+    from docexec import page as page_module
+    from docexec.sections import load_section
+
+    page_module.BLOCK_OPTIONS.add("backends")  # until the engine knows the option itself
+    lines = (ROOT / "docs" / PAGE).read_text(encoding="utf-8").split("\n")
+    blocks = []
+    for item in page_module.parse_page(lines).items:
+        if isinstance(item, page_module.Block):
+            path, name = item.source.rsplit(":", 1)
+            section = load_section(ROOT, path, name)
+            blocks.append({"source": item.source, "line": item.line, "options": item.options,
+                           "backends": item.options.get("backends", "").split(),
+                           "code": section.code, "path": path, "first_line": section.first_line})
+    return blocks
+
+
+def run_block(block: dict, namespace: dict) -> dict:
+    """Execute one block; its printed output, final value and the exception it raised."""
+    tree = ast.parse("\n" * (block["first_line"] - 1) + block["code"], block["path"])
+    final = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
+    outcome = {"source": block["source"], "raised": None, "message": None, "value": None}
+    stream = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(stream), contextlib.redirect_stderr(stream):
+            exec(compile(tree, block["path"], "exec"), namespace)
+            if final is not None:
+                value = eval(compile(ast.Expression(final.value), block["path"], "eval"), namespace)
+                outcome["value"] = value if type(value).__name__ in ("bool", "bool_") else repr(value)
+                outcome["value"] = bool(value) if type(value).__name__ == "bool_" else outcome["value"]
+    except Exception as error:
+        outcome["raised"], outcome["message"] = type(error).__name__, str(error)
+    outcome["output"] = stream.getvalue()
+    return outcome
+
+
+def worker(machinery: str) -> None:
+    """Run the page's blocks for one machinery; print one JSON report on the last line."""
+    namespace = {"__name__": "__docexec__"}
+    outcomes = [run_block(block, namespace)
+                for block in page_blocks() if machinery in block["backends"]]
+    facts = {"machinery": namespace["machinery"]() if "machinery" in namespace else None}
+    if "differences" in namespace:
+        facts["differences"] = namespace["differences"]
+        facts["round_off"] = namespace["ROUND_OFF"]
+        # what the table would print for a difference within and beyond the bound
+        facts["printed"] = {str(d): namespace["at_most"](d) for d in (2.4e-7, 1e-6, 3e-6, 0.02)}
+    if "kernels" in namespace:
+        facts["kernels"] = namespace["kernels"]
+    print(json.dumps({"outcomes": outcomes, "facts": facts}))
+
+
+@pytest.fixture(scope="module")
+def reports() -> dict:
+    """Every machinery's report, the workers running side by side; and how long they took."""
+    started = time.monotonic()
+    workers = {}
+    for machinery, variables in MACHINERIES.items():
+        env = {**os.environ, **variables, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "2"}
+        env.pop("KERAS_HOME", None)
+        workers[machinery] = subprocess.Popen(
+            [sys.executable, __file__, machinery], cwd=ROOT, env=env, text=True,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    results = {}
+    try:
+        for machinery, process in workers.items():
+            try:
+                stdout, stderr = process.communicate(timeout=WORKER_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                pytest.fail(f"the {machinery} worker ran past {WORKER_TIMEOUT} s")
+            if process.returncode != 0:
+                hint = ("\n(is its backend installed? `pip install '.[backends]'` installs "
+                        "jax, jaxlib and torch)" if "ModuleNotFoundError" in stderr else "")
+                pytest.fail(f"the {machinery} worker failed:\n{stderr[-3000:]}{hint}")
+            results[machinery] = json.loads(stdout.strip().splitlines()[-1])
+    finally:
+        for process in workers.values():  # ours only, by handle: none is left running
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+    results["seconds"] = time.monotonic() - started
+    print(f"\nbackend workers: {results['seconds']:.1f} s for {len(MACHINERIES)} machineries")
+    return results
+
+
+def by_source(report: dict) -> dict:
+    return {outcome["source"].rsplit(":", 1)[1]: outcome for outcome in report["outcomes"]}
+
+
+def test_every_block_names_known_machineries_and_every_machinery_starts_with_the_set_up():
+    blocks = page_blocks()
+    for block in blocks:
+        assert block["backends"], f"docs/{PAGE} line {block['line']} names no backends"
+        unknown = set(block["backends"]) - set(MACHINERIES)
+        assert not unknown, f"docs/{PAGE} line {block['line']}: unknown {sorted(unknown)}; allowed: {sorted(MACHINERIES)}"
+    for machinery in MACHINERIES:
+        first = next(block for block in blocks if machinery in block["backends"])
+        assert first["source"].endswith(":setup") and "hidden" in first["options"]
+
+
+@pytest.mark.parametrize("machinery", list(MACHINERIES))
+def test_every_claim_holds_and_every_expected_failure_fails_as_stated(reports, machinery):
+    outcomes = iter(reports[machinery]["outcomes"])
+    for block in page_blocks():
+        if machinery not in block["backends"]:
+            continue
+        outcome = next(outcomes)
+        where = f"{machinery}, docs/{PAGE} line {block['line']} ({block['source']})"
+        expected = block["options"].get("raises")
+        assert outcome["raised"] == expected, (
+            f"{where}: expected {expected or 'no exception'}, got {outcome['raised']}: {outcome['message']}")
+        if "claim" in block["options"]:
+            assert outcome["value"] is True, f"{where}: claim is false: {block['options']['claim']}"
+        if "hidden" in block["options"]:
+            assert outcome["output"] == "", f"{where} is hidden but printed {outcome['output']!r}"
+
+
+@pytest.mark.parametrize("machinery", list(MACHINERIES))
+def test_gradients_agree_with_the_reference_to_round_off(reports, machinery):
+    facts = reports[machinery]["facts"]
+    assert len(facts["differences"]) == 5
+    for case, pair in facts["differences"].items():
+        assert max(pair) <= facts["round_off"], f"{machinery}, {case}: {pair}"
+    assert facts["round_off"] <= 1e-6  # the bound the page's claim sentence states
+    # the printed bound stays put within round-off and grows with a real difference
+    assert facts["printed"] == {"2.4e-07": "<= 1e-06", "1e-06": "<= 1e-06",
+                                "3e-06": "<= 1e-05", "0.02": "<= 1e-01"}
+
+
+def test_each_machinery_is_the_one_its_environment_asked_for(reports):
+    assert reports["tf-eigen"]["facts"]["machinery"] == "tensorflow, Eigen CPU kernels"
+    assert reports["tf-onednn"]["facts"]["machinery"] == "tensorflow, oneDNN CPU kernels"
+    assert reports["tf-eigen"]["facts"]["kernels"] == [
+        "Conv2D", "Conv2DBackpropInput", "Conv2DBackpropFilter"]
+    assert all(kernel.startswith("_MklNative") for kernel in reports["tf-onednn"]["facts"]["kernels"])
+    assert reports["jax"]["facts"]["machinery"] == "jax"
+    assert reports["torch"]["facts"]["machinery"] == "torch"
+
+
+def test_the_failures_are_the_ones_the_prose_describes(reports):
+    eigen, onednn = by_source(reports["tf-eigen"]), by_source(reports["tf-onednn"])
+    assert "do not yet support dilation rates larger than 1" in eigen["dilated_op_eigen"]["message"]
+    # the page names the Eigen input-gradient kernel from this message
+    assert "Conv2DCustomBackpropInput" in eigen["transpose_even_kernel_eigen"]["message"]
+    assert "mkl_conv_grad_input_ops" in onednn["transpose_even_kernel_onednn"]["message"]
+    assert "empty output" in eigen["kernel_one_longer_refused"]["message"]
+    assert "empty output" in by_source(reports["jax"])["kernel_one_longer_refused"]["message"]
+    assert "Kernel size can't be greater" in by_source(reports["torch"])["kernel_one_longer_torch"]["message"]
+    for machinery in MACHINERIES:
+        printed = by_source(reports[machinery])["transpose_even_kernel"]["output"]
+        assert "promised output shape: (1, 4, 4, 1)" in printed, machinery
+
+
+def test_each_backend_prints_what_its_own_graph_holds(reports):
+    eigen_graph = by_source(reports["tf-eigen"])["tf_graph"]["output"]
+    assert eigen_graph == by_source(reports["tf-onednn"])["tf_graph"]["output"]
+    assert "SpaceToBatchND" in eigen_graph.splitlines()[2] and "Pad'" not in eigen_graph
+    jaxpr = by_source(reports["jax"])["jaxpr"]["output"]
+    assert "lhs_dilation=(2, 2)" in jaxpr and "rev" in jaxpr
+    torch_lines = by_source(reports["torch"])["torch_graph"]["output"].splitlines()
+    assert ["ConstantPadNdBackward0" in line for line in torch_lines] == [True, True, False]
+
+
+if __name__ == "__main__":
+    worker(sys.argv[1])

@@ -37,18 +37,16 @@ WORKER_TIMEOUT = 300  # seconds, per backend
 def page_blocks() -> list[dict]:
     """The page's `python exec` blocks in order: source, options, code and where it starts."""
     from docexec import page as page_module
-    from docexec.sections import load_section
 
-    page_module.BLOCK_OPTIONS.add("backends")  # until the engine knows the option itself
     lines = (ROOT / "docs" / PAGE).read_text(encoding="utf-8").split("\n")
     blocks = []
-    for item in page_module.parse_page(lines).items:
+    for item in page_module.parse_page(lines, ROOT).items:
         if isinstance(item, page_module.Block):
-            path, name = item.source.rsplit(":", 1)
-            section = load_section(ROOT, path, name)
+            backends = item.options.get("backends", "")
             blocks.append({"source": item.source, "line": item.line, "options": item.options,
-                           "backends": item.options.get("backends", "").split(),
-                           "code": section.code, "path": path, "first_line": section.first_line})
+                           "backends": backends.split() if isinstance(backends, str) else list(backends),
+                           "code": item.code, "path": item.section.path,
+                           "first_line": item.section.first_line})
     return blocks
 
 

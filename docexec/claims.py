@@ -9,7 +9,7 @@ from .config import load_mkdocs_config, nav_pages
 from .engine import Engine
 from .errors import DocexecError
 from .freeze import library_versions
-from .page import parse_page, strip_front_matter, claim_id
+from .page import claim_id, parse_page, strip_front_matter
 from .render import Stash, backend_title, sentence_html, versions_text
 
 

@@ -81,7 +81,7 @@ def text_mismatch(frozen: str, executed: str) -> Mismatch | None:
     if len(old) != len(new):  # a number appeared or vanished: show the first differing line
         return _first_line_difference(frozen, executed)
     last = len(old) - 1
-    for index, (a, b) in enumerate(zip(old, new)):
+    for index, (a, b) in enumerate(zip(old, new, strict=True)):
         if index % 2:
             same = numbers_match(a, b)
         else:
@@ -101,7 +101,7 @@ def _spaced(text: str, after_number: bool, before_number: bool) -> str:
 
 
 def _first_line_difference(frozen: str, executed: str) -> Mismatch:
-    for a, b in zip(frozen.splitlines(), executed.splitlines()):
+    for a, b in zip(frozen.splitlines(), executed.splitlines(), strict=False):  # lengths may differ
         if a != b:
             return Mismatch(a, b)
     old, new = frozen.splitlines(), executed.splitlines()

@@ -94,7 +94,7 @@ class Engine:
                 f"the page has no frozen outputs in {frozen_file}; run `make outputs` and commit them",
                 **self.location(name, None),
             )
-        for index, (before, after) in enumerate(zip(stored["results"], fresh["results"])):
+        for index, (before, after) in enumerate(zip(stored["results"], fresh["results"], strict=True)):
             difference = compare.mismatch(before, after)
             if difference:
                 raise DocexecError(

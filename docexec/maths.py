@@ -56,13 +56,13 @@ class MathsProcessor(InlineProcessor):
         super().__init__(pattern, md)
         self.display = display
 
-    def handleMatch(self, m, data):  # noqa: N802 (Python-Markdown's name)
+    def handleMatch(self, m, data):
         mathml = to_mathml(m.group(1), self.display)
         return self.md.htmlStash.store(mathml), m.start(0), m.end(0)
 
 
 class MathsExtension(Extension):
-    def extendMarkdown(self, md: Markdown) -> None:  # noqa: N802
+    def extendMarkdown(self, md: Markdown) -> None:
         if "$" not in md.ESCAPED_CHARS:
             md.ESCAPED_CHARS = [*md.ESCAPED_CHARS, "$"]
         md.inlinePatterns.register(
@@ -73,7 +73,7 @@ class MathsExtension(Extension):
         )
 
 
-def makeExtension(**kwargs) -> MathsExtension:  # noqa: N802
+def makeExtension(**kwargs) -> MathsExtension:
     return MathsExtension(**kwargs)
 
 

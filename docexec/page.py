@@ -215,7 +215,8 @@ def _check_claims(blocks: list[Block]) -> None:
             same = seen[anchor].options["claim"] == sentence
             raise DocexecError(
                 f"the claim {sentence!r} "
-                + ("is already made" if same else f"gets the id {anchor!r}, as the claim {seen[anchor].options['claim']!r}")
+                + ("is already made" if same
+                   else f"gets the id {anchor!r}, as the claim {seen[anchor].options['claim']!r}")
                 + f" at page line {seen[anchor].line}; each claim on a page needs its own sentence",
                 line=block.line,
             )

@@ -7,7 +7,7 @@ import base64
 import functools
 import html
 import re
-from typing import Callable
+from collections.abc import Callable
 
 from .errors import DocexecError
 from .page import Block, InlineValue, Page, claim_id
@@ -44,13 +44,14 @@ def pair_results(page: Page, record: dict | None) -> list[tuple]:
     """Each item with its result, checked to be the result of that item (not of its neighbour)."""
     results = record["results"] if record else []
     if len(results) != len(page.items):
-        raise DocexecError(f"the page has {len(page.items)} executable items but its record holds {len(results)} results")
-    for item, result in zip(page.items, results):
+        raise DocexecError(
+            f"the page has {len(page.items)} executable items but its record holds {len(results)} results")
+    for item, result in zip(page.items, results, strict=True):
         if isinstance(item, Block) and result.get("source") != item.source:
             raise DocexecError(f"the record's result for this block is of {result.get('source')!r}", **item.where)
         if isinstance(item, InlineValue) and result.get("expression") != item.expression:
             raise DocexecError(f"the record's result for this value is of {result.get('expression')!r}", **item.where)
-    return list(zip(page.items, results))
+    return list(zip(page.items, results, strict=True))
 
 
 def block_lines(block: Block, result: dict, versions: dict, stash: Stash, backends: dict | None = None) -> list[str]:
@@ -84,7 +85,8 @@ def output_html(result: dict, block: Block) -> str:
     alt, count = block.options.get("alt"), len(result["figures"])
     for number, svg in enumerate(result["figures"], start=1):
         if not alt:
-            raise DocexecError('the block draws a figure but has no alt text; add alt="..." to its fence', **block.where)
+            raise DocexecError(
+                'the block draws a figure but has no alt text; add alt="..." to its fence', **block.where)
         text_alt = alt if count == 1 else f"{alt} ({number} of {count})"
         data = base64.b64encode("\n".join(svg).encode()).decode()
         parts.append(
@@ -106,7 +108,8 @@ def claim_lines(block: Block, result: dict, versions: dict, stash: Stash) -> lis
     )
     body = [stash(sentence_html(sentence)), f"{{: #{claim_id(sentence)} }}", "", stash(check)]
     indent = block.indent
-    return ["", f'{indent}!!! success docexec-claim "Verified"', *(f"{indent}    {line}" if line else "" for line in body), ""]
+    body = [f"{indent}    {line}" if line else "" for line in body]
+    return ["", f'{indent}!!! success docexec-claim "Verified"', *body, ""]
 
 
 def backend_title(name: str, backends: dict) -> str:

@@ -23,7 +23,7 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 PRECISION = 4
-NEGATIVE_ZERO = re.compile(r"(?<![\w.])-(0\.0{%d})(?!\d)" % PRECISION)
+NEGATIVE_ZERO = re.compile(rf"(?<![\w.])-(0\.0{{{PRECISION}}})(?!\d)")
 SVG_RC = {"svg.fonttype": "none", "svg.hashsalt": "docexec"}
 
 

@@ -124,7 +124,8 @@ def parse_include(line: str) -> tuple[str, str]:
             f"the include {match['target']!r} names no section; a page runs one section of a file: '{example}'"
         )
     if not re.fullmatch(NAME, name):
-        raise SectionError(f"the include {match['target']!r} names the section {name!r}; a section name uses only {NAME_RULE}")
+        raise SectionError(
+            f"the include {match['target']!r} names the section {name!r}; a section name uses only {NAME_RULE}")
     return path, name
 
 

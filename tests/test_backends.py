@@ -127,7 +127,8 @@ def test_every_block_names_known_machineries_and_every_machinery_starts_with_the
     for block in blocks:
         assert block["backends"], f"docs/{PAGE} line {block['line']} names no backends"
         unknown = set(block["backends"]) - set(MACHINERIES)
-        assert not unknown, f"docs/{PAGE} line {block['line']}: unknown {sorted(unknown)}; allowed: {sorted(MACHINERIES)}"
+        assert not unknown, (f"docs/{PAGE} line {block['line']}: unknown {sorted(unknown)}; "
+                             f"allowed: {sorted(MACHINERIES)}")
     for machinery in MACHINERIES:
         first = next(block for block in blocks if machinery in block["backends"])
         assert first["source"].endswith(":setup") and "hidden" in first["options"]

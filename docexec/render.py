@@ -134,8 +134,11 @@ def backend_lines(block: Block, result: dict, backends: dict, stash: Stash) -> l
     lines = ["", f'{indent}{ticks}python title="{block.section.path}"']
     lines += [indent + code_line if code_line else "" for code_line in block.code.splitlines()]
     lines += [indent + ticks, ""]
-    for name, run in runs.items():
-        output = output_html(run, block) or '<p class="docexec-empty">No output.</p>'
+    outputs = {name: output_html(run, block) for name, run in runs.items()}
+    if not any(outputs.values()):  # a definition: like a block on one backend, nothing under it
+        return lines
+    for name, output in outputs.items():
+        output = output or '<p class="docexec-empty">No output.</p>'
         lines += [f'{indent}=== "{backend_title(name, backends)}"', "", f"{indent}    {stash(output)}", ""]
     return lines
 

@@ -90,6 +90,13 @@ def test_each_backend_runs_its_blocks_in_its_own_environment_and_shows_a_tab(pro
     assert set(record["backends"]) == {"one", "two"} and "NumPy" in record["backends"]["one"]
 
 
+def test_a_block_that_prints_nothing_on_any_backend_shows_its_code_without_tabs(project, fake):
+    project.write("snippets/s.py", FAKE_SOURCE)
+    html = tabbed(project, fence("setup") + fence("show"))
+    assert html.count('class="tabbed-set') == 1  # the printing block only
+    assert "No output." not in html and "environ" in html
+
+
 def test_an_exception_on_one_backend_names_that_backend_page_and_line(project, fake):
     project.write("snippets/s.py", FAKE_SOURCE)
     with pytest.raises(DocexecError) as error:

@@ -97,19 +97,23 @@ def output_html(result: dict, block: Block) -> str:
 
 
 def claim_lines(block: Block, result: dict, versions: dict, stash: Stash) -> list[str]:
+    return claim_box(block, "Verified", f"with {versions_text(versions)}", output_html(result, block), stash)
+
+
+def claim_box(block: Block, title: str, checked_with: str, outputs: str, stash: Stash) -> list[str]:
     """A native admonition whose paragraph carries the claim's id, so that MkDocs' anchor
     validation sees it; the sentence itself goes in as escaped HTML."""
     sentence = block.options["claim"]
     check = (
         f'<details class="docexec-check"><summary>Checked by <code>{html.escape(block.section.path)}</code> '
-        f"when this page was built, with {html.escape(versions_text(versions))}</summary>"
+        f"when this page was built, {html.escape(checked_with)}</summary>"
         f'<div class="highlight"><pre><code>{highlighted(block.code)}</code></pre></div>'
-        f"{output_html(result, block)}</details>"
+        f"{outputs}</details>"
     )
     body = [stash(sentence_html(sentence)), f"{{: #{claim_id(sentence)} }}", "", stash(check)]
     indent = block.indent
     body = [f"{indent}    {line}" if line else "" for line in body]
-    return ["", f'{indent}!!! success docexec-claim "Verified"', *body, ""]
+    return ["", f'{indent}!!! success docexec-claim "{title}"', *body, ""]
 
 
 def backend_title(name: str, backends: dict) -> str:
@@ -144,24 +148,14 @@ def backend_lines(block: Block, result: dict, backends: dict, stash: Stash) -> l
 
 
 def backend_claim_lines(block: Block, runs: dict, backends: dict, stash: Stash) -> list[str]:
-    sentence = block.options["claim"]
     titles = [backend_title(name, backends) for name in runs]
     on = ", ".join(titles[:-1]) + " and " + titles[-1] if len(titles) > 1 else titles[0]
     outputs = "".join(
         f'<p class="docexec-backend">{html.escape(title)}</p>{output_html(run, block)}'
         for title, run in zip(titles, runs.values(), strict=True)
     )
-    check = (
-        f'<details class="docexec-check"><summary>Checked by <code>{html.escape(block.section.path)}</code> '
-        f"when this page was built, on each of {html.escape(on)}</summary>"
-        f'<div class="highlight"><pre><code>{highlighted(block.code)}</code></pre></div>'
-        f"{outputs}</details>"
-    )
-    body = [stash(sentence_html(sentence)), f"{{: #{claim_id(sentence)} }}", "", stash(check)]
-    indent = block.indent
-    return ["", f'{indent}!!! success docexec-claim "Verified on {len(titles)} backends"' if len(titles) > 1
-            else f'{indent}!!! success docexec-claim "Verified"',
-            *(f"{indent}    {line}" if line else "" for line in body), ""]
+    title = f"Verified on {len(titles)} backends" if len(titles) > 1 else "Verified"
+    return claim_box(block, title, f"on each of {on}", outputs, stash)
 
 
 def sentence_html(sentence: str) -> str:

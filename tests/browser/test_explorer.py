@@ -295,9 +295,16 @@ def axe_serious(page, axe_source):
 
 
 def set_scheme(page, scheme):
-    """Switch the palette as Material's toggle does, and let colour transitions finish
-    (axe would otherwise measure colours halfway)."""
+    """Switch the palette as Material's toggle does, with colour transitions off: axe must
+    measure the colours a reader ends up with, not a frame halfway (on a loaded machine a
+    transition can start after any fixed wait)."""
     page.evaluate("""async (s) => {
+        if (!document.getElementById('no-transitions')) {
+            const style = document.createElement('style');
+            style.id = 'no-transitions';
+            style.textContent = '*, *::before, *::after { transition: none !important; }';
+            document.head.appendChild(style);
+        }
         document.body.setAttribute('data-md-color-scheme', s);
         await new Promise(resolve => setTimeout(resolve, 50));
         const transitions = document.getAnimations().filter(a => a instanceof CSSTransition);

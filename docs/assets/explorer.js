@@ -232,7 +232,7 @@
       for (let p = 0; p < padded; p++) {
         const pixel = p - before, x = p * CELL;
         if (pixel < 0 || pixel >= layer.size) {
-          this.cells.set(String(p), cell(padding, x, top, "pe-pad", "0", { "data-padded": p }));
+          this.cells.set(String(p), cell(padding, x, top, "pe-pad", "", { "data-padded": p }));
           continue;
         }
         const group = this.interactive(inputs, cell(inputs, x, top, "pe-input", String(counts[pixel]),

@@ -294,21 +294,18 @@ def test_each_section_runs_on_its_own_after_the_page_set_up():
         exec(compile(section.code, f"{path} [{name}]", "exec"), namespace)
         function = namespace[name]
         assert function is not getattr(conv, name)
-        if name == "scatter_then_crop":
+        if name in ("scatter_then_crop", "sum_over_padded_input"):
+            # The shown loops take padding amounts, not a padding name: stride 2, lopsided "same".
             x, kernel = rng.standard_normal((2, 7, 6, 3)), rng.standard_normal((2, 3, 3, 2))
             dy = rng.standard_normal(conv.conv2d(x, kernel, 2, "same").shape)
             pads = [same_padding(7, 2, 2), same_padding(6, 3, 2)]
-            np.testing.assert_array_equal(
-                function(dy, kernel, x.shape, (2, 2), (1, 1), pads),
-                conv.conv2d_grad_input_loop(dy, kernel, x.shape, 2, "same"))
-            continue
-        if name == "sum_over_padded_input":
-            x, kernel = rng.standard_normal((2, 7, 6, 3)), rng.standard_normal((2, 3, 3, 2))
-            dy = rng.standard_normal(conv.conv2d(x, kernel, 2, "same").shape)
-            pads = [same_padding(7, 2, 2), same_padding(6, 3, 2)]
-            np.testing.assert_array_equal(
-                function(x, dy, kernel.shape, (2, 2), (1, 1), pads),
-                conv.conv2d_grad_kernel_loop(x, dy, kernel.shape, 2, "same"))
+            if name == "scatter_then_crop":
+                shown = function(dy, kernel, x.shape, (2, 2), (1, 1), pads)
+                wrapped = conv.conv2d_grad_input_loop(dy, kernel, x.shape, 2, "same")
+            else:
+                shown = function(x, dy, kernel.shape, (2, 2), (1, 1), pads)
+                wrapped = conv.conv2d_grad_kernel_loop(x, dy, kernel.shape, 2, "same")
+            np.testing.assert_array_equal(shown, wrapped)
             continue
         x, kernel = rng.standard_normal((2, 7, 6, 3)), rng.standard_normal((2, 3, 3, 2))
         if name.startswith("conv1d"):

@@ -37,14 +37,6 @@ class BlockResult:
     raw_value: object = None  # not stored: what a claim's check evaluated to
     stream: object = None  # not stored: what the output was captured in
 
-    def as_record(self) -> dict:
-        return {
-            "output": self.output.splitlines(),
-            "value": None if self.value is None else self.value.splitlines(),
-            "error": self.error,
-            "figures": [svg.splitlines() for svg in self.figures],
-        }
-
 
 class CodeFailed(Exception):
     """The page's code raised; `where` is file:line inside the snippet, `details` the traceback."""

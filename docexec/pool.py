@@ -62,6 +62,11 @@ BACKENDS = {
     "tf-onednn": Machinery(
         "tf-onednn", "TensorFlow {TensorFlow} · oneDNN",
         {"KERAS_BACKEND": "tensorflow", "TF_ENABLE_ONEDNN_OPTS": "1"}, TENSORFLOW, ("keras",)),
+    # XLA compiles the gradient steps of snippets/backends.py (they read DOCEXEC_XLA), on
+    # whichever TensorFlow CPU kernel path the build runs: it is what model.fit runs on a GPU.
+    "tf-xla": Machinery(
+        "tf-xla", "TensorFlow {TensorFlow} · XLA",
+        {"KERAS_BACKEND": "tensorflow", "DOCEXEC_XLA": "1"}, TENSORFLOW, ("keras",)),
     "jax": Machinery(
         "jax", "JAX {JAX}",
         {"KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu"},

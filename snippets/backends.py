@@ -482,7 +482,7 @@ model, _ = training_step_differences(4, 1, "Conv2D same")
 print(f"compile(jit_compile={'True' if XLA else repr('auto')}) on this CPU-only machine:",
       f"jit_compile = {model.jit_compile}")
 if not XLA:
-    print("Keras's auto rule with a GPU listed (read from source, run without one):",
+    print("Keras's auto rule, run with a GPU added to the devices it lists (no GPU ran):",
           f"jit_compile = {auto_with_a_gpu(model)}")
 # --8<-- [end:fit]
 
@@ -599,10 +599,12 @@ def pads_follow_padding_py(kernel, stride, size):
                                                      rhs_dilate=stride))
     explicit = steps_that_matter(padded_model(x_shape, weights, stride, PADDINGS[1]), x_shape, dy_shape)
     attributes = {op: attribute for op, _, attribute in explicit if op != "convolution"}
+    forward = [window_of(attribute) for op, shape, attribute in explicit
+               if op == "convolution" and shape == dy_shape]
     explicit_ok = attributes == ({} if before == after == 0 else {  # no zeros: nothing to add
         "pad": f"padding=0_0x{before}_{after}x{before}_{after}x0_0",
         "slice": f"slice={{[0:1], [{before}:{before + size}], [{before}:{before + size}], [0:2]}}"})
-    return fused_ok and explicit_ok
+    return fused_ok and explicit_ok and forward == [window((before, after), stride=stride)]
 
 
 over(grid(kernel=(2, 3, 4, 5), stride=(1, 2, 3), size=(7, 8)), pads_follow_padding_py)

@@ -151,6 +151,9 @@ all(difference <= ROUND_OFF for pair in differences.values() for difference in p
 
 
 # --8<-- [start:compiled_claim]
+from docexec.checks import grid, over
+
+
 def compiled_by_xla(step, arguments):
     """Whether TensorFlow must compile `step` with XLA: such a function is marked
     _XlaMustCompile (compile it or fail, never fall back to the op kernels), and only such a
@@ -160,8 +163,8 @@ def compiled_by_xla(step, arguments):
     return marked and " convolution(" in hlo
 
 
-len(COMPILED_STEPS) == len(CASES) and all(
-    compiled_by_xla(step, arguments) for step, arguments in COMPILED_STEPS)
+steps = dict(zip(CASES, COMPILED_STEPS, strict=True))  # one compiled step per case, or an error
+over(grid(case=list(CASES)), lambda case: compiled_by_xla(*steps[case]))
 # --8<-- [end:compiled_claim]
 
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import os
 
+from .backends import backend_title, library_versions
 from .config import load_mkdocs_config, nav_pages
 from .engine import Engine
 from .errors import DocexecError
-from .freeze import library_versions
 from .page import claim_id, parse_page, strip_front_matter
-from .render import Stash, backend_title, sentence_html, versions_text
+from .render import Stash, sentence_html, versions_text
 
 
 def claims_index(engine: Engine, this_page: str | None, stash: Stash) -> list[str]:
@@ -21,21 +21,21 @@ def claims_index(engine: Engine, this_page: str | None, stash: Stash) -> list[st
         file = engine.docs_dir / name
         lines = strip_front_matter(file.read_text(encoding="utf-8-sig")).split("\n")
         try:
-            page = parse_page(lines, engine.root)
+            page = parse_page(lines, engine.root, engine.backends)
         except DocexecError as error:
             raise error.at(page=f"{engine.docs_dir.name}/{name}") from None
-        claims = [block for block in page.blocks if "claim" in block.options]
+        claims = [block for block in page.blocks if block.options.claim is not None]
         if not claims:
             continue
         record = engine.record(name, page)  # a false claim fails here, before it is listed
         title = next((line[2:].strip() for line in lines if line.startswith("# ")), name).replace("|", r"\|")
         link = os.path.relpath(name, os.path.dirname(this_page or "index.md"))
         for block in claims:
-            sentence = block.options["claim"]
+            sentence = block.options.claim
             status = "Verified"
-            if "backends" in block.options:  # checked once per backend: say on which
-                backends = record.get("backends") or {}
-                names = [backend_title(backend, backends) for backend in block.options["backends"].split()]
+            if block.options.backends:  # checked once per backend: say on which
+                versions = record.backends or {}
+                names = [backend_title(backend, versions, engine.backends) for backend in block.options.backends]
                 status = "Verified on " + ", ".join(names).replace("|", r"\|")
             rows.append(f"| {stash(sentence_html(sentence))} | [{title}]({link}#{claim_id(sentence)}) | {status} |")
     if not rows:

@@ -1,4 +1,5 @@
-"""The one error type of the engine, and the one way a failure says where it happened.
+"""The errors of the engine, with their message templates, and the one way a failure says
+where it happened.
 
 Every message reads `docexec: PAGE:LINE (SNIPPET:LINE, section 'NAME'): what went wrong`,
 with the parts that are known. Errors raised while a page is parsed or rendered do not know
@@ -65,3 +66,103 @@ class DocexecError(_ErrorBase):
         error.reason, error.location = self.reason, replace(self.location, **missing)
         _ErrorBase.__init__(error, describe(error.reason, error.location))
         return error
+
+
+class SectionError(DocexecError):
+    """A snippet file or section reference is wrong; the message says where and why."""
+
+
+class FrozenFileError(Exception):
+    """A frozen file cannot be trusted: not JSON, the wrong shape, or edited by hand."""
+
+    @classmethod
+    def not_json(cls, file, error) -> FrozenFileError:
+        return cls(f"{file} is not valid JSON ({error})")
+
+    @classmethod
+    def wrong_shape(cls, file, problem: str) -> FrozenFileError:
+        return cls(f"{file} {problem}")
+
+    @classmethod
+    def edited(cls, file) -> FrozenFileError:
+        return cls(f"{file} was edited by hand: its results do not match its checksum")
+
+
+class WorkerFailed(Exception):
+    """A worker died, hung, could not start, or answered nonsense; the message says which."""
+
+
+class WorkerTimeout(WorkerFailed):
+    def __init__(self, message: str, at: str | None):
+        super().__init__(message)
+        self.at = at  # file:line the page's code was at when it was stopped, if known
+
+
+class PageFailed(Exception):
+    """The page cannot be built: `reason`, at `item` (a Block, an InlineValue or None); the
+    Engine adds the page and the item's location. `on` is " on backend NAME (LABEL)" for a
+    backend's worker, "" for the build's own."""
+
+    def __init__(self, reason: str, item=None):
+        super().__init__(reason)
+        self.reason, self.item = reason, item
+
+    @classmethod
+    def timeout(cls, limit: float, on: str, at: str | None, item) -> PageFailed:
+        where = f"; it was at {at}" if at else ""
+        return cls(f"ran past the page's time limit of {limit:g} s{on} "
+                   f"(set another with <!-- docexec timeout=SECONDS -->){where}", item)
+
+    @classmethod
+    def exited(cls, text: str, where: str, on: str, details: str, item) -> PageFailed:
+        return cls(f"raised {text} at {where}{on}; a section must not exit or interrupt the build "
+                   f"(it runs in a worker process, which the build stops)\n{details}", item)
+
+    @classmethod
+    def code_failed(cls, where: str, on: str, expected: str | None, details: str, item) -> PageFailed:
+        extra = f" (the page expected {expected})" if expected else ""
+        return cls(f"failed at {where}{on}{extra}\n{details}", item)
+
+    @classmethod
+    def raised_nothing(cls, expected: str, on: str, item) -> PageFailed:
+        return cls(f'the block is marked raises="{expected}" but raised nothing{on}', item)
+
+    @classmethod
+    def threads_left(cls, threads: list[str], on: str, item) -> PageFailed:
+        return cls(f"the section left {len(threads)} thread(s) running ({', '.join(threads)}){on}; join every "
+                   f"thread a section starts before it ends, so that what it prints lands in its own output", item)
+
+    @classmethod
+    def too_much_output(cls, size: int, limit: int, on: str, item) -> PageFailed:
+        return cls(f"the block produced {size / 1000:.0f} kB of output{on}, over the limit of {limit / 1000:g} kB "
+                   f"a block; print less, or raise the page's limit with <!-- docexec output-limit=KB -->", item)
+
+    @classmethod
+    def address(cls, line: str, source: str, on: str, item) -> PageFailed:
+        return cls(f"the output shows a memory address{on}, which changes on every run ({source}): {line!r}; "
+                   f"print something stable instead (a value, a name, a shape)", item)
+
+    @classmethod
+    def hidden_shows(cls, on: str, item) -> PageFailed:
+        return cls(f"the block is hidden but printed or drew something{on}; show it, or keep set-up sections quiet",
+                   item)
+
+    @classmethod
+    def claim_not_bool(cls, sentence: str, value_type: str, on: str, item) -> PageFailed:
+        return cls(f"the check of claim \"{sentence}\" must end in an expression that is True or False{on}; "
+                   f"it ended in {value_type}", item)
+
+    @classmethod
+    def claim_false(cls, sentence: str, last_line: str, output: str, on: str, item) -> PageFailed:
+        return cls(f"claim is false{on}: \"{sentence}\"\n  its check ends at {last_line}\n{output}", item)
+
+    @classmethod
+    def outside_project(cls, module: str, file: str, root, on: str, item) -> PageFailed:
+        return cls(f"the section imported {module} from {file}, outside the project ({root}){on}; "
+                   f"a page may only run the project's own code", item)
+
+    @classmethod
+    def backends_missing(cls, missing: dict[str, list[str]], hint: str, item) -> PageFailed:
+        parts = "; ".join(f"{name} needs {', '.join(libraries)}" for name, libraries in missing.items())
+        return cls(f"the section runs on backends that are not installed ({parts}); {hint}. Reading the site "
+                   f"does not need them: frozen outputs serve every page whose sections are unchanged", item)

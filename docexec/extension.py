@@ -13,10 +13,11 @@ from pathlib import Path
 from markdown import Extension
 from markdown.preprocessors import Preprocessor
 
+from .backends import BACKENDS, library_versions
 from .claims import claims_index
 from .engine import Engine
 from .errors import DocexecError
-from .freeze import library_versions, mode_from_environment
+from .freeze import mode_from_environment
 from .page import locate_page, parse_page
 from .render import render_page, stamp_html
 
@@ -30,26 +31,28 @@ class ExecPreprocessor(Preprocessor):
         self.config = config
         self.pending: list[str] = []
         root = Path(config["root"]).resolve()
+        self.backends = config["backends"] or BACKENDS
         self.engine = Engine(
             root,
             (root / config["docs_dir"]).resolve(),
             (root / config["store"]).resolve(),
             config["mode"] or mode_from_environment(),
             float(config["timeout"]),
+            self.backends,
         )
 
     def run(self, lines: list[str]) -> list[str]:
         try:
-            page = parse_page(lines, self.engine.root)
+            page = parse_page(lines, self.engine.root, self.backends)
             name = self.page_name(lines) if page.items else None
             record = self.engine.record(name, page) if page.items else None
-            output = render_page(page, record, self.stash)
+            output = render_page(page, record, self.stash, self.backends)
             if page.claims_index:
                 output += claims_index(self.engine, name, self.stash)
         except DocexecError as error:
             found = self.config["page"] or locate_page(lines, self.engine.docs_dir) or "(unknown page)"
             raise error.at(page=f"{self.engine.docs_dir.name}/{found}") from None
-        return output + ["", self.stash(stamp_html(record, library_versions()))]
+        return output + ["", self.stash(stamp_html(record, library_versions(), self.backends))]
 
     def page_name(self, lines: list[str]) -> str:
         found = self.config["page"] or locate_page(lines, self.engine.docs_dir)
@@ -87,6 +90,8 @@ class DocexecExtension(Extension):
             "page": ["", "this page's path inside docs_dir; found by its text when empty"],
             "mode": ["", "auto, check or refresh; empty reads DOCEXEC_MODE, then CI"],
             "timeout": [120.0, "default time limit of one page, in seconds"],
+            # Not None: Markdown would turn a mapping given for a None default into a bool.
+            "backends": ["", "name -> docexec.backends.Backend a block may run on; empty: the site's BACKENDS"],
         }
         super().__init__(**kwargs)
 

@@ -65,11 +65,13 @@ class Project:
         file.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
         return file
 
-    def markdown(self, page: str = "p.md", mode: str = "auto", **options):
+    def markdown(self, page: str = "p.md", mode: str = "auto", extensions=(), extension_configs=None, **options):
+        """A Markdown converter with docexec (given `options`) after EXTENSIONS and `extensions`."""
         from docexec import DocexecExtension
 
         extension = DocexecExtension(root=str(self.root), page=page, mode=mode, **options)
-        return markdown.Markdown(extensions=[*self.EXTENSIONS, extension])
+        return markdown.Markdown(extensions=[*self.EXTENSIONS, *extensions, extension],
+                                 extension_configs=extension_configs or {})
 
     def render(self, text: str, page: str = "p.md", mode: str = "auto", **options) -> str:
         """Write `text` as docs/<page> and convert it, with nothing remembered from earlier renders."""

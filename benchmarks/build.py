@@ -25,8 +25,8 @@ from pathlib import Path
 from docexec.config import base_path, derived_config, load_mkdocs_config
 
 REPO = Path(__file__).resolve().parents[1]
-# docexec/ too: mkdocs.yml names its serve hook by path
-COPIED = ("mkdocs.yml", "docs", "snippets", "frozen", "overrides", "docexec")
+# The extensions too, and hooks/: mkdocs.yml names its serve hook by path
+COPIED = ("mkdocs.yml", "docs", "snippets", "frozen", "overrides", "docexec", "maths", "hooks")
 # The local default whatever the caller's environment (DOCEXEC_MODE overrides CI): reuse frozen/, so a
 # run under CI measures what a writer waits for.
 ENV = {**os.environ, "DOCEXEC_MODE": "auto"}

@@ -100,7 +100,7 @@ class WorkerTimeout(WorkerFailed):
 
 class PageFailed(Exception):
     """The page cannot be built: `reason`, at `item` (a Block, an InlineValue or None); the
-    Engine adds the page and the item's location. `on` is " on backend NAME (LABEL)" for a
+    PageCache adds the page and the item's location. `on` is " on backend NAME (LABEL)" for a
     backend's worker, "" for the build's own."""
 
     def __init__(self, reason: str, item=None):

@@ -1,9 +1,9 @@
-"""A worker process: runs one page's sections for the build, on one machinery.
+"""A worker process: runs one page's sections for the build, on one backend.
 
     python -m docexec.worker --zygote CONTROL_FD [MODULE ...]   (how the build starts it)
     python -m docexec.worker REQUEST_FD RESULT_FD [MODULE ...]   (one worker, no fork server)
 
-The build starts one fork server per machinery, with the machinery's environment; it imports
+The build starts one fork server per backend, with the backend's environment; it imports
 NumPy and the MODULEs (e.g. keras) once and forks a fresh worker per page (see `zygote`).
 A worker has its own session, the project root as working directory, stdin from /dev/null
 and stdout and stderr to a log the build reads when the worker dies. It says it is ready,
@@ -148,7 +148,7 @@ class Session:
         return Refused(f"{type(request).__name__} is not a request")
 
     def start_page(self, request: PageRequest) -> PageStarted:
-        from .runner import Namespace
+        from .namespace import Namespace
 
         self.root, self.package = Path(request.root), request.package
         sys.meta_path.insert(0, ProjectImports(self.root, self.package))
@@ -220,12 +220,12 @@ def serve(requests_fd: int, results_fd: int, session: Session) -> None:
 
 
 def prepare(preload: list[str]) -> str | None:
-    """Import what every page of this machinery needs; an error message if that fails."""
+    """Import what every page of this backend needs; an error message if that fails."""
     global _ADDRESS
     # A hung page: the build sends SIGUSR1 and reads where every thread was from the log (fd 2).
     faulthandler.register(signal.SIGUSR1, all_threads=True)
     try:
-        from . import runner  # noqa: F401  (imported once here, not once per page)
+        from . import namespace  # noqa: F401  (imported once here, not once per page)
         from .cleaning import ADDRESS
 
         _ADDRESS = ADDRESS
@@ -233,7 +233,7 @@ def prepare(preload: list[str]) -> str | None:
 
         for module in preload:
             importlib.import_module(module)
-    except BaseException as error:  # a machinery that is not installed or cannot start
+    except BaseException as error:  # a backend that is not installed or cannot start
         return "".join(traceback.format_exception_only(type(error), error)).strip()
     return None
 
@@ -250,7 +250,7 @@ def die_with_parent() -> None:
 
 
 def zygote(control_fd: int, preload: list[str]) -> None:
-    """The fork server of one machinery: imports NumPy and `preload` once, then forks a
+    """The fork server of one backend: imports NumPy and `preload` once, then forks a
     fresh worker for each page. It never runs a page's code itself, so every fork starts
     from the same clean state, and a fork costs milliseconds where importing TensorFlow
     costs seconds.

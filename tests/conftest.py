@@ -75,11 +75,11 @@ class Project:
 
     def render(self, text: str, page: str = "p.md", mode: str = "auto", **options) -> str:
         """Write `text` as docs/<page> and convert it, with nothing remembered from earlier renders."""
-        from docexec.engine import Engine
+        from docexec.cache import PageCache
 
         text = textwrap.dedent(text).lstrip("\n")
         self.write(f"docs/{page}", text)
-        Engine.memory.clear()
+        PageCache.memory.clear()
         return self.markdown(page, mode, **options).convert(text)
 
     @staticmethod
@@ -91,7 +91,7 @@ class Project:
 @pytest.fixture
 def project(tmp_path, monkeypatch) -> Project:
     """An empty project whose `snippets` package is importable instead of the real one."""
-    from docexec.engine import Engine
+    from docexec.cache import PageCache
 
     (tmp_path / "docs").mkdir()
     (tmp_path / "snippets").mkdir()
@@ -99,7 +99,7 @@ def project(tmp_path, monkeypatch) -> Project:
     monkeypatch.syspath_prepend(str(tmp_path))
     for name in [m for m in sys.modules if m == "snippets" or m.startswith("snippets.")]:
         monkeypatch.delitem(sys.modules, name)
-    monkeypatch.setattr(Engine, "memory", {})
+    monkeypatch.setattr(PageCache, "memory", {})
     monkeypatch.delenv("DOCEXEC_MODE", raising=False)
     monkeypatch.delenv("CI", raising=False)
     return Project(tmp_path)

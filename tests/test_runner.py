@@ -1,4 +1,4 @@
-"""Running a page's code (Engine.record, docexec/runner.py): output captured as printed,
+"""Running a page's code (PageCache.record, docexec/namespace.py): output captured as printed,
 failures named by page line, snippet file:line and section, claims checked."""
 
 from __future__ import annotations

@@ -59,7 +59,7 @@ def test_serve_rebuilds_on_a_snippet_edit_shows_a_failure_and_recovers(tmp_path)
     (tmp_path / "docs" / "index.md").write_text('# Home\n\n```python exec\n--8<-- "snippets/s.py:x"\n```\n')
     (tmp_path / "mkdocs.yml").write_text(
         "site_name: t\nmarkdown_extensions:\n  - pymdownx.superfences\n  - docexec\n"
-        f"watch:\n  - snippets\nhooks:\n  - {REPO / 'docexec' / 'serve.py'}\n"
+        f"watch:\n  - snippets\nhooks:\n  - {REPO / 'hooks' / 'serve.py'}\n"
     )
     port = free_port()
     server = subprocess.Popen(

@@ -15,12 +15,12 @@ from .freeze import Store, page_key
 from .model import Page, Record
 from .page import key_items
 
-__all__ = ["DocexecError", "Engine"]
+__all__ = ["DocexecError", "PageCache"]
 
 LOG = logging.getLogger("mkdocs.docexec")
 
 
-class Engine:
+class PageCache:
     """Finds each page's results: from memory, from the frozen store, or by running it."""
 
     memory: dict = {}  # (root, page) -> record, shared by every Markdown instance of a build

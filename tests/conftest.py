@@ -41,11 +41,11 @@ def built_site(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def page(request):
-    """The snippets module a page runs, imported once per test module: tests/test_<name>.py gets
+    """The snippets module a page runs, imported once per test module: tests/pages/test_<name>.py gets
     snippets.<name> (the autouse fixture below closes the figures it draws)."""
     name = request.module.__name__.rpartition(".")[2].removeprefix("test_")
     if not (REPO / "snippets" / f"{name}.py").is_file():
-        pytest.fail(f"the `page` fixture loads snippets/<name>.py for tests/test_<name>.py; "
+        pytest.fail(f"the `page` fixture loads snippets/<name>.py for tests/pages/test_<name>.py; "
                     f"{request.module.__file__} names snippets/{name}.py, which does not exist")
     return importlib.import_module(f"snippets.{name}")
 

@@ -22,7 +22,7 @@ from docexec import DocexecError
 from docexec.cache import PageCache
 from docexec.pool import LIVE
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def section(name: str, body: str) -> str:

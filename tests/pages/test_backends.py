@@ -4,7 +4,7 @@ in page order in one namespace (as the build's workers do), and reports each blo
 outcome; the tests assert every claim held, every `raises` block raised exactly that
 type, and the per-backend facts the prose states.
 
-Run directly, this file is that worker: `python tests/test_backends.py tf-eigen`.
+Run directly, this file is that worker: `python tests/pages/test_backends.py tf-eigen`.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import pytest
 
 from docexec.backends import BACKENDS
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PAGE = "backends.md"
 
 WORKER_TIMEOUT = 300  # seconds, per backend

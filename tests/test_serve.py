@@ -19,6 +19,28 @@ import psutil
 REPO = Path(__file__).resolve().parents[1]
 
 
+def test_the_hook_is_for_the_mkdocs_it_patches(tmp_path):
+    """hooks/serve.py reads three private names of MkDocs' live-reload server: a new MkDocs
+    fails here, before `make serve` shows a broken page, until the hook is re-read for it."""
+    import mkdocs
+    from mkdocs.livereload import LiveReloadServer
+
+    sys.path.insert(0, str(REPO / "hooks"))
+    try:
+        import serve
+    finally:
+        sys.path.remove(str(REPO / "hooks"))
+    assert mkdocs.__version__ == serve.MKDOCS_VERSION
+    server = LiveReloadServer(builder=lambda: None, host="127.0.0.1", port=0, root=str(tmp_path))
+    try:
+        with server._epoch_cond:
+            assert isinstance(server._visible_epoch, int)
+        assert b"livereload" in server._inject_js_into_html(b"<html><body></body></html>", server._visible_epoch)
+        assert server.get_app() == server.serve_request
+    finally:
+        server.server_close()
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import os
 
-from .backends import backend_title, library_versions
+from .backends import library_versions
 from .cache import PageCache
 from .config import load_mkdocs_config, nav_pages
 from .errors import DocexecError
 from .page import claim_id, parse_page, strip_front_matter
-from .render import Stash, sentence_html, versions_text
+from .render import Stash, sentence_html, verified_on, versions_text
 
 
 def claims_index(cache: PageCache, this_page: str | None, stash: Stash) -> list[str]:
@@ -32,11 +32,8 @@ def claims_index(cache: PageCache, this_page: str | None, stash: Stash) -> list[
         link = os.path.relpath(name, os.path.dirname(this_page or "index.md"))
         for block in claims:
             sentence = block.options.claim
-            status = "Verified"
-            if block.options.backends:  # checked once per backend: say on which
-                versions = record.backends or {}
-                names = [backend_title(backend, versions, cache.backends) for backend in block.options.backends]
-                status = "Verified on " + ", ".join(names).replace("|", r"\|")
+            result = record.results[page.items.index(block)]
+            status = verified_on(result, record.backends or {}, cache.backends).replace("|", r"\|")
             rows.append(f"| {stash(sentence_html(sentence))} | [{title}]({link}#{claim_id(sentence)}) | {status} |")
     if not rows:
         raise DocexecError("the claims index found no claims in any page")
@@ -45,7 +42,7 @@ def claims_index(cache: PageCache, this_page: str | None, stash: Stash) -> list[
         f"{len(rows)} claims, each checked by running its code with "
         f"{versions_text(library_versions())} when this site was built.",
         "",
-        "| Claim | Page | Status |",
+        "| Claim | Page | Verified on |",
         "| --- | --- | --- |",
         *rows,
         "",

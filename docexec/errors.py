@@ -149,8 +149,20 @@ class PageFailed(Exception):
 
     @classmethod
     def claim_not_bool(cls, sentence: str, value_type: str, on: str, item) -> PageFailed:
-        return cls(f"the check of claim \"{sentence}\" must end in an expression that is True or False{on}; "
-                   f"it ended in {value_type}", item)
+        return cls(f"the check of claim \"{sentence}\" must end in an expression that is True or False, or in "
+                   f"docexec.checks.over(...){on}; it ended in {value_type}", item)
+
+    @classmethod
+    def claim_ran_on_nothing(cls, sentence: str, last_line: str, on: str, item) -> PageFailed:
+        return cls(f"the check of claim \"{sentence}\" ran over no configurations{on}; its check ends at {last_line}",
+                   item)
+
+    @classmethod
+    def claim_false_on(cls, sentence: str, failed: int, count: int, failures, last_line: str, on: str,
+                       item) -> PageFailed:
+        listed = "\n".join(f"    {failure}" for failure in failures)
+        return cls(f"claim is false on {failed} of {count} configurations{on}: \"{sentence}\"\n"
+                   f"  its check ends at {last_line}; the first it failed on:\n{listed}", item)
 
     @classmethod
     def claim_false(cls, sentence: str, last_line: str, output: str, on: str, item) -> PageFailed:

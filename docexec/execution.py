@@ -106,19 +106,30 @@ def decide(item: Block, answer: BlockAnswer, output_limit: int, on: str = "") ->
         refuse_address(item, record["value"], f"the final expression at {item.last_line}", on)
     if item.options.hidden and (record["output"].strip() or record["value"] or record["figures"]):
         raise PageFailed.hidden_shows(on, item)
-    if item.options.claim is not None:
-        check_claim(item, answer, record["output"], on)
+    claim = item.options.claim is not None
     return BlockResult(record["output"].splitlines(),
                        None if record["value"] is None else record["value"].splitlines(),
-                       record["error"], [svg.splitlines() for svg in record["figures"]])
+                       record["error"], [svg.splitlines() for svg in record["figures"]],
+                       check_claim(item, answer, record["output"], on) if claim else None, claim)
 
 
-def check_claim(item: Block, answer: BlockAnswer, output: str, on: str = "") -> None:
-    """A claim's check must end in True."""
+def check_claim(item: Block, answer: BlockAnswer, output: str, on: str = "") -> dict | None:
+    """The claim's scope (None: one example; else what docexec.checks.over() ran on), or
+    PageFailed if its check is false, ran on nothing, or ended in something else."""
+    checked = answer.checked
+    if checked is not None:
+        count, failed = int(checked["count"]), int(checked["failed"])
+        if count == 0:
+            raise PageFailed.claim_ran_on_nothing(item.options.claim, item.last_line, on, item)
+        if failed:
+            raise PageFailed.claim_false_on(item.options.claim, failed, count, checked["failures"], item.last_line,
+                                            on, item)
+        return {"count": count, "axes": checked["axes"]}
     if answer.truth is None:
         raise PageFailed.claim_not_bool(item.options.claim, answer.value_type, on, item)
     if not answer.truth:
         raise PageFailed.claim_false(item.options.claim, item.last_line, output, on, item)
+    return None
 
 
 def refuse_address(item, text: str, source: str, on: str = "") -> None:

@@ -17,8 +17,9 @@ from typing import Any
 from .errors import DocexecError
 from .sections import Section
 
-# Bump when the shape of stored records or their rendering changes (3: records list the modules a run loaded).
-FORMAT = 3
+# Bump when the shape of stored records or their rendering changes (3: records list the modules a run loaded;
+# 4: a claim's result carries its scope, docexec.checks).
+FORMAT = 4
 
 
 def _flag(doc: str) -> Any:
@@ -161,13 +162,18 @@ class BlockResult:
     value: list[str] | None  # lines of the final expression's value; None when there is none
     error: str | None  # "Type: message" of the exception the page expected (raises=...)
     figures: list[list[str]]  # each figure drawn, as the lines of an SVG document
+    scope: dict | None = None  # a claim's: what its check ran on (docexec.checks.Checked); None: one example
+    is_claim: bool = False  # a claim's result, which stores `scope` even when None
 
     def to_json(self) -> dict:
-        return {"output": self.output, "value": self.value, "error": self.error, "figures": self.figures}
+        data = {"output": self.output, "value": self.value, "error": self.error, "figures": self.figures}
+        if self.is_claim:
+            data["scope"] = self.scope
+        return data
 
     @classmethod
     def from_json(cls, data: dict) -> BlockResult:
-        return cls(data["output"], data["value"], data["error"], data["figures"])
+        return cls(data["output"], data["value"], data["error"], data["figures"], data.get("scope"), "scope" in data)
 
 
 @dataclass(frozen=True)

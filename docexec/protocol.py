@@ -127,7 +127,8 @@ class BlockAnswer:
     value: str | None = None  # the final expression's text, when it is not None
     figures: list[str] = field(default_factory=list)  # SVG documents
     raised: Raised | None = None
-    truth: bool | None = None  # the final value, when it is a bool (a claim's check)
+    truth: bool | None = None  # the final value, when it is a bool, Python's or NumPy's (a claim's check)
+    checked: dict | None = None  # the final value, when it is a docexec.checks.Checked (its to_json())
     value_type: str = "NoneType"  # the final value's type name (a claim's check that is not a bool)
     threads: list[str] = field(default_factory=list)  # threads the block left running
     modules: dict[str, str] = field(default_factory=dict)  # project module -> file, loaded so far

@@ -10,6 +10,7 @@ import re
 from collections.abc import Callable
 
 from .backends import BACKENDS, Backends, backend_title
+from .checks import scope_text
 from .errors import DocexecError
 from .model import Block, BlockRecord, BlockResult, InlineValue, Page, Record, ValueRecord
 from .page import claim_id
@@ -111,7 +112,23 @@ def output_html(result: BlockResult, block: Block) -> str:
 
 
 def claim_lines(block: Block, result: BlockResult, versions: dict, stash: Stash) -> list[str]:
-    return claim_box(block, "Verified", f"with {versions_text(versions)}", output_html(result, block), stash)
+    title = f"Verified on {scope_text(result.scope)}"
+    return claim_box(block, title, f"with {versions_text(versions)}", output_html(result, block), stash)
+
+
+def verified_on(stored: BlockRecord, versions: dict, backends: Backends) -> str:
+    """What a claim was verified on, for the claims index: the configurations its check ran
+    (docexec.checks) and, for a claim run on backends, which; `versions` are the record's."""
+    if not stored.backends:
+        return scope_text(stored.result.scope)
+    scopes = [run.scope for run in stored.backends.values()]
+    scope = scope_text(scopes[0]) if all(other == scopes[0] for other in scopes) else "configurations per backend"
+    return f"{scope}, on " + listed([backend_title(name, versions, backends) for name in stored.backends])
+
+
+def listed(names: list[str]) -> str:
+    """'a', 'a and b', 'a, b and c'."""
+    return ", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else names[0]
 
 
 def claim_box(block: Block, title: str, checked_with: str, outputs: str, stash: Stash) -> list[str]:
@@ -151,13 +168,16 @@ def backend_lines(block: Block, runs: dict[str, BlockResult], versions: dict, st
 def backend_claim_lines(block: Block, runs: dict[str, BlockResult], versions: dict, stash: Stash,
                         backends: Backends) -> list[str]:
     titles = [backend_title(name, versions, backends) for name in runs]
-    on = ", ".join(titles[:-1]) + " and " + titles[-1] if len(titles) > 1 else titles[0]
+    scopes = [run.scope for run in runs.values()]
+    same = all(scope == scopes[0] for scope in scopes)
     outputs = "".join(
-        f'<p class="docexec-backend">{html.escape(title)}</p>{output_html(run, block)}'
+        f'<p class="docexec-backend">{html.escape(title)}'
+        f"{'' if same else html.escape(' (on ' + scope_text(run.scope) + ')')}</p>{output_html(run, block)}"
         for title, run in zip(titles, runs.values(), strict=True)
     )
-    title = f"Verified on {len(titles)} backends" if len(titles) > 1 else "Verified"
-    return claim_box(block, title, f"on each of {on}", outputs, stash)
+    scope = scope_text(scopes[0]) if same else "the configurations each lists"
+    title = f"Verified on {scope}" + (f", on {len(titles)} backends" if len(titles) > 1 else "")
+    return claim_box(block, title, f"on each of {listed(titles)}", outputs, stash)
 
 
 def sentence_html(sentence: str) -> str:
@@ -178,9 +198,8 @@ def stamp_html(record: Record | None, versions: dict, backends: Backends = BACKE
     if record:
         text = f"Every output on this page was produced by running its code with {versions_text(record.versions)}"
         if record.backends:
-            names = [backend_title(name, record.backends, backends) for name in record.backends]
-            listed = ", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else names[0]
-            text += f"; tabbed outputs, on {listed}"
+            titles = [backend_title(name, record.backends, backends) for name in record.backends]
+            text += f"; tabbed outputs, on {listed(titles)}"
         text += "."
     else:
         text = f"This page runs no code; the site was built with {versions_text(versions)}."

@@ -167,8 +167,8 @@ class Session:
         if result.raised is not None:
             answer.raised = Raised.from_exception(result.raised, self.root, self.namespace.normalise)
         value = result.raw_value
-        if result.raised is None and type(value).__name__ in ("bool", "bool_"):
-            answer.truth = bool(value)
+        if result.raised is None:
+            answer.truth, answer.checked = judgeable(value)
         answer.value_type = type(value).__name__
         answer.threads = sorted(
             thread.name for thread in threading.enumerate() if thread not in self.threads and thread.is_alive()
@@ -192,6 +192,19 @@ class Session:
                 if file:
                     found[name] = file
         return found
+
+
+def judgeable(value) -> tuple[bool | None, dict | None]:
+    """What the build needs to judge a claim's final value: (the truth of a bool, Python's or
+    NumPy's, by class, not by name; the configurations a docexec.checks.over() ran)."""
+    from .checks import Checked
+
+    numpy = sys.modules.get("numpy")
+    if isinstance(value, Checked):
+        return None, value.to_json()
+    if isinstance(value, bool) or (numpy is not None and isinstance(value, numpy.bool_)):
+        return bool(value), None
+    return None, None
 
 
 def serve(requests_fd: int, results_fd: int, session: Session) -> None:

@@ -61,8 +61,20 @@ def test_a_claim_holds_only_when_its_check_ends_in_true():
     check_claim(claim, BlockAnswer(truth=True), "")
     with pytest.raises(PageFailed, match='claim is false: "One is one."\n  its check ends at snippets/s.py:5'):
         decide(claim, BlockAnswer(truth=False), LIMIT)
-    with pytest.raises(PageFailed, match="must end in an expression that is True or False; it ended in int"):
+    with pytest.raises(PageFailed, match=r"True or False, or in docexec.checks.over\(...\); it ended in int"):
         decide(claim, BlockAnswer(value_type="int"), LIMIT)
+
+
+def test_a_claim_over_configurations_stores_its_scope_or_names_where_it_failed():
+    claim = block(claim="Always.")
+    checked = {"count": 4, "axes": {"k": ["1", "2"]}, "failures": [], "failed": 0}
+    result = decide(claim, BlockAnswer(checked=checked), LIMIT)
+    assert result.scope == {"count": 4, "axes": {"k": ["1", "2"]}} and result.to_json()["scope"] == result.scope
+    assert decide(claim, BlockAnswer(truth=True), LIMIT).to_json()["scope"] is None  # one example: stored as null
+    with pytest.raises(PageFailed, match="false on 1 of 4 configurations on x(.|\n)*    k=2"):
+        decide(claim, BlockAnswer(checked={**checked, "failed": 1, "failures": ["k=2"]}), LIMIT, " on x")
+    with pytest.raises(PageFailed, match="ran over no configurations"):
+        decide(claim, BlockAnswer(checked={**checked, "count": 0}), LIMIT)
 
 
 def test_an_address_is_refused_wherever_it_shows():

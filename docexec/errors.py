@@ -100,81 +100,43 @@ class WorkerTimeout(WorkerFailed):
 
 class PageFailed(Exception):
     """The page cannot be built: `reason`, at `item` (a Block, an InlineValue or None); the
-    PageCache adds the page and the item's location. `on` is " on backend NAME (LABEL)" for a
-    backend's worker, "" for the build's own."""
+    PageCache adds the page and the item's location."""
+
+    # What each verdict says, filled by `of` (str.format). `on` is " on backend NAME (LABEL)"
+    # for a backend's worker and "" for the build's own; the other fields are named here.
+    TEMPLATES = {
+        "timeout": "ran past the page's time limit of {limit:g} s{on} (set another with "
+                   "<!-- docexec timeout=SECONDS -->){at}",
+        "exited": "raised {text} at {where}{on}; a section must not exit or interrupt the build (it runs in a worker "
+                  "process, which the build stops)\n{details}",
+        "code_failed": "failed at {where}{on}{expected}\n{details}",
+        "raised_nothing": 'the block is marked raises="{expected}" but raised nothing{on}',
+        "threads_left": "the section left {count} thread(s) running ({names}){on}; join every thread a section starts "
+                        "before it ends, so that what it prints lands in its own output",
+        "too_much_output": "the block produced {kb:.0f} kB of output{on}, over the limit of {limit_kb:g} kB a block; "
+                           "print less, or raise the page's limit with <!-- docexec output-limit=KB -->",
+        "address": "the output shows a memory address{on}, which changes on every run ({source}): {line!r}; "
+                   "print something stable instead (a value, a name, a shape)",
+        "hidden_shows": "the block is hidden but printed or drew something{on}; show it, or keep set-up sections quiet",
+        "claim_not_bool": 'the check of claim "{sentence}" must end in an expression that is True or False, or in '
+                          "docexec.checks.over(...){on}; it ended in {value_type}",
+        "claim_ran_on_nothing": 'the check of claim "{sentence}" ran over no configurations{on}; '
+                                "its check ends at {last_line}",
+        "claim_false_on": 'claim is false on {failed} of {count} configurations{on}: "{sentence}"\n'
+                          "  its check ends at {last_line}; the first it failed on:\n{listed}",
+        "claim_false": 'claim is false{on}: "{sentence}"\n  its check ends at {last_line}\n{output}',
+        "outside_project": "the section imported {module} from {file}, outside the project ({root}){on}; "
+                           "a page may only run the project's own code",
+        "backends_missing": "the section runs on backends that are not installed ({parts}); {hint}. Reading the site "
+                            "does not need them: frozen outputs serve every page whose sections are unchanged",
+        "inline_raised": "`{{py}} {expression}` raised {text}",
+    }
 
     def __init__(self, reason: str, item=None):
         super().__init__(reason)
         self.reason, self.item = reason, item
 
     @classmethod
-    def timeout(cls, limit: float, on: str, at: str | None, item) -> PageFailed:
-        where = f"; it was at {at}" if at else ""
-        return cls(f"ran past the page's time limit of {limit:g} s{on} "
-                   f"(set another with <!-- docexec timeout=SECONDS -->){where}", item)
-
-    @classmethod
-    def exited(cls, text: str, where: str, on: str, details: str, item) -> PageFailed:
-        return cls(f"raised {text} at {where}{on}; a section must not exit or interrupt the build "
-                   f"(it runs in a worker process, which the build stops)\n{details}", item)
-
-    @classmethod
-    def code_failed(cls, where: str, on: str, expected: str | None, details: str, item) -> PageFailed:
-        extra = f" (the page expected {expected})" if expected else ""
-        return cls(f"failed at {where}{on}{extra}\n{details}", item)
-
-    @classmethod
-    def raised_nothing(cls, expected: str, on: str, item) -> PageFailed:
-        return cls(f'the block is marked raises="{expected}" but raised nothing{on}', item)
-
-    @classmethod
-    def threads_left(cls, threads: list[str], on: str, item) -> PageFailed:
-        return cls(f"the section left {len(threads)} thread(s) running ({', '.join(threads)}){on}; join every "
-                   f"thread a section starts before it ends, so that what it prints lands in its own output", item)
-
-    @classmethod
-    def too_much_output(cls, size: int, limit: int, on: str, item) -> PageFailed:
-        return cls(f"the block produced {size / 1000:.0f} kB of output{on}, over the limit of {limit / 1000:g} kB "
-                   f"a block; print less, or raise the page's limit with <!-- docexec output-limit=KB -->", item)
-
-    @classmethod
-    def address(cls, line: str, source: str, on: str, item) -> PageFailed:
-        return cls(f"the output shows a memory address{on}, which changes on every run ({source}): {line!r}; "
-                   f"print something stable instead (a value, a name, a shape)", item)
-
-    @classmethod
-    def hidden_shows(cls, on: str, item) -> PageFailed:
-        return cls(f"the block is hidden but printed or drew something{on}; show it, or keep set-up sections quiet",
-                   item)
-
-    @classmethod
-    def claim_not_bool(cls, sentence: str, value_type: str, on: str, item) -> PageFailed:
-        return cls(f"the check of claim \"{sentence}\" must end in an expression that is True or False, or in "
-                   f"docexec.checks.over(...){on}; it ended in {value_type}", item)
-
-    @classmethod
-    def claim_ran_on_nothing(cls, sentence: str, last_line: str, on: str, item) -> PageFailed:
-        return cls(f"the check of claim \"{sentence}\" ran over no configurations{on}; its check ends at {last_line}",
-                   item)
-
-    @classmethod
-    def claim_false_on(cls, sentence: str, failed: int, count: int, failures, last_line: str, on: str,
-                       item) -> PageFailed:
-        listed = "\n".join(f"    {failure}" for failure in failures)
-        return cls(f"claim is false on {failed} of {count} configurations{on}: \"{sentence}\"\n"
-                   f"  its check ends at {last_line}; the first it failed on:\n{listed}", item)
-
-    @classmethod
-    def claim_false(cls, sentence: str, last_line: str, output: str, on: str, item) -> PageFailed:
-        return cls(f"claim is false{on}: \"{sentence}\"\n  its check ends at {last_line}\n{output}", item)
-
-    @classmethod
-    def outside_project(cls, module: str, file: str, root, on: str, item) -> PageFailed:
-        return cls(f"the section imported {module} from {file}, outside the project ({root}){on}; "
-                   f"a page may only run the project's own code", item)
-
-    @classmethod
-    def backends_missing(cls, missing: dict[str, list[str]], hint: str, item) -> PageFailed:
-        parts = "; ".join(f"{name} needs {', '.join(libraries)}" for name, libraries in missing.items())
-        return cls(f"the section runs on backends that are not installed ({parts}); {hint}. Reading the site "
-                   f"does not need them: frozen outputs serve every page whose sections are unchanged", item)
+    def of(cls, kind: str, item=None, on: str = "", **fields) -> PageFailed:
+        """The failure `kind` of TEMPLATES, at `item`."""
+        return cls(cls.TEMPLATES[kind].format(on=on, **fields), item)

@@ -35,7 +35,8 @@ def missing_backends(page, names: list[str], backends: Backends) -> PageFailed |
     if not missing:
         return None
     first = next(item for item in page.items if set(backends_of(item)) & missing.keys())
-    return PageFailed.backends_missing(missing, INSTALL_HINT, first)
+    parts = "; ".join(f"{name} needs {', '.join(libraries)}" for name, libraries in missing.items())
+    return PageFailed.of("backends_missing", first, parts=parts, hint=INSTALL_HINT)
 
 
 _PRESTARTED: set = set()
@@ -90,22 +91,24 @@ def decide(item: Block, answer: BlockAnswer, output_limit: int, on: str = "") ->
         if expected and raised.type == expected:
             error = raised.text
         else:
-            raise PageFailed.code_failed(raised.where, on, expected, clean(str(raised.details)), item)
+            raise PageFailed.of("code_failed", item, on, where=raised.where, details=clean(str(raised.details)),
+                                expected=f" (the page expected {expected})" if expected else "")
     elif expected:
-        raise PageFailed.raised_nothing(expected, on, item)
+        raise PageFailed.of("raised_nothing", item, on, expected=expected)
     if answer.threads:
-        raise PageFailed.threads_left(answer.threads, on, item)
+        raise PageFailed.of("threads_left", item, on, count=len(answer.threads), names=", ".join(answer.threads))
     record = clean_record({"output": answer.output or "", "value": answer.value,
                            "error": error, "figures": answer.figures or []})
     total = size(record)
     if answer.truncated or total > output_limit:
-        raise PageFailed.too_much_output(max(total, int(answer.size or 0)), output_limit, on, item)
+        raise PageFailed.of("too_much_output", item, on, kb=max(total, int(answer.size or 0)) / 1000,
+                            limit_kb=output_limit / 1000)
     at = answer.address_at
     refuse_address(item, record["output"], f"printed by {at}" if at else "printed by the section", on)
     if record["value"] is not None:
         refuse_address(item, record["value"], f"the final expression at {item.last_line}", on)
     if item.options.hidden and (record["output"].strip() or record["value"] or record["figures"]):
-        raise PageFailed.hidden_shows(on, item)
+        raise PageFailed.of("hidden_shows", item, on)
     claim = item.options.claim is not None
     return BlockResult(record["output"].splitlines(),
                        None if record["value"] is None else record["value"].splitlines(),
@@ -120,15 +123,17 @@ def check_claim(item: Block, answer: BlockAnswer, output: str, on: str = "") -> 
     if checked is not None:
         count, failed = int(checked["count"]), int(checked["failed"])
         if count == 0:
-            raise PageFailed.claim_ran_on_nothing(item.options.claim, item.last_line, on, item)
+            raise PageFailed.of("claim_ran_on_nothing", item, on, sentence=item.options.claim, last_line=item.last_line)
         if failed:
-            raise PageFailed.claim_false_on(item.options.claim, failed, count, checked["failures"], item.last_line,
-                                            on, item)
+            raise PageFailed.of("claim_false_on", item, on, sentence=item.options.claim, failed=failed, count=count,
+                                last_line=item.last_line,
+                                listed="\n".join(f"    {failure}" for failure in checked["failures"]))
         return {"count": count, "axes": checked["axes"]}
     if answer.truth is None:
-        raise PageFailed.claim_not_bool(item.options.claim, answer.value_type, on, item)
+        raise PageFailed.of("claim_not_bool", item, on, sentence=item.options.claim, value_type=answer.value_type)
     if not answer.truth:
-        raise PageFailed.claim_false(item.options.claim, item.last_line, output, on, item)
+        raise PageFailed.of("claim_false", item, on, sentence=item.options.claim, last_line=item.last_line,
+                            output=output)
     return None
 
 
@@ -136,12 +141,12 @@ def refuse_address(item, text: str, source: str, on: str = "") -> None:
     """`source` says what showed `text`: "printed by snippets/x.py:4", "the final expression at ..."."""
     line = find_address(text)
     if line is not None:
-        raise PageFailed.address(line, source, on, item)
+        raise PageFailed.of("address", item, on, line=line, source=source)
 
 
 def decide_value(item: InlineValue, answer: ValueAnswer, on: str = "") -> ValueRecord:
     if answer.raised is not None:
-        raise PageFailed(f"`{{py}} {item.expression}` raised {clean(answer.raised.text)}", item)
+        raise PageFailed.of("inline_raised", item, expression=item.expression, text=clean(answer.raised.text))
     text = clean(str(answer.value or ""))
     refuse_address(item, text, "the inline value", on)
     return ValueRecord(item.expression, text)
@@ -248,13 +253,14 @@ class PageRun:
         try:
             answer = worker.call(request, deadline, doing)
         except WorkerTimeout as timeout:
-            raise PageFailed.timeout(self.limit, self._on(name), timeout.at, item) from None
+            raise PageFailed.of("timeout", item, self._on(name), limit=self.limit,
+                                at=f"; it was at {timeout.at}" if timeout.at else "") from None
         except WorkerFailed as error:
             raise PageFailed(f"{self._who(name)} {error}", item) from None
         if isinstance(answer, Fatal):
             raised = answer.raised
-            raise PageFailed.exited(clean(str(raised.text)), raised.where, self._on(name),
-                                    clean(str(raised.details or "")), item)
+            raise PageFailed.of("exited", item, self._on(name), text=clean(str(raised.text)), where=raised.where,
+                                details=clean(str(raised.details or "")))
         if isinstance(answer, Refused):
             raise PageFailed(f"{self._who(name)} refused a request: {answer.reason}", item)
         self._note_modules(getattr(answer, "modules", None) or {}, name, item)
@@ -280,7 +286,7 @@ class PageRun:
         for module, file in loaded.items():
             path = Path(file)
             if not under(path.absolute(), self.root) or not under(path.resolve(), root):
-                raise PageFailed.outside_project(module, file, self.root, self._on(name), item)
+                raise PageFailed.of("outside_project", item, self._on(name), module=module, file=file, root=self.root)
             relative = path.absolute().relative_to(self.root)
             if relative.as_posix() not in self.modules and path.is_file():
                 with self.lock:

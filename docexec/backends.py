@@ -20,6 +20,7 @@ from importlib import metadata
 from pathlib import Path
 
 from .model import Block, Page
+from .protocol import FIXED_ENVIRONMENT
 
 NOT_INSTALLED = "not installed"  # the version of a library that is not installed
 INSTALL_HINT = "install them with `make backends` (or `.venv/bin/pip install -e '.[backends]'`)"
@@ -28,9 +29,6 @@ INSTALL_HINT = "install them with `make backends` (or `.venv/bin/pip install -e 
 TENSORFLOW = ("tensorflow-cpu", "tensorflow", "tensorflow-macos")
 LIBRARIES = {"NumPy": ("numpy",), "TensorFlow": TENSORFLOW, "Keras": ("keras",), "Matplotlib": ("matplotlib",)}
 
-# Every environment a worker gets, whatever the backend: same hash order for sets of strings
-# on every run, no display, TensorFlow's C++ chatter off.
-FIXED_ENVIRONMENT = {"PYTHONHASHSEED": "0", "MPLBACKEND": "Agg", "TF_CPP_MIN_LOG_LEVEL": "2"}
 PACKAGE_PARENT = str(Path(__file__).resolve().parents[1])  # where `python -m docexec.worker` imports docexec from
 
 

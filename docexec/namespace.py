@@ -19,10 +19,12 @@ import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .protocol import project_file
+from .protocol import FIXED_ENVIRONMENT, project_file
 
-os.environ.setdefault("MPLBACKEND", "Agg")
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# A worker has these already; a test running Namespace in its own process may not (PYTHONHASHSEED
+# only counts when a process starts).
+for _name in ("MPLBACKEND", "TF_CPP_MIN_LOG_LEVEL"):
+    os.environ.setdefault(_name, FIXED_ENVIRONMENT[_name])
 
 PRECISION = 4
 NEGATIVE_ZERO = re.compile(rf"(?<![\w.])-(0\.0{{{PRECISION}}})(?!\d)")

@@ -18,6 +18,10 @@ from pathlib import Path
 
 _dumps, _loads = json.dumps, json.loads
 
+# Every environment a worker gets, whatever the backend: same hash order for sets of strings
+# on every run, no display, TensorFlow's C++ chatter off.
+FIXED_ENVIRONMENT = {"PYTHONHASHSEED": "0", "MPLBACKEND": "Agg", "TF_CPP_MIN_LOG_LEVEL": "2"}
+
 
 def under(path: str | Path, folder: str | Path) -> bool:
     """Whether `path` is `folder` or inside it, as written (no symbolic link followed)."""

@@ -177,8 +177,8 @@ class Session:
                 "details": failure.details,
             }
         value = result.raw_value
-        if result.raised is None and type(value).__name__ in ("bool", "bool_"):
-            answer["truth"] = bool(value)
+        if result.raised is None:
+            answer.update(judgeable(value))
         answer["value_type"] = type(value).__name__
         answer["threads"] = sorted(
             thread.name for thread in threading.enumerate() if thread not in self.threads and thread.is_alive()
@@ -206,6 +206,19 @@ class Session:
                 if file:
                     found[name] = file
         return found
+
+
+def judgeable(value) -> dict:
+    """What the build needs to judge a claim's final value: the truth of a bool (Python's or
+    NumPy's, by class, not by name), or the configurations a docexec.checks.over() ran."""
+    from .checks import Checked
+
+    numpy = sys.modules.get("numpy")
+    if isinstance(value, Checked):
+        return {"checked": value.to_json()}
+    if isinstance(value, bool) or (numpy is not None and isinstance(value, numpy.bool_)):
+        return {"truth": bool(value)}
+    return {}
 
 
 def serve(requests_fd: int, results_fd: int, session: Session) -> None:

@@ -1,13 +1,12 @@
 """Home page: the short answer, shown with Keras layers and tf.GradientTape."""
 
 # --8<-- [start:setup]
-import itertools
-
 import keras
 import matplotlib.pyplot as plt
 import numpy as np
 import tensorflow as tf
 
+from docexec.checks import grid, over
 from snippets.keras_ref import keras_accepts
 from snippets.padding import same_padding
 from snippets.show import image, taps
@@ -137,15 +136,15 @@ def pad_then_valid_agrees(size, kernel_size, strides, dilation):
 
 # Keras refuses a stride > 1 together with a dilation > 1
 configurations = [
-    dict(size=n, kernel_size=k, strides=s, dilation=d)
-    for n, k, s, d in itertools.product((5, 6), range(1, 5), (1, 2, 3), (1, 2))
-    if keras_accepts(s, d)
+    c for c in grid(size=(5, 6), kernel_size=range(1, 5), strides=(1, 2, 3),
+                    dilation=(1, 2))
+    if keras_accepts(c["strides"], c["dilation"])
 ]
 uneven = [c for c in configurations
           if len(set(same_padding(c["size"], c["kernel_size"], c["strides"],
                                   c["dilation"]))) == 2]
-print(f"{len(configurations)} layers (input 5x5 and 6x6, kernel 1-4, stride 1-3, "
-      f"dilation 1-2); {len(uneven)} pad unevenly, for example:")
+print(f"{len(configurations)} layers, {len(uneven)} of them padded unevenly, "
+      f"for example:")
 for c in uneven[:3]:
     pads = same_padding(c["size"], c["kernel_size"], c["strides"], c["dilation"])
     print(f"  {c} -> (before, after) = {pads}")
@@ -153,7 +152,7 @@ for c in uneven[:3]:
 
 
 # --8<-- [start:uneven_padding_claim]
-all(pad_then_valid_agrees(**c) for c in configurations)
+over(configurations, pad_then_valid_agrees)
 # --8<-- [end:uneven_padding_claim]
 
 

@@ -3,7 +3,6 @@ zeros, and what that does to the gradient, checked against Keras."""
 
 # --8<-- [start:setup]
 import functools
-import itertools
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -13,6 +12,7 @@ import tensorflow as tf
 # on the causal section.
 from keras.src.layers.convolutional import conv_test as keras_conv_test
 
+from docexec.checks import grid, over
 from snippets import keras_ref
 from snippets.conv import conv1d, conv1d_grad_input
 from snippets.padding import (causal_padding, output_size, padding_amounts,
@@ -147,13 +147,14 @@ def input_gradient_by_formula(dy, kernel, size, stride, dilation, padding):
 
 
 # --8<-- [start:stride_grid]
-def stride_grid(**fixed):
+def stride_grid(*without):
     """Input length 7 and 8, kernel 1-4, stride 1-3, dilation 1-2, 'same' and
-    'valid' (minus the axes given in `fixed`), as keyword dicts."""
-    axes = dict(size=(7, 8), kernel_size=(1, 2, 3, 4), stride=(1, 2, 3),
+    'valid', as keyword dicts; without the axes named in `without`."""
+    axes = dict(size=(7, 8), kernel_size=range(1, 5), stride=(1, 2, 3),
                 dilation=(1, 2), padding=("same", "valid"))
-    axes.update({name: (value,) for name, value in fixed.items()})
-    return [dict(zip(axes, values)) for values in itertools.product(*axes.values())]
+    for name in without:
+        del axes[name]
+    return grid(**axes)
 
 
 @functools.cache
@@ -178,8 +179,7 @@ def input_formula_matches(size, kernel_size, stride, dilation, padding):
     return ours.shape == dx.shape and np.allclose(ours, dx, atol=1e-5)
 
 
-input_configurations = stride_grid()
-all(input_formula_matches(**c) for c in input_configurations)
+over(stride_grid(), input_formula_matches)
 # --8<-- [end:stride_grid]
 
 
@@ -209,7 +209,7 @@ def zero_gradient_exactly_where_unread(size, kernel_size, stride, dilation,
     return reached == pixels_read(size, kernel_size, stride, dilation, padding)
 
 
-all(zero_gradient_exactly_where_unread(**c) for c in input_configurations)
+over(stride_grid(), zero_gradient_exactly_where_unread)
 # --8<-- [end:unread_pixels_claim]
 
 
@@ -236,7 +236,7 @@ def kernel_formula_matches(size, kernel_size, stride, dilation, padding):
     return np.allclose(ours, dkernel, atol=1e-5)
 
 
-all(kernel_formula_matches(**c) for c in input_configurations)
+over(stride_grid(), kernel_formula_matches)
 # --8<-- [end:general_kernel_gradient]
 
 
@@ -263,10 +263,7 @@ def shares_windows_with_valid(size, kernel_size, stride, dilation):
     return bool(np.min(np.abs(same[:, None] - valid[None, :])) > 1e-4)
 
 
-window_configurations = stride_grid(padding="same")
-for c in window_configurations:
-    del c["padding"]
-all(shares_windows_with_valid(**c) for c in window_configurations)
+over(stride_grid("padding"), shares_windows_with_valid)
 # --8<-- [end:shifted_windows_claim]
 
 

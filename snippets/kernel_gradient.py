@@ -126,7 +126,7 @@ def border_outputs_make_the_difference(size, kernel_size, dilation):
                        dkernel(border_only, "same"), atol=1e-4)
 
 
-over(grid(size=(6, 7), kernel_size=range(1, 5), dilation=(1, 2)),
+over(grid(size=(7, 8), kernel_size=range(1, 5), dilation=(1, 2)),
      border_outputs_make_the_difference)
 # --8<-- [end:border_outputs_claim]
 

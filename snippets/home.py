@@ -68,6 +68,34 @@ bool(np.array_equal(y_padded, y_same) and np.array_equal(dx, dx_same))
 # --8<-- [end:same_conv_agrees]
 
 
+# --8<-- [start:figure_helper]
+def show_grid(ax, values, title, shaded=None):
+    """Draw a 2-D array as numbered cells; grey out the `shaded` ones."""
+    limit = 2 * np.abs(values).max()
+    ax.imshow(values, cmap="RdBu", alpha=0.6, vmin=-limit, vmax=limit)
+    if shaded is not None:
+        grey = np.where(shaded, 1.0, np.nan)
+        ax.imshow(grey, cmap="Greys", vmin=0, vmax=2, alpha=0.6)
+    for (row, col), value in np.ndenumerate(values):
+        ax.text(col, row, f"{value:g}", ha="center", va="center", fontsize=9)
+    ax.set_title(title, fontsize=10)
+    ax.set_xticks([])
+    ax.set_yticks([])
+# --8<-- [end:figure_helper]
+
+
+# --8<-- [start:figure]
+fig, axes = plt.subplots(1, 3, figsize=(7.5, 3.7), width_ratios=[7, 5, 5])
+show_grid(
+    axes[0], image(dx_padded), "w.r.t. the padded tensor\n(grey: padding)",
+    shaded=border[0, :, :, 0],
+)
+show_grid(axes[1], image(dx), "reaching x:\nthe centre, cropped")
+show_grid(axes[2], image(dx_same), "input gradient of\nConv2D(padding='same')")
+fig.tight_layout()
+# --8<-- [end:figure]
+
+
 # --8<-- [start:backward_ops]
 def traced_ops(layer, x_shape):
     """Every op TensorFlow traces for the layer's forward pass and its
@@ -154,31 +182,3 @@ for c in uneven[:3]:
 # --8<-- [start:uneven_padding_claim]
 over(configurations, pad_then_valid_agrees)
 # --8<-- [end:uneven_padding_claim]
-
-
-# --8<-- [start:figure_helper]
-def show_grid(ax, values, title, shaded=None):
-    """Draw a 2-D array as numbered cells; grey out the `shaded` ones."""
-    limit = 2 * np.abs(values).max()
-    ax.imshow(values, cmap="RdBu", alpha=0.6, vmin=-limit, vmax=limit)
-    if shaded is not None:
-        grey = np.where(shaded, 1.0, np.nan)
-        ax.imshow(grey, cmap="Greys", vmin=0, vmax=2, alpha=0.6)
-    for (row, col), value in np.ndenumerate(values):
-        ax.text(col, row, f"{value:g}", ha="center", va="center", fontsize=9)
-    ax.set_title(title, fontsize=10)
-    ax.set_xticks([])
-    ax.set_yticks([])
-# --8<-- [end:figure_helper]
-
-
-# --8<-- [start:figure]
-fig, axes = plt.subplots(1, 3, figsize=(7.5, 3.7), width_ratios=[7, 5, 5])
-show_grid(
-    axes[0], image(dx_padded), "w.r.t. the padded tensor\n(grey: padding)",
-    shaded=border[0, :, :, 0],
-)
-show_grid(axes[1], image(dx), "reaching x:\nthe centre, cropped")
-show_grid(axes[2], image(dx_same), "input gradient of\nConv2D(padding='same')")
-fig.tight_layout()
-# --8<-- [end:figure]

@@ -17,6 +17,7 @@ from snippets import keras_ref
 from snippets.conv import conv1d, conv1d_grad_input
 from snippets.padding import (causal_padding, output_size, padding_amounts,
                               same_padding)
+from snippets.show import whole
 
 rng = np.random.default_rng(0)
 # --8<-- [end:setup]
@@ -189,7 +190,7 @@ ones_dy = np.ones((1, output_size(n, k, s, "valid"), 1))
 unread_example = keras_ref.conv1d_grad_input(ones_dy, np.ones((k, 1, 1)),
                                              (1, n, 1), strides=s)
 print(f"'valid', n={n}, k={k}, stride {s}, every weight and dy 1:")
-print("dx =", unread_example[0, :, 0])
+print("dx =", whole(unread_example[0, :, 0]))
 # --8<-- [end:unread_pixels]
 
 

@@ -4,6 +4,7 @@ into real outputs and gradients, and three fixes, each checked against the
 sequences run alone."""
 
 # --8<-- [start:setup]
+import inspect
 import textwrap
 import warnings
 
@@ -15,6 +16,8 @@ import tensorflow as tf
 from snippets.padding import same_padding
 
 rng = np.random.default_rng(0)
+# read from the installed Keras, for the page's causal tip
+pad_sequences_default = inspect.signature(keras.utils.pad_sequences).parameters["padding"].default
 # --8<-- [end:setup]
 
 
@@ -340,3 +343,10 @@ causal_layers = [
 ]
 np.allclose(in_batch(causal_layers, 1), alone(causal_layers, 1), atol=1e-6)
 # --8<-- [end:causal_claim]
+
+
+# --8<-- [start:causal_pre_claim]
+x_pre = keras.utils.pad_sequences(sequences, dtype="float32")  # the default padding
+short_real_steps = forward(x_pre, causal_layers).numpy()[1, -lengths[1]:, 0]
+pad_sequences_default == "pre" and not np.allclose(short_real_steps, alone(causal_layers, 1), atol=1e-3)
+# --8<-- [end:causal_pre_claim]

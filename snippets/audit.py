@@ -86,7 +86,8 @@ def as_keras(matrix):
 
 
 y_keras = keras_ref.conv2d(as_keras(digits), edge_kernel[:, :, None, None], padding="same")
-np.allclose(y_answer, y_keras[0, :, :, 0], atol=1e-5)
+y_flipped = answers_forward(digits, edge_kernel[::-1, ::-1])  # a true convolution
+np.allclose(y_answer, y_keras[0, :, :, 0], atol=1e-5) and np.allclose(y_flipped, -y_keras[0, :, :, 0], atol=1e-5)
 # --8<-- [end:first_example_claim]
 
 

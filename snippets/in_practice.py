@@ -120,9 +120,9 @@ from snippets.pooling import keras_pool, pool_edge_replicated, pool_real_cells, 
 
 # --8<-- [start:pooling]
 cells = [0, 1, 2, 3]  # "same" pads (0, 1) here: lopsided
-print("Keras AveragePooling1D:          ", keras_pool("average", cells, 3, 2))
-print("mean of each window's real cells:", pool_real_cells("average", cells, 3, 2))
-print("mean with the edge replicated:   ", pool_edge_replicated("average", cells, 3, 2))
+print("Keras AveragePooling1D:", keras_pool("average", cells, 3, 2))
+print("real cells only:       ", pool_real_cells("average", cells, 3, 2))
+print("edge cells replicated: ", pool_edge_replicated("average", cells, 3, 2))
 # --8<-- [end:pooling]
 
 

@@ -25,8 +25,8 @@ from pathlib import Path
 from docexec.config import base_path, derived_config, load_mkdocs_config
 
 REPO = Path(__file__).resolve().parents[1]
-# docexec/ too: mkdocs.yml names its serve hook by path
-COPIED = ("mkdocs.yml", "docs", "snippets", "frozen", "overrides", "docexec")
+# The extensions too, and hooks/: mkdocs.yml names its serve hook by path
+COPIED = ("mkdocs.yml", "docs", "snippets", "frozen", "overrides", "docexec", "maths", "hooks")
 # The local default whatever the caller's environment (DOCEXEC_MODE overrides CI): reuse frozen/, so a
 # run under CI measures what a writer waits for.
 ENV = {**os.environ, "DOCEXEC_MODE": "auto"}
@@ -70,47 +70,45 @@ def plain_config(project: Path) -> str:
 
 
 def bare_run(project: Path) -> float:
-    """Every page's sections executed as plain scripts would run them: the default
-    machinery's in one process, then each backend's in a process of its own (started with
-    that backend's environment), one after another; the sum of their times."""
-    from docexec.pool import BACKENDS
+    """Every page's sections executed as plain scripts would run them, by the engine's own plan:
+    the default worker's items in one process, then each backend's in a process of its own
+    (started with that backend's environment), one after another; the sum of their times."""
+    from docexec.backends import BACKENDS, DEFAULT
 
-    return sum(bare_run_on(project, name, BACKENDS[name].environment if name else {})
-               for name in (None, *BACKENDS))
+    return sum(bare_run_on(project, backend.name, backend.environment) for backend in (DEFAULT, *BACKENDS.values()))
 
 
-def bare_run_on(project: Path, machinery: str | None, environment: dict) -> float:
+def bare_run_on(project: Path, backend: str, environment: dict) -> float:
     script = f"""
 import sys, time
 start = time.perf_counter()
 sys.path.insert(0, {str(project)!r})
 from pathlib import Path
-from docexec.page import Block, parse_page, strip_front_matter
+from docexec.backends import BACKENDS, plan
+from docexec.model import Block
+from docexec.page import parse_page, strip_front_matter
 root = Path({str(project)!r})
-machinery = {machinery!r}
 for page in sorted((root / "docs").rglob("*.md")):
     parsed = parse_page(strip_front_matter(page.read_text()).split("\\n"), root)
     namespace = {{"__name__": "__bare__"}}
-    for item in parsed.items:
-        names = item.options.get("backends", "").split() if isinstance(item, Block) else []
-        if (machinery in names) if machinery else not names:
-            if isinstance(item, Block):
-                section = item.section
-                code = compile("\\n" * (section.first_line - 1) + section.code, str(root / section.path), "exec")
-                try:
-                    exec(code, namespace)
-                except Exception:
-                    if "raises" not in item.options:
-                        raise
-            else:
-                eval(item.expression, namespace)
+    for _, item in plan(parsed, BACKENDS).get({backend!r}, []):
+        if isinstance(item, Block):
+            section = item.section
+            code = compile("\\n" * (section.first_line - 1) + section.code, str(root / section.path), "exec")
+            try:
+                exec(code, namespace)
+            except Exception:
+                if item.options.raises is None:
+                    raise
+        else:
+            eval(item.expression, namespace)
     import matplotlib.pyplot as plt; plt.close("all")
 """
     start = time.perf_counter()
     done = subprocess.run([sys.executable, "-c", script], cwd=project, env={**ENV, **environment},
                           capture_output=True, text=True)
     if done.returncode:
-        sys.exit(f"bare run on {machinery or 'the default machinery'} failed:\n{done.stderr}")
+        sys.exit(f"bare run on backend {backend} failed:\n{done.stderr}")
     return time.perf_counter() - start
 
 
@@ -182,7 +180,7 @@ def main() -> None:
         plain_yml = plain_config(project)
         plain = step("plain MkDocs build, execution off, best of 3",
                      lambda: best_of(3, lambda: build(project, plain_yml, strict=False)))
-        bare = step("bare run of all sections, one process a machinery", lambda: bare_run(project))
+        bare = step("bare run of all sections, one process a backend", lambda: bare_run(project))
         serve = step("prose edit shown by mkdocs serve", lambda: serve_prose_edit(project))
     print()
     print(f"warm / plain = {warm / plain:.2f}  (target <= 1.10)")

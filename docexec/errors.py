@@ -1,4 +1,5 @@
-"""The one error type of the engine, and the one way a failure says where it happened.
+"""The errors of the engine, with their message templates, and the one way a failure says
+where it happened.
 
 Every message reads `docexec: PAGE:LINE (SNIPPET:LINE, section 'NAME'): what went wrong`,
 with the parts that are known. Errors raised while a page is parsed or rendered do not know
@@ -65,3 +66,77 @@ class DocexecError(_ErrorBase):
         error.reason, error.location = self.reason, replace(self.location, **missing)
         _ErrorBase.__init__(error, describe(error.reason, error.location))
         return error
+
+
+class SectionError(DocexecError):
+    """A snippet file or section reference is wrong; the message says where and why."""
+
+
+class FrozenFileError(Exception):
+    """A frozen file cannot be trusted: not JSON, the wrong shape, or edited by hand."""
+
+    @classmethod
+    def not_json(cls, file, error) -> FrozenFileError:
+        return cls(f"{file} is not valid JSON ({error})")
+
+    @classmethod
+    def wrong_shape(cls, file, problem: str) -> FrozenFileError:
+        return cls(f"{file} {problem}")
+
+    @classmethod
+    def edited(cls, file) -> FrozenFileError:
+        return cls(f"{file} was edited by hand: its results do not match its checksum")
+
+
+class WorkerFailed(Exception):
+    """A worker died, hung, could not start, or answered nonsense; the message says which."""
+
+
+class WorkerTimeout(WorkerFailed):
+    def __init__(self, message: str, at: str | None):
+        super().__init__(message)
+        self.at = at  # file:line the page's code was at when it was stopped, if known
+
+
+class PageFailed(Exception):
+    """The page cannot be built: `reason`, at `item` (a Block, an InlineValue or None); the
+    PageCache adds the page and the item's location."""
+
+    # What each verdict says, filled by `of` (str.format). `on` is " on backend NAME (LABEL)"
+    # for a backend's worker and "" for the build's own; the other fields are named here.
+    TEMPLATES = {
+        "timeout": "ran past the page's time limit of {limit:g} s{on} (set another with "
+                   "<!-- docexec timeout=SECONDS -->){at}",
+        "exited": "raised {text} at {where}{on}; a section must not exit or interrupt the build (it runs in a worker "
+                  "process, which the build stops)\n{details}",
+        "code_failed": "failed at {where}{on}{expected}\n{details}",
+        "raised_nothing": 'the block is marked raises="{expected}" but raised nothing{on}',
+        "threads_left": "the section left {count} thread(s) running ({names}){on}; join every thread a section starts "
+                        "before it ends, so that what it prints lands in its own output",
+        "too_much_output": "the block produced {kb:.0f} kB of output{on}, over the limit of {limit_kb:g} kB a block; "
+                           "print less, or raise the page's limit with <!-- docexec output-limit=KB -->",
+        "address": "the output shows a memory address{on}, which changes on every run ({source}): {line!r}; "
+                   "print something stable instead (a value, a name, a shape)",
+        "hidden_shows": "the block is hidden but printed or drew something{on}; show it, or keep set-up sections quiet",
+        "claim_not_bool": 'the check of claim "{sentence}" must end in an expression that is True or False, or in '
+                          "docexec.checks.over(...){on}; it ended in {value_type}",
+        "claim_ran_on_nothing": 'the check of claim "{sentence}" ran over no configurations{on}; '
+                                "its check ends at {last_line}",
+        "claim_false_on": 'claim is false on {failed} of {count} configurations{on}: "{sentence}"\n'
+                          "  its check ends at {last_line}; the first it failed on:\n{listed}",
+        "claim_false": 'claim is false{on}: "{sentence}"\n  its check ends at {last_line}\n{output}',
+        "outside_project": "the section imported {module} from {file}, outside the project ({root}){on}; "
+                           "a page may only run the project's own code",
+        "backends_missing": "the section runs on backends that are not installed ({parts}); {hint}. Reading the site "
+                            "does not need them: frozen outputs serve every page whose sections are unchanged",
+        "inline_raised": "`{{py}} {expression}` raised {text}",
+    }
+
+    def __init__(self, reason: str, item=None):
+        super().__init__(reason)
+        self.reason, self.item = reason, item
+
+    @classmethod
+    def of(cls, kind: str, item=None, on: str = "", **fields) -> PageFailed:
+        """The failure `kind` of TEMPLATES, at `item`."""
+        return cls(cls.TEMPLATES[kind].format(on=on, **fields), item)

@@ -1,11 +1,12 @@
 """Running one page in worker processes, and deciding what each answer means.
 
 A page's blocks without `backends=` and its `{py}` values run, in page order, in one fresh
-worker with the build's own environment (the "default" machinery). A block with
+worker with the build's own environment (the "default" backend). A block with
 `backends="tf-eigen jax"` runs in one fresh worker per named backend instead, each backend's
 blocks in page order in one namespace; those workers run in parallel with the default one.
 
-The worker only reports; this module decides: an unexpected exception, an exit, a dead or
+The worker only reports; this module decides (`decide`, `check_claim`, `refuse_address`,
+`decide_value`: pure functions of an answer): an unexpected exception, an exit, a dead or
 hung worker, a thread left running, a memory address, an oversized output, a false claim
 each fail the page with a message naming the page, the snippet file:line and, for a
 backend, the backend.
@@ -18,52 +19,37 @@ import threading
 import time
 from pathlib import Path
 
-from . import pool as machineries  # BACKENDS read at run time: tests swap in fake backends
+from .backends import BACKENDS, DEFAULT, INSTALL_HINT, Backends, backends_of, page_backends, plan
 from .cleaning import OUTPUT_LIMIT_KB, clean, clean_record, find_address, size
+from .errors import PageFailed, WorkerFailed, WorkerTimeout
 from .freeze import PACKAGE, libraries_used, top_level_imports
-from .page import Block, InlineValue
-from .pool import DEFAULT, INSTALL_HINT, POOL, WorkerFailed, WorkerTimeout
+from .model import Block, BlockRecord, BlockResult, InlineValue, ItemRecord, ValueRecord
+from .pool import POOL
+from .protocol import BlockAnswer, BlockRequest, Fatal, PageRequest, Refused, ValueAnswer, ValueRequest, under
 
 STARTUP_LIMIT = 300.0  # seconds a fork server may take to import its libraries (not counted in the page's limit)
 
 
-class PageFailed(Exception):
-    """The page cannot be built: `reason`, at `item` (a Block, an InlineValue or None); the
-    Engine adds the page and the item's location."""
-
-    def __init__(self, reason: str, item=None):
-        super().__init__(reason)
-        self.reason, self.item = reason, item
-
-
-def backends_of(item) -> list[str]:
-    """The backends a block names (`backends="jax torch"`), in the order written; [] for the default."""
-    if not isinstance(item, Block):
-        return []
-    text = item.options.get("backends")
-    return text.split() if isinstance(text, str) else []
-
-
-def page_backends(page) -> list[str]:
-    """Backends used by a page, in the order of machineries.BACKENDS."""
-    used = {name for item in page.items for name in backends_of(item)}
-    return [name for name in machineries.BACKENDS if name in used]
-
-
-def missing_backends(page, names: list[str]) -> PageFailed | None:
-    missing = {name: machineries.BACKENDS[name].missing() for name in names if machineries.BACKENDS[name].missing()}
+def missing_backends(page, names: list[str], backends: Backends) -> PageFailed | None:
+    missing = {name: backends[name].missing() for name in names if backends[name].missing()}
     if not missing:
         return None
     first = next(item for item in page.items if set(backends_of(item)) & missing.keys())
-    parts = "; ".join(f"{name} needs {', '.join(libs)}" for name, libs in missing.items())
-    return PageFailed(
-        f"the section runs on backends that are not installed ({parts}); {INSTALL_HINT}. "
-        f"Reading the site does not need them: frozen outputs serve every page whose sections are unchanged",
-        first,
-    )
+    parts = "; ".join(f"{name} needs {', '.join(libraries)}" for name, libraries in missing.items())
+    return PageFailed.of("backends_missing", first, parts=parts, hint=INSTALL_HINT)
 
 
 _PRESTARTED: set = set()
+
+
+def uses_keras(codes: list[str], root: Path, through_modules: bool = True) -> bool:
+    """Whether `codes` import Keras or TensorFlow (directly, or through the project's modules
+    they import): their worker imports Keras ahead and seeds it."""
+    if through_modules:
+        names = libraries_used(codes, root)
+    else:
+        names = {name for code in codes for name in top_level_imports(code)}
+    return bool({"keras", "tensorflow"} & names)
 
 
 def prestart(root: Path) -> None:
@@ -74,19 +60,14 @@ def prestart(root: Path) -> None:
         return
     _PRESTARTED.add(root)
     files = sorted((root / PACKAGE).rglob("*.py")) if (root / PACKAGE).is_dir() else []
-    codes = [file.read_text(encoding="utf-8", errors="replace") for file in files]
-    if {"keras", "tensorflow"} & {name for code in codes for name in top_level_imports(code)}:
+    if uses_keras([file.read_text(encoding="utf-8", errors="replace") for file in files], root, through_modules=False):
         POOL.prestart(DEFAULT, ("keras",))
 
 
-def backend_versions(names: list[str]) -> dict[str, dict[str, str]]:
-    return {name: machineries.BACKENDS[name].versions() for name in names}
-
-
-def modules_unchanged(record: dict, root: Path) -> bool:
+def modules_unchanged(record, root: Path) -> bool:
     """Whether every project module the record's run actually loaded (dynamic imports
     included) still has the source it had then."""
-    for file, digest in (record.get("modules") or {}).items():
+    for file, digest in record.modules.items():
         path = root / file
         if not path.is_file() or _sha256(path) != digest:
             return False
@@ -97,11 +78,96 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+# --------------------------------------------------------------------- verdicts (pure)
+
+
+def decide(item: Block, answer: BlockAnswer, output_limit: int, on: str = "") -> BlockResult:
+    """What one block's answer means: its result, or PageFailed. Every rule is applied here,
+    in the build; `on` names the backend in messages (" on backend jax (JAX 0.10.2)")."""
+    expected = item.options.raises
+    raised = answer.raised
+    error = None
+    if raised:
+        if expected and raised.type == expected:
+            error = raised.text
+        else:
+            raise PageFailed.of("code_failed", item, on, where=raised.where, details=clean(str(raised.details)),
+                                expected=f" (the page expected {expected})" if expected else "")
+    elif expected:
+        raise PageFailed.of("raised_nothing", item, on, expected=expected)
+    if answer.threads:
+        raise PageFailed.of("threads_left", item, on, count=len(answer.threads), names=", ".join(answer.threads))
+    record = clean_record({"output": answer.output or "", "value": answer.value,
+                           "error": error, "figures": answer.figures or []})
+    total = size(record)
+    if answer.truncated or total > output_limit:
+        raise PageFailed.of("too_much_output", item, on, kb=max(total, int(answer.size or 0)) / 1000,
+                            limit_kb=output_limit / 1000)
+    at = answer.address_at
+    refuse_address(item, record["output"], f"printed by {at}" if at else "printed by the section", on)
+    if record["value"] is not None:
+        refuse_address(item, record["value"], f"the final expression at {item.last_line}", on)
+    if item.options.hidden and (record["output"].strip() or record["value"] or record["figures"]):
+        raise PageFailed.of("hidden_shows", item, on)
+    claim = item.options.claim is not None
+    return BlockResult(record["output"].splitlines(),
+                       None if record["value"] is None else record["value"].splitlines(),
+                       record["error"], [svg.splitlines() for svg in record["figures"]],
+                       check_claim(item, answer, record["output"], on) if claim else None, claim)
+
+
+def check_claim(item: Block, answer: BlockAnswer, output: str, on: str = "") -> dict | None:
+    """The claim's scope (None: one example; else what docexec.checks.over() ran on), or
+    PageFailed if its check is false, ran on nothing, or ended in something else."""
+    checked = answer.checked
+    if checked is not None:
+        count, failed = int(checked["count"]), int(checked["failed"])
+        if count == 0:
+            raise PageFailed.of("claim_ran_on_nothing", item, on, sentence=item.options.claim, last_line=item.last_line)
+        if failed:
+            raise PageFailed.of("claim_false_on", item, on, sentence=item.options.claim, failed=failed, count=count,
+                                last_line=item.last_line,
+                                listed="\n".join(f"    {failure}" for failure in checked["failures"]))
+        return {"count": count, "axes": checked["axes"]}
+    if answer.truth is None:
+        raise PageFailed.of("claim_not_bool", item, on, sentence=item.options.claim, value_type=answer.value_type)
+    if not answer.truth:
+        raise PageFailed.of("claim_false", item, on, sentence=item.options.claim, last_line=item.last_line,
+                            output=output)
+    return None
+
+
+def refuse_address(item, text: str, source: str, on: str = "") -> None:
+    """`source` says what showed `text`: "printed by snippets/x.py:4", "the final expression at ..."."""
+    line = find_address(text)
+    if line is not None:
+        raise PageFailed.of("address", item, on, line=line, source=source)
+
+
+def decide_value(item: InlineValue, answer: ValueAnswer, on: str = "") -> ValueRecord:
+    if answer.raised is not None:
+        raise PageFailed.of("inline_raised", item, expression=item.expression, text=clean(answer.raised.text))
+    text = clean(str(answer.value or ""))
+    refuse_address(item, text, "the inline value", on)
+    return ValueRecord(item.expression, text)
+
+
+def combine(item, results: dict[str, object]) -> ItemRecord:
+    """An item's stored result, from what each worker that ran it gave (backend name -> result)."""
+    if isinstance(item, InlineValue):
+        return results[DEFAULT.name]
+    names = backends_of(item)
+    if not names:
+        return BlockRecord(item.source, results[DEFAULT.name], claim=item.options.claim)
+    return BlockRecord(item.source, backends={name: results[name] for name in names}, claim=item.options.claim)
+
+
 class PageRun:
     """One execution of one page."""
 
-    def __init__(self, root: Path, page, limit: float, output_limit_kb: float | None = None, pool=POOL):
-        self.root, self.page, self.limit, self.pool = root, page, limit, pool
+    def __init__(self, root: Path, page, limit: float, output_limit_kb: float | None = None,
+                 backends: Backends = BACKENDS, pool=POOL):
+        self.root, self.page, self.limit, self.pool, self.backends = root, page, limit, pool, backends
         self.output_limit = int((output_limit_kb or OUTPUT_LIMIT_KB) * 1000)
         self.modules: dict[str, str] = {}  # module file (relative) -> sha256
         self.lock = threading.Lock()
@@ -110,41 +176,36 @@ class PageRun:
 
     # --------------------------------------------------------------------- orchestration
 
-    def run(self) -> list[dict]:
-        names = page_backends(self.page)
-        error = missing_backends(self.page, names)
+    def run(self) -> list[ItemRecord]:
+        error = missing_backends(self.page, page_backends(self.page, self.backends), self.backends)
         if error:
             raise error
-        plan = {DEFAULT.name: [(i, item) for i, item in enumerate(self.page.items) if not backends_of(item)]}
-        for name in names:
-            plan[name] = [(i, item) for i, item in enumerate(self.page.items) if name in backends_of(item)]
         workers = {}
-        for name, items in plan.items():
+        for name, items in plan(self.page, self.backends).items():
             if items:
-                machinery = DEFAULT if name == DEFAULT.name else machineries.BACKENDS[name]
-                codes = [item.code for _, item in items if isinstance(item, Block)]
+                backend = DEFAULT if name == DEFAULT.name else self.backends[name]
                 if name == DEFAULT.name:  # Keras (and TensorFlow) imported ahead only for pages that use them
-                    uses = bool({"keras", "tensorflow"} & libraries_used(codes, self.root))
-                    imports = ("keras",) if uses else ()
+                    codes = [item.code for _, item in items if isinstance(item, Block)]
+                    imports = ("keras",) if uses_keras(codes, self.root) else ()
                 else:  # a backend's worker imports Keras on that backend before any section runs
-                    imports = machinery.imports
-                worker = self.pool.take(machinery, self.root, imports)
+                    imports = backend.imports
+                worker = self.pool.take(backend, self.root, imports)
                 workers[name] = (worker, items, "keras" in imports)
         results: dict[int, dict] = {}
         failures: list[tuple[int, str]] = []
         try:
             threads = []
-            for name, (worker, items, uses_keras) in workers.items():
+            for name, (worker, items, keras) in workers.items():
                 if name == DEFAULT.name:
                     continue
                 thread = threading.Thread(
-                    target=self._run_guarded, args=(name, worker, items, uses_keras, results, failures), daemon=True
+                    target=self._run_guarded, args=(name, worker, items, keras, results, failures), daemon=True
                 )
                 thread.start()
                 threads.append(thread)
             if DEFAULT.name in workers:
-                worker, items, uses_keras = workers[DEFAULT.name]
-                self._run_guarded(DEFAULT.name, worker, items, uses_keras, results, failures)
+                worker, items, keras = workers[DEFAULT.name]
+                self._run_guarded(DEFAULT.name, worker, items, keras, results, failures)
                 if failures:
                     self.cancel(workers)
             for thread in threads:
@@ -154,16 +215,7 @@ class PageRun:
                 worker.kill()
         if failures:
             raise min(failures, key=lambda failure: failure[0])[1]
-        return [self._combine(index, item, results) for index, item in enumerate(self.page.items)]
-
-    def _combine(self, index: int, item, results: dict) -> dict:
-        names = backends_of(item)
-        if not names:
-            return results[(index, DEFAULT.name)]
-        record = {"source": item.source, "backends": {name: results[(index, name)] for name in names}}
-        if "claim" in item.options:
-            record["claim"] = item.options["claim"]
-        return record
+        return [combine(item, results.get(index, {})) for index, item in enumerate(self.page.items)]
 
     def _run_guarded(self, name, worker, items, uses_keras, results, failures) -> None:
         index, item = items[0]
@@ -175,11 +227,12 @@ class PageRun:
                 hint = f"; {INSTALL_HINT}" if name != DEFAULT.name else ""
                 raise PageFailed(f"{self._who(name)} could not start: {error}{hint}", item) from None
             deadline = time.monotonic() + self.limit
-            request = {"op": "page", "root": str(self.root), "package": PACKAGE,
-                       "uses_keras": uses_keras, "limit": self.output_limit + 1}
+            request = PageRequest(str(self.root), PACKAGE, uses_keras, self.output_limit + 1)
             self._call(name, worker, request, deadline, item)
             for index, item in items:  # `index` orders failures: the page's first one is reported
-                results[(index, name)] = self._run_item(name, worker, item, deadline)
+                result = self._run_item(name, worker, item, deadline)
+                with self.lock:
+                    results.setdefault(index, {})[name] = result
         except Exception as error:  # a bug here must still name the page, not hang it
             if not isinstance(error, PageFailed):
                 error = PageFailed(f"{self._who(name)}: {type(error).__name__}: {error}", item)
@@ -195,154 +248,46 @@ class PageRun:
         for worker, _, _ in workers.values():
             worker.kill()
 
-    def _call(self, name, worker, request, deadline, item) -> dict:
+    def _call(self, name, worker, request, deadline, item):
         doing = "evaluating this inline value" if isinstance(item, InlineValue) else "running this section"
         try:
             answer = worker.call(request, deadline, doing)
         except WorkerTimeout as timeout:
-            at = f"; it was at {timeout.at}" if timeout.at else ""
-            raise PageFailed(
-                f"ran past the page's time limit of {self.limit:g} s{self._on(name)} "
-                f"(set another with <!-- docexec timeout=SECONDS -->){at}", item
-            ) from None
+            raise PageFailed.of("timeout", item, self._on(name), limit=self.limit,
+                                at=f"; it was at {timeout.at}" if timeout.at else "") from None
         except WorkerFailed as error:
             raise PageFailed(f"{self._who(name)} {error}", item) from None
-        if "fatal" in answer:
-            fatal = answer["fatal"]
-            raise PageFailed(
-                f"raised {clean(str(fatal.get('text')))} at {fatal.get('where')}{self._on(name)}; a section must not "
-                f"exit or interrupt the build (it runs in a worker process, which the build stops)\n"
-                f"{clean(str(fatal.get('details', '')))}",
-                item,
-            )
-        if "protocol" in answer:
-            raise PageFailed(f"{self._who(name)} refused a request: {answer['protocol']}", item)
-        self._note_modules(answer.get("modules") or {}, name, item)
+        if isinstance(answer, Fatal):
+            raised = answer.raised
+            raise PageFailed.of("exited", item, self._on(name), text=clean(str(raised.text)), where=raised.where,
+                                details=clean(str(raised.details or "")))
+        if isinstance(answer, Refused):
+            raise PageFailed(f"{self._who(name)} refused a request: {answer.reason}", item)
+        self._note_modules(getattr(answer, "modules", None) or {}, name, item)
         return answer
 
-    def _run_item(self, name: str, worker, item, deadline: float) -> dict:
+    def _run_item(self, name: str, worker, item, deadline: float):
         if isinstance(item, InlineValue):
-            answer = self._call(name, worker, {"op": "value", "expression": item.expression}, deadline, item)
-            if "raised" in answer:
-                raise PageFailed(f"`{{py}} {item.expression}` raised {clean(answer['raised']['text'])}", item)
-            text = clean(str(answer.get("value", "")))
-            self._refuse_address(name, item, text, "the inline value")
-            return {"expression": item.expression, "value": text}
-        request = {"op": "block", "code": item.code, "path": item.section.path, "first_line": item.section.first_line}
-        answer = self._call(name, worker, request, deadline, item)
-        return self.decide(name, item, answer)
+            answer = self._call(name, worker, ValueRequest(item.expression), deadline, item)
+            return decide_value(item, self._expect(answer, ValueAnswer, name, item), self._on(name))
+        request = BlockRequest(item.code, item.section.path, item.section.first_line)
+        answer = self._expect(self._call(name, worker, request, deadline, item), BlockAnswer, name, item)
+        return decide(item, answer, self.output_limit, self._on(name))
 
-    # --------------------------------------------------------------------- decisions
-
-    def decide(self, name: str, item: Block, answer: dict) -> dict:
-        """The stored result of one block, or PageFailed: every rule is applied here, in the build."""
-        on = self._on(name)
-        expected = item.options.get("raises")
-        raised = answer.get("raised")
-        error = None
-        if raised:
-            if expected and raised.get("type") == expected:
-                error = raised.get("text")
-            else:
-                extra = f" (the page expected {expected})" if expected else ""
-                details = clean(str(raised.get("details", "")))
-                raise PageFailed(f"failed at {raised.get('where')}{on}{extra}\n{details}", item)
-        elif expected:
-            raise PageFailed(f'the block is marked raises="{expected}" but raised nothing{on}', item)
-        if answer.get("threads"):
-            raise PageFailed(
-                f"the section left {len(answer['threads'])} thread(s) running ({', '.join(answer['threads'])}){on}; "
-                f"join every thread a section starts before it ends, so that what it prints lands in its own output",
-                item,
-            )
-        record = clean_record({"output": answer.get("output") or "", "value": answer.get("value"),
-                               "error": error, "figures": answer.get("figures") or []})
-        total = size(record)
-        if answer.get("truncated") or total > self.output_limit:
-            shown = max(total, int(answer.get("size") or 0))
-            raise PageFailed(
-                f"the block produced {shown / 1000:.0f} kB of output{on}, over the limit of "
-                f"{self.output_limit / 1000:g} kB a block; print less, or raise the page's limit with "
-                f"<!-- docexec output-limit=KB -->",
-                item,
-            )
-        at = answer.get("address_at")
-        self._refuse_address(name, item, record["output"], f"printed by {at}" if at else "printed by the section")
-        if record["value"] is not None:
-            last = f"{item.section.path}:{item.section.first_line + len(item.code.splitlines()) - 1}"
-            self._refuse_address(name, item, record["value"], f"the final expression at {last}")
-        if "hidden" in item.options and (record["output"].strip() or record["value"] or record["figures"]):
-            raise PageFailed(
-                f"the block is hidden but printed or drew something{on}; show it, or keep set-up sections quiet", item
-            )
-        result = {"output": record["output"].splitlines(),
-                  "value": None if record["value"] is None else record["value"].splitlines(),
-                  "error": record["error"],
-                  "figures": [svg.splitlines() for svg in record["figures"]]}
-        if "claim" in item.options:
-            result["scope"] = self._check_claim(name, item, answer, record)
-        if name != DEFAULT.name:
-            return result
-        stored = {"source": item.source, **result}
-        if "claim" in item.options:
-            stored["claim"] = item.options["claim"]
-        return stored
-
-    def _check_claim(self, name, item, answer, record) -> dict | None:
-        """The claim's scope (None: one example; else what docexec.checks.over() ran on), or
-        PageFailed if its check is false, ran on nothing, or ended in something else."""
-        sentence = item.options["claim"]
-        last = item.section.first_line + len(item.code.splitlines()) - 1
-        checked = answer.get("checked")
-        if checked is not None:
-            count, failed = int(checked["count"]), int(checked["failed"])
-            if count == 0:
-                raise PageFailed(
-                    f"the check of claim \"{sentence}\" ran over no configurations{self._on(name)}; "
-                    f"its check ends at {item.section.path}:{last}", item
-                )
-            if failed:
-                listed = "\n".join(f"    {failure}" for failure in checked["failures"])
-                raise PageFailed(
-                    f"claim is false on {failed} of {count} configurations{self._on(name)}: \"{sentence}\"\n"
-                    f"  its check ends at {item.section.path}:{last}; the first it failed on:\n{listed}", item
-                )
-            return {"count": count, "axes": checked["axes"]}
-        if answer.get("truth") is None:
-            raise PageFailed(
-                f"the check of claim \"{sentence}\" must end in an expression that is True or False, or in "
-                f"docexec.checks.over(...){self._on(name)}; it ended in {answer.get('value_type')}", item
-            )
-        if not answer["truth"]:
-            raise PageFailed(
-                f"claim is false{self._on(name)}: \"{sentence}\"\n"
-                f"  its check ends at {item.section.path}:{last}\n{record['output']}", item
-            )
-        return None
-
-    def _refuse_address(self, name, item, text: str, source: str) -> None:
-        """`source` says what showed `text`: "printed by snippets/x.py:4", "the final expression at ..."."""
-        line = find_address(text)
-        if line is None:
-            return
-        raise PageFailed(
-            f"the output shows a memory address{self._on(name)}, which changes on every run ({source}): {line!r}; "
-            f"print something stable instead (a value, a name, a shape)", item
-        )
+    def _expect(self, answer, kind, name, item):
+        if not isinstance(answer, kind):
+            raise PageFailed(f"{self._who(name)} answered a {type(answer).__name__} to a {kind.__name__}'s request",
+                             item)
+        return answer
 
     def _note_modules(self, loaded: dict, name: str, item) -> None:
         """Hash every project module the worker loaded; refuse one whose real file is outside the project."""
         root = self.root.resolve()
         for module, file in loaded.items():
             path = Path(file)
-            try:
-                relative = path.absolute().relative_to(self.root)
-                path.resolve().relative_to(root)
-            except ValueError:
-                raise PageFailed(
-                    f"the section imported {module} from {file}, outside the project ({self.root}){self._on(name)}; "
-                    f"a page may only run the project's own code", item
-                ) from None
+            if not under(path.absolute(), self.root) or not under(path.resolve(), root):
+                raise PageFailed.of("outside_project", item, self._on(name), module=module, file=file, root=self.root)
+            relative = path.absolute().relative_to(self.root)
             if relative.as_posix() not in self.modules and path.is_file():
                 with self.lock:
                     self.modules[relative.as_posix()] = _sha256(path)
@@ -354,8 +299,8 @@ class PageRun:
         if name == DEFAULT.name:
             return ""
         if name not in self.phrases:  # versions come from package metadata: read once per page
-            machinery = machineries.BACKENDS[name]
-            self.phrases[name] = f" on backend {name} ({machinery.title(machinery.versions())})"
+            backend = self.backends[name]
+            self.phrases[name] = f" on backend {name} ({backend.title(backend.versions())})"
         return self.phrases[name]
 
     @staticmethod

@@ -1,5 +1,5 @@
 """The Python-Markdown extension: parses a page's `python exec` blocks and `{py}` values,
-gets their results from the engine (frozen or freshly executed), and renders them.
+gets their records from the cache (docexec/cache.py) (frozen or freshly executed), and renders them.
 
 Execution lives here, in a Markdown extension rather than a MkDocs hook, so that no tool
 that renders these pages can build them without running their code.
@@ -13,10 +13,11 @@ from pathlib import Path
 from markdown import Extension
 from markdown.preprocessors import Preprocessor
 
+from .backends import BACKENDS, library_versions
+from .cache import PageCache
 from .claims import claims_index
-from .engine import Engine
 from .errors import DocexecError
-from .freeze import library_versions, mode_from_environment
+from .freeze import mode_from_environment
 from .page import locate_page, parse_page
 from .render import render_page, stamp_html
 
@@ -30,32 +31,34 @@ class ExecPreprocessor(Preprocessor):
         self.config = config
         self.pending: list[str] = []
         root = Path(config["root"]).resolve()
-        self.engine = Engine(
+        self.backends = config["backends"] or BACKENDS
+        self.cache = PageCache(
             root,
             (root / config["docs_dir"]).resolve(),
             (root / config["store"]).resolve(),
             config["mode"] or mode_from_environment(),
             float(config["timeout"]),
+            self.backends,
         )
 
     def run(self, lines: list[str]) -> list[str]:
         try:
-            page = parse_page(lines, self.engine.root)
+            page = parse_page(lines, self.cache.root, self.backends)
             name = self.page_name(lines) if page.items else None
-            record = self.engine.record(name, page) if page.items else None
-            output = render_page(page, record, self.stash)
+            record = self.cache.record(name, page) if page.items else None
+            output = render_page(page, record, self.stash, self.backends)
             if page.claims_index:
-                output += claims_index(self.engine, name, self.stash)
+                output += claims_index(self.cache, name, self.stash)
         except DocexecError as error:
-            found = self.config["page"] or locate_page(lines, self.engine.docs_dir) or "(unknown page)"
-            raise error.at(page=f"{self.engine.docs_dir.name}/{found}") from None
-        return output + ["", self.stash(stamp_html(record, library_versions()))]
+            found = self.config["page"] or locate_page(lines, self.cache.docs_dir) or "(unknown page)"
+            raise error.at(page=f"{self.cache.docs_dir.name}/{found}") from None
+        return output + ["", self.stash(stamp_html(record, library_versions(), self.backends))]
 
     def page_name(self, lines: list[str]) -> str:
-        found = self.config["page"] or locate_page(lines, self.engine.docs_dir)
+        found = self.config["page"] or locate_page(lines, self.cache.docs_dir)
         if not found:
             raise DocexecError(
-                f"cannot tell which file under {self.engine.docs_dir} this page is "
+                f"cannot tell which file under {self.cache.docs_dir} this page is "
                 f"(no file has exactly this text); pass the extension option `page`"
             )
         return found
@@ -87,6 +90,8 @@ class DocexecExtension(Extension):
             "page": ["", "this page's path inside docs_dir; found by its text when empty"],
             "mode": ["", "auto, check or refresh; empty reads DOCEXEC_MODE, then CI"],
             "timeout": [120.0, "default time limit of one page, in seconds"],
+            # Not None: Markdown would turn a mapping given for a None default into a bool.
+            "backends": ["", "name -> docexec.backends.Backend a block may run on; empty: the site's BACKENDS"],
         }
         super().__init__(**kwargs)
 

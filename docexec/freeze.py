@@ -13,38 +13,13 @@ import functools
 import hashlib
 import json
 import os
-from importlib import metadata
 from pathlib import Path
 
-from .errors import DocexecError
+from .errors import DocexecError, FrozenFileError
+from .model import FORMAT, Record
 
-# Bump when the shape of stored records or their rendering changes (3: records list the modules a run loaded;
-# 4: a claim's result carries its scope, docexec.checks).
-FORMAT = 4
 PACKAGE = "snippets"
-LIBRARIES = {
-    "NumPy": ("numpy",),
-    "TensorFlow": ("tensorflow-cpu", "tensorflow", "tensorflow-macos"),
-    "Keras": ("keras",),
-    "Matplotlib": ("matplotlib",),
-}
 MODES = ("auto", "check", "refresh")
-
-
-@functools.lru_cache(maxsize=1)
-def library_versions() -> dict[str, str]:
-    """Installed versions, read from package metadata (no heavyweight import), once per process."""
-    versions = {}
-    for label, distributions in LIBRARIES.items():
-        for name in distributions:
-            try:
-                versions[label] = metadata.version(name)
-                break
-            except metadata.PackageNotFoundError:
-                continue
-        else:
-            versions[label] = "not installed"
-    return versions
 
 
 def mode_from_environment() -> str:
@@ -153,10 +128,6 @@ def page_key(items: list[dict], root: Path, versions: dict[str, str]) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
 
-class FrozenFileError(Exception):
-    """A frozen file cannot be trusted: not JSON, the wrong shape, or edited by hand."""
-
-
 def results_checksum(record: dict) -> str:
     """Ties a record's results to its key, so an edit by hand (or a botched merge) of a frozen
     file is noticed instead of published."""
@@ -173,30 +144,32 @@ class Store:
     def path(self, page: str) -> Path:
         return self.directory / Path(page).with_suffix(".json")
 
-    def load(self, page: str, items: int) -> dict | None:
+    def load(self, page: str, items: int) -> Record | None:
         """The stored record of `page`, which has `items` executable items; None if there is
         none. Raises FrozenFileError, naming the file, if the file cannot be trusted."""
         file = self.path(page)
         if not file.is_file():
             return None
         try:
-            record = json.loads(file.read_text(encoding="utf-8"))
+            data = json.loads(file.read_text(encoding="utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError) as error:
-            raise FrozenFileError(f"{file} is not valid JSON ({error})") from None
-        problem = _shape_problem(record, items)
-        if problem:
-            raise FrozenFileError(f"{file} {problem}")
-        if record["checksum"] != results_checksum(record):
-            raise FrozenFileError(f"{file} was edited by hand: its results do not match its checksum")
+            raise FrozenFileError.not_json(file, error) from None
+        try:
+            record = Record.from_json(data, items)
+        except ValueError as problem:
+            raise FrozenFileError.wrong_shape(file, str(problem)) from None
+        if data["checksum"] != results_checksum(data):
+            raise FrozenFileError.edited(file)
         return record
 
-    def save(self, page: str, record: dict) -> None:
+    def save(self, page: str, record: Record) -> None:
         """Write atomically (a temporary file, then a rename), so an interrupted build never
         leaves a truncated file behind."""
         file = self.path(page)
         file.parent.mkdir(parents=True, exist_ok=True)
-        record = {**record, "checksum": results_checksum(record)}
-        text = json.dumps(record, indent=1, ensure_ascii=False) + "\n"
+        data = record.to_json()
+        data["checksum"] = results_checksum(data)
+        text = json.dumps(data, indent=1, ensure_ascii=False) + "\n"
         if file.is_file() and file.read_text(encoding="utf-8", errors="replace") == text:
             return
         temporary = file.with_name(f".{file.name}.{os.getpid()}.tmp")
@@ -205,19 +178,3 @@ class Store:
             os.replace(temporary, file)
         finally:
             temporary.unlink(missing_ok=True)
-
-
-def _shape_problem(record, items: int) -> str | None:
-    if not isinstance(record, dict):
-        return f"holds a {type(record).__name__}, not a record"
-    missing = {"page", "key", "versions", "results", "checksum"} - record.keys()
-    if missing:
-        return f"lacks the field(s) {', '.join(sorted(missing))}"
-    if not isinstance(record["key"], str) or not isinstance(record["versions"], dict):
-        return "has a key or versions of the wrong type"
-    results = record["results"]
-    if not isinstance(results, list) or not all(isinstance(result, dict) for result in results):
-        return "has results that are not a list of records"
-    if len(results) != items:
-        return f"holds {len(results)} results for a page with {items} executable items"
-    return None

@@ -5,84 +5,24 @@ in the page so that rendering can splice results in without scanning the page ag
 from __future__ import annotations
 
 import re
-import shlex
-from dataclasses import dataclass, field
 from pathlib import Path
 
+from .backends import BACKENDS, Backends
 from .errors import DocexecError
-from .sections import Section, load_section, parse_include
+from .model import Block, BlockOptions, InlineValue, Page
+from .sections import load_section, parse_include
 
 FENCE_OPEN = re.compile(r"^(?P<indent>\s*)(?P<fence>`{3,}|~{3,})\s*(?P<info>.*)$")
 INLINE_VALUE = re.compile(r"`\{py\}\s+([^`]+?)\s*`")
 INLINE_LIKE = re.compile(r"`\{py\}")  # what an inline value starts with, well-formed or not
 DIRECTIVE = re.compile(r"^\s*<!--\s*docexec\s+(?P<options>.*?)\s*-->\s*$")
 INCLUDE_IN_PROSE = re.compile(r"^\s*--8<--")
-BLOCK_OPTIONS = {"hidden", "alt", "raises", "claim", "backends"}
 
 
-@dataclass
-class Block:
-    """A `python exec` fence: page lines [start, end) become the section's code and output."""
-
-    start: int  # index of the opening fence in the page's lines
-    end: int  # index of the first line after the closing fence
-    indent: str
-    section: Section
-    options: dict
-
-    @property
-    def line(self) -> int:
-        """1-based page line of the opening fence, as an editor shows it."""
-        return self.start + 1
-
-    @property
-    def source(self) -> str:
-        """"path:name", as stored in frozen records and freeze keys."""
-        return f"{self.section.path}:{self.section.name}"
-
-    @property
-    def code(self) -> str:
-        return self.section.code
-
-    @property
-    def where(self) -> dict:
-        return {"line": self.line, "file": self.section.path, "file_line": self.section.first_line,
-                "section": self.section.name}
-
-
-@dataclass
-class InlineValue:
-    """A `{py} expression` in prose: characters [start, end) of page line `line`."""
-
-    expression: str
-    line: int  # 1-based
-    start: int
-    end: int
-
-    @property
-    def where(self) -> dict:
-        return {"line": self.line, "column": self.start + 1}
-
-
-@dataclass
-class Page:
-    """A page's executable items in reading order, and the lines they came from."""
-
-    lines: list[str]
-    items: list[Block | InlineValue] = field(default_factory=list)
-    directives: set[int] = field(default_factory=set)  # indexes of directive lines (not shown)
-    timeout: float | None = None
-    output_limit: float | None = None  # kB one block may produce (<!-- docexec output-limit=KB -->)
-    claims_index: bool = False
-
-    @property
-    def blocks(self) -> list[Block]:
-        return [item for item in self.items if isinstance(item, Block)]
-
-
-def parse_page(lines: list[str], root: Path) -> Page:
-    """The page's items, with every section resolved against the snippet files under `root`.
-    Errors name the page line; the caller adds the page's name."""
+def parse_page(lines: list[str], root: Path, backends: Backends = BACKENDS) -> Page:
+    """The page's items, with every section resolved against the snippet files under `root`;
+    `backends=` may name those of `backends`. Errors name the page line; the caller adds the
+    page's name."""
     page = Page(lines)
     fence_end = None  # the closing fence of a non-exec fence we are inside
     number = 0
@@ -96,7 +36,7 @@ def parse_page(lines: list[str], root: Path) -> Page:
         opening = FENCE_OPEN.match(line)
         if opening:
             if opening["info"].split()[:2] == ["python", "exec"]:
-                block = _parse_block(lines, number, opening, root)
+                block = _parse_block(lines, number, opening, root, backends)
                 page.items.append(block)
                 number = block.end
                 continue
@@ -138,10 +78,13 @@ def closes(line: str, fence: str) -> bool:
     return text.startswith(fence) and not text.strip(fence[0])
 
 
-def _parse_block(lines, start, opening, root: Path) -> Block:
+def _parse_block(lines, start, opening, root: Path, backends: Backends) -> Block:
     fence, indent, line = opening["fence"], opening["indent"], start + 1
     words = opening["info"].split(None, 2)
-    options = _parse_options(words[2] if len(words) > 2 else "", line)
+    try:
+        options = BlockOptions.parse(words[2] if len(words) > 2 else "", backends)
+    except DocexecError as error:
+        raise error.at(line=line) from None
     body, end = [], start + 1
     while end < len(lines) and not closes(lines[end], fence):
         if lines[end].strip():
@@ -162,37 +105,6 @@ def _parse_block(lines, start, opening, root: Path) -> Block:
     return Block(start, end + 1, indent, section, options)
 
 
-def _parse_options(text: str, line: int) -> dict:
-    options = {}
-    for word in shlex.split(text):
-        key, has_value, value = word.partition("=")
-        if key not in BLOCK_OPTIONS:
-            raise DocexecError(f"unknown option {key!r}; allowed: {', '.join(sorted(BLOCK_OPTIONS))}", line=line)
-        if (key == "hidden") == bool(has_value):
-            form = "hidden" if key == "hidden" else f'{key}="..."'
-            raise DocexecError(f"option {key!r} is written {form}", line=line)
-        options[key] = value if has_value else True
-    if "claim" in options and ("hidden" in options or "raises" in options):
-        raise DocexecError("a claim block cannot also be hidden or raise", line=line)
-    if "backends" in options:
-        _check_backends(options["backends"], line)
-    return options
-
-
-def _check_backends(text: str, line: int) -> None:
-    from .pool import BACKENDS
-
-    names = text.split()
-    allowed = ", ".join(BACKENDS)
-    if not names:
-        raise DocexecError(f'backends="" names no backend; name one or more of: {allowed}', line=line)
-    for name in names:
-        if name not in BACKENDS:
-            raise DocexecError(f"unknown backend {name!r} in backends=\"{text}\"; allowed: {allowed}", line=line)
-    if len(set(names)) != len(names):
-        raise DocexecError(f'a backend is named twice in backends="{text}"', line=line)
-
-
 def claim_id(sentence: str) -> str:
     """The anchor of a claim: its words, lower case, joined by hyphens (at most 60 characters)."""
     words = re.findall(r"[a-z0-9]+", sentence.lower())
@@ -203,7 +115,7 @@ def _check_claims(blocks: list[Block]) -> None:
     """Each claim needs an id of its own: a sentence with letters or digits, not shared."""
     seen: dict[str, Block] = {}
     for block in blocks:
-        sentence = block.options.get("claim")
+        sentence = block.options.claim
         if sentence is None:
             continue
         anchor = claim_id(sentence)
@@ -212,11 +124,11 @@ def _check_claims(blocks: list[Block]) -> None:
                 f"the claim {sentence!r} has no letters or digits to make its id from", line=block.line
             )
         if anchor in seen:
-            same = seen[anchor].options["claim"] == sentence
+            same = seen[anchor].options.claim == sentence
             raise DocexecError(
                 f"the claim {sentence!r} "
                 + ("is already made" if same
-                   else f"gets the id {anchor!r}, as the claim {seen[anchor].options['claim']!r}")
+                   else f"gets the id {anchor!r}, as the claim {seen[anchor].options.claim!r}")
                 + f" at page line {seen[anchor].line}; each claim on a page needs its own sentence",
                 line=block.line,
             )
@@ -254,7 +166,7 @@ def key_items(page: Page) -> list[dict]:
     items = []
     for item in page.items:
         if isinstance(item, Block):
-            items.append({"source": item.source, "code": item.code, "options": item.options})
+            items.append({"source": item.source, "code": item.code, "options": item.options.to_json()})
         else:
             items.append({"expression": item.expression})
     return items

@@ -1,12 +1,12 @@
-"""The build's side of the worker processes (docexec/worker.py).
+"""The build's side of the worker processes (docexec/worker.py): fork servers and workers.
 
-Every page runs in a fresh worker per machinery (the build's own environment, or one Keras
-backend and TensorFlow kernel path), so nothing a section does (exit, chdir, monkeypatching
+Every page runs in a fresh worker per backend (docexec/backends.py: the build's own
+environment, or one Keras backend and TensorFlow kernel path), so nothing a section does (exit, chdir, monkeypatching
 builtins or sys.modules, threads, subprocesses) can reach another page or the build. A worker
 is started in its own process group: at the page's deadline, after the page, and when the
 build process exits, the whole group is killed, subprocesses included.
 
-Restarts cost nothing visible: one fork server per machinery imports NumPy (and Keras, for
+Restarts cost nothing visible: one fork server per backend imports NumPy (and Keras, for
 pages that use it) once, then forks each page's fresh worker from that clean state in
 milliseconds. Nothing is started until a page has to execute, so a build whose pages are all
 frozen starts no process.
@@ -26,96 +26,29 @@ import sys
 import tempfile
 import threading
 import time
-from dataclasses import dataclass, field
-from importlib import metadata
 from pathlib import Path
 
-INSTALL_HINT = "install them with `make backends` (or `.venv/bin/pip install -e '.[backends]'`)"
-
-
-@dataclass(frozen=True)
-class Machinery:
-    """One way of running Keras: the environment a worker starts with, before Keras is imported."""
-
-    name: str
-    label: str  # shown on the page's tab; {Name} fields are filled with library versions
-    environment: dict = field(default_factory=dict)
-    libraries: dict = field(default_factory=dict)  # version label -> distributions (first installed wins)
-    imports: tuple = ()  # modules a worker imports before it is ready
-
-    def versions(self) -> dict[str, str]:
-        return {label: _installed(names) or "not installed" for label, names in self.libraries.items()}
-
-    def missing(self) -> list[str]:
-        return [names[0] for names in self.libraries.values() if _installed(names) is None]
-
-    def title(self, versions: dict[str, str]) -> str:
-        return self.label.format(**{key.replace(" ", "_"): value for key, value in versions.items()})
-
-
-TENSORFLOW = {"TensorFlow": ("tensorflow-cpu", "tensorflow", "tensorflow-macos"), "Keras": ("keras",)}
-DEFAULT = Machinery("default", "this build's environment")
-BACKENDS = {
-    "tf-eigen": Machinery(
-        "tf-eigen", "TensorFlow {TensorFlow} · Eigen",
-        {"KERAS_BACKEND": "tensorflow", "TF_ENABLE_ONEDNN_OPTS": "0"}, TENSORFLOW, ("keras",)),
-    "tf-onednn": Machinery(
-        "tf-onednn", "TensorFlow {TensorFlow} · oneDNN",
-        {"KERAS_BACKEND": "tensorflow", "TF_ENABLE_ONEDNN_OPTS": "1"}, TENSORFLOW, ("keras",)),
-    "jax": Machinery(
-        "jax", "JAX {JAX}",
-        {"KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu"},
-        {"JAX": ("jax",), "jaxlib": ("jaxlib",), "Keras": ("keras",)}, ("keras",)),
-    "torch": Machinery(
-        "torch", "PyTorch {PyTorch}",
-        {"KERAS_BACKEND": "torch"},
-        {"PyTorch": ("torch",), "Keras": ("keras",)}, ("keras",)),
-}
-
-
-def _installed(names) -> str | None:
-    for name in names:
-        try:
-            return metadata.version(name)
-        except metadata.PackageNotFoundError:
-            continue
-    return None
-
-
-class WorkerFailed(Exception):
-    """A worker died, hung, could not start, or answered nonsense; the message says which."""
-
-
-class WorkerTimeout(WorkerFailed):
-    def __init__(self, message: str, at: str | None):
-        super().__init__(message)
-        self.at = at  # file:line the page's code was at when it was stopped, if known
-
-
-# Every environment a worker gets, whatever the machinery: same hash order for sets of strings
-# on every run, no display, TensorFlow's C++ chatter off.
-FIXED_ENVIRONMENT = {"PYTHONHASHSEED": "0", "MPLBACKEND": "Agg", "TF_CPP_MIN_LOG_LEVEL": "2"}
-_PACKAGE_PARENT = str(Path(__file__).resolve().parents[1])
+from .backends import PACKAGE_PARENT, Backend
+from .errors import WorkerFailed, WorkerTimeout
+from .protocol import Ready, decode, encode, project_file
 
 
 class Zygote:
-    """The fork server of one machinery (docexec.worker.zygote): started once per build (and
-    again when docexec's own code changes under `mkdocs serve`), it imports the machinery's
+    """The fork server of one backend (docexec.worker.zygote): started once per build (and
+    again when docexec's own code changes under `mkdocs serve`), it imports the backend's
     libraries once and forks each page's fresh worker."""
 
-    def __init__(self, machinery: Machinery, imports: tuple):
-        self.machinery, self.imports = machinery, imports
+    def __init__(self, backend: Backend, imports: tuple):
+        self.backend, self.imports = backend, imports
         self.log = tempfile.TemporaryFile()
         self.control, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        environment = {**os.environ, **FIXED_ENVIRONMENT, **machinery.environment}
-        path = [_PACKAGE_PARENT] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
-        environment["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(path))
+        environment = backend.worker_environment()
         try:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "docexec.worker", "--zygote", str(theirs.fileno()), *imports],
                 pass_fds=(theirs.fileno(),),
                 stdin=subprocess.DEVNULL, stdout=self.log, stderr=self.log,
-                cwd=_PACKAGE_PARENT, env=environment, start_new_session=True,  # each worker moves to its page's root
+                cwd=PACKAGE_PARENT, env=environment, start_new_session=True,  # each worker moves to its page's root
             )
         finally:
             theirs.close()
@@ -189,8 +122,8 @@ class Spawner:
     page's worker is a new process that imports its libraries itself (seconds per page, not
     milliseconds), with the same interface as a Zygote."""
 
-    def __init__(self, machinery: Machinery, imports: tuple):
-        self.machinery, self.imports = machinery, imports
+    def __init__(self, backend: Backend, imports: tuple):
+        self.backend, self.imports = backend, imports
         self.processes: dict[int, subprocess.Popen] = {}
         self.process = self  # Pool checks `zygote.process.poll()`: a spawner never dies
 
@@ -203,9 +136,7 @@ class Spawner:
 
     def fork(self, root: Path, fds: tuple, deadline: float) -> int:
         requests, results, log = fds
-        environment = {**os.environ, **FIXED_ENVIRONMENT, **self.machinery.environment}
-        path = [str(root), _PACKAGE_PARENT] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
-        environment["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(path))
+        environment = self.backend.worker_environment(first_on_path=(str(root),))
         process = subprocess.Popen(
             [sys.executable, "-m", "docexec.worker", str(requests), str(results), *self.imports],
             pass_fds=(requests, results), stdin=subprocess.DEVNULL, stdout=log, stderr=log,
@@ -229,9 +160,9 @@ def _forking() -> bool:
     return sys.platform.startswith("linux") and os.environ.get("DOCEXEC_FORK", "1") != "0"
 
 
-def _starter(machinery: Machinery, imports: tuple):
+def _starter(backend: Backend, imports: tuple):
     """A fork server on Linux; elsewhere, or with DOCEXEC_FORK=0, a spawner."""
-    return Zygote(machinery, imports) if _forking() else Spawner(machinery, imports)
+    return Zygote(backend, imports) if _forking() else Spawner(backend, imports)
 
 
 class Worker:
@@ -257,14 +188,14 @@ class Worker:
             finally:
                 self._close_theirs()
         answer = self.read(deadline, "starting")
-        if not answer.get("ready"):
-            raise WorkerFailed(f"could not start: {answer.get('error', answer)}")
+        if not isinstance(answer, Ready) or not answer.ready:
+            raise WorkerFailed(f"could not start: {getattr(answer, 'error', None) or answer}")
         self.started = True
 
-    def call(self, request: dict, deadline: float, doing: str) -> dict:
-        """Send one request and wait for its answer until `deadline` (time.monotonic())."""
+    def call(self, request, deadline: float, doing: str):
+        """Send one request (docexec.protocol) and wait for its answer until `deadline` (time.monotonic())."""
         self.wait_ready(deadline)
-        data = (json.dumps(request, ensure_ascii=True) + "\n").encode("ascii")
+        data = encode(request)
         try:
             while data:
                 data = data[os.write(self.requests, data):]
@@ -272,7 +203,7 @@ class Worker:
             raise WorkerFailed(self.death(doing)) from None
         return self.read(deadline, doing)
 
-    def read(self, deadline: float, doing: str) -> dict:
+    def read(self, deadline: float, doing: str):
         while b"\n" not in self.buffer:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
@@ -288,10 +219,8 @@ class Worker:
             self.buffer += chunk
         line, _, self.buffer = self.buffer.partition(b"\n")
         try:
-            answer = json.loads(line)
-            if not isinstance(answer, dict):
-                raise ValueError("not an object")
-        except ValueError:
+            answer = decode(line)
+        except (ValueError, TypeError):
             self.kill()
             raise WorkerFailed(f"answered something that is not a result while {doing}: {line[:200]!r}") from None
         return answer
@@ -336,11 +265,8 @@ class Worker:
         main = [b for b in blocks if f"docexec{os.sep}worker.py" in b] or blocks
         for block in main:
             for match in re.finditer(r'File "([^"]+)", line (\d+)', block):
-                try:
-                    relative = Path(match[1]).relative_to(self.root)
-                except ValueError:
-                    continue
-                if relative.parts[0] not in ("docexec", ".venv"):
+                relative = project_file(match[1], self.root)
+                if relative is not None:
                     return f"{relative}:{match[2]}"
         return None
 
@@ -392,16 +318,16 @@ LIVE: set = set()  # every worker not yet killed, whatever holds it
 
 
 class Pool:
-    """One fork server per (machinery, imports), started when a page first needs it and
+    """One fork server per (backend, imports), started when a page first needs it and
     kept for the build (and, under `mkdocs serve`, until docexec's own code changes)."""
 
     def __init__(self):
         self.zygotes: dict[tuple, Zygote] = {}
         self.lock = threading.Lock()
 
-    def take(self, machinery: Machinery, root: Path, imports: tuple) -> Worker:
+    def take(self, backend: Backend, root: Path, imports: tuple) -> Worker:
         """A fresh worker for one page; it is forked when first used."""
-        key = (machinery.name, tuple(imports), _engine_stamp(), _forking())
+        key = (backend.name, tuple(imports), _engine_stamp(), _forking())
         with self.lock:
             zygote = self.zygotes.get(key)
             if zygote is not None and zygote.process.poll() is not None:
@@ -411,17 +337,17 @@ class Pool:
             if zygote is None:
                 for old in [k for k in self.zygotes if k[2] != key[2]]:
                     self.zygotes.pop(old).kill()
-                zygote = self.zygotes[key] = _starter(machinery, tuple(imports))
+                zygote = self.zygotes[key] = _starter(backend, tuple(imports))
         return Worker(zygote, root)
 
-    def prestart(self, machinery: Machinery, imports: tuple) -> None:
+    def prestart(self, backend: Backend, imports: tuple) -> None:
         """Start the fork server now (it imports in the background) if none is running."""
-        key = (machinery.name, tuple(imports), _engine_stamp(), _forking())
+        key = (backend.name, tuple(imports), _engine_stamp(), _forking())
         with self.lock:
             if key not in self.zygotes:
                 for old in [k for k in self.zygotes if k[2] != key[2]]:
                     self.zygotes.pop(old).kill()
-                self.zygotes[key] = _starter(machinery, tuple(imports))
+                self.zygotes[key] = _starter(backend, tuple(imports))
 
     def shutdown(self) -> None:
         for worker in list(LIVE):

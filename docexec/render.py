@@ -9,14 +9,16 @@ import html
 import re
 from collections.abc import Callable
 
+from .backends import BACKENDS, Backends, backend_title
 from .checks import scope_text
 from .errors import DocexecError
-from .page import Block, InlineValue, Page, claim_id
+from .model import Block, BlockRecord, BlockResult, InlineValue, Page, Record, ValueRecord
+from .page import claim_id
 
 Stash = Callable[[str], str]
 
 
-def render_page(page: Page, record: dict | None, stash: Stash) -> list[str]:
+def render_page(page: Page, record: Record | None, stash: Stash, backends: Backends = BACKENDS) -> list[str]:
     """The page's lines with each block replaced by its code and output, each `{py}` value by
     its result, and directive lines dropped; spliced by the spans the parser recorded."""
     results = pair_results(page, record)
@@ -29,7 +31,7 @@ def render_page(page: Page, record: dict | None, stash: Stash) -> list[str]:
     while number < len(page.lines):
         if number in blocks:
             block, result = blocks[number]
-            out.extend(block_lines(block, result, record["versions"], stash, record.get("backends")))
+            out.extend(block_lines(block, result, record, stash, backends))
             number = block.end
             continue
         line = page.lines[number]
@@ -41,50 +43,62 @@ def render_page(page: Page, record: dict | None, stash: Stash) -> list[str]:
     return out
 
 
-def pair_results(page: Page, record: dict | None) -> list[tuple]:
+def pair_results(page: Page, record: Record | None) -> list[tuple]:
     """Each item with its result, checked to be the result of that item (not of its neighbour)."""
-    results = record["results"] if record else []
+    results = record.results if record else []
     if len(results) != len(page.items):
         raise DocexecError(
             f"the page has {len(page.items)} executable items but its record holds {len(results)} results")
     for item, result in zip(page.items, results, strict=True):
-        if isinstance(item, Block) and result.get("source") != item.source:
-            raise DocexecError(f"the record's result for this block is of {result.get('source')!r}", **item.where)
-        if isinstance(item, InlineValue) and result.get("expression") != item.expression:
-            raise DocexecError(f"the record's result for this value is of {result.get('expression')!r}", **item.where)
+        if isinstance(item, Block) and getattr(result, "source", None) != item.source:
+            raise DocexecError(f"the record's result for this block is of {_what(result)}", **item.where)
+        if isinstance(item, InlineValue) and getattr(result, "expression", None) != item.expression:
+            raise DocexecError(f"the record's result for this value is of {_what(result)}", **item.where)
     return list(zip(page.items, results, strict=True))
 
 
-def block_lines(block: Block, result: dict, versions: dict, stash: Stash, backends: dict | None = None) -> list[str]:
-    if "hidden" in block.options:
+def _what(result) -> str:
+    """What a stored result is of, for a message: 'snippets/x.py:a' or 'x.size'; None when neither."""
+    return repr(getattr(result, "source", None) or getattr(result, "expression", None))
+
+
+def block_lines(block: Block, stored: BlockRecord, record: Record, stash: Stash, backends: Backends) -> list[str]:
+    if block.options.hidden:
         return []
-    if "backends" in result:
-        return backend_lines(block, result, backends or {}, stash)
-    if "claim" in block.options:
-        return claim_lines(block, result, versions, stash)
+    if stored.backends is not None:
+        return backend_lines(block, stored.backends, record.backends or {}, stash, backends)
+    result = stored.result
+    if block.options.claim is not None:
+        return claim_lines(block, result, record.versions, stash)
+    lines = code_lines(block)
+    output = output_html(result, block)
+    if output:
+        lines += [block.indent + stash(output), ""]
+    return lines
+
+
+def code_lines(block: Block) -> list[str]:
+    """The section's code as a fenced block titled with its file (fenced with more backticks
+    than any run in the code)."""
     indent, code = block.indent, block.code
     ticks = "`" * max(3, 1 + max((len(run) for run in re.findall("`+", code)), default=0))
     lines = ["", f'{indent}{ticks}python title="{block.section.path}"']
     lines += [indent + code_line if code_line else "" for code_line in code.splitlines()]
-    lines += [indent + ticks, ""]
-    output = output_html(result, block)
-    if output:
-        lines += [indent + stash(output), ""]
-    return lines
+    return lines + [indent + ticks, ""]
 
 
-def output_html(result: dict, block: Block) -> str:
-    text = "\n".join(result["output"] + (result["value"] or []) + ([result["error"]] if result["error"] else []))
+def output_html(result: BlockResult, block: Block) -> str:
+    text = "\n".join(result.output + (result.value or []) + ([result.error] if result.error else []))
     parts = []
     if text.strip():
-        label = "Raised" if result["error"] and not result["output"] and not result["value"] else "Output"
+        label = "Raised" if result.error and not result.output and not result.value else "Output"
         parts.append(
             f'<div class="docexec-output" role="group" aria-label="{label}" data-search-exclude>'
             f'<span class="docexec-label" aria-hidden="true">{label}</span>'
             f"<pre><code>{html.escape(text)}</code></pre></div>"
         )
-    alt, count = block.options.get("alt"), len(result["figures"])
-    for number, svg in enumerate(result["figures"], start=1):
+    alt, count = block.options.alt, len(result.figures)
+    for number, svg in enumerate(result.figures, start=1):
         if not alt:
             raise DocexecError(
                 'the block draws a figure but has no alt text; add alt="..." to its fence', **block.where)
@@ -97,27 +111,30 @@ def output_html(result: dict, block: Block) -> str:
     return "\n".join(parts)
 
 
-def claim_lines(block: Block, result: dict, versions: dict, stash: Stash) -> list[str]:
-    title = f"Verified on {scope_text(result.get('scope'))}"
+def claim_lines(block: Block, result: BlockResult, versions: dict, stash: Stash) -> list[str]:
+    title = f"Verified on {scope_text(result.scope)}"
     return claim_box(block, title, f"with {versions_text(versions)}", output_html(result, block), stash)
 
 
-def verified_on(result: dict, backends: dict) -> str:
+def verified_on(stored: BlockRecord, versions: dict, backends: Backends) -> str:
     """What a claim was verified on, for the claims index: the configurations its check ran
-    (docexec.checks) and, for a claim run on backends, which."""
-    runs = result.get("backends")
-    if not runs:
-        return scope_text(result.get("scope"))
-    scopes = [run.get("scope") for run in runs.values()]
+    (docexec.checks) and, for a claim run on backends, which; `versions` are the record's."""
+    if not stored.backends:
+        return scope_text(stored.result.scope)
+    scopes = [run.scope for run in stored.backends.values()]
     scope = scope_text(scopes[0]) if all(other == scopes[0] for other in scopes) else "configurations per backend"
-    titles = [backend_title(name, backends) for name in runs]
-    return f"{scope}, on " + (", ".join(titles[:-1]) + " and " + titles[-1] if len(titles) > 1 else titles[0])
+    return f"{scope}, on " + listed([backend_title(name, versions, backends) for name in stored.backends])
+
+
+def listed(names: list[str]) -> str:
+    """'a', 'a and b', 'a, b and c'."""
+    return ", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else names[0]
 
 
 def claim_box(block: Block, title: str, checked_with: str, outputs: str, stash: Stash) -> list[str]:
     """A native admonition whose paragraph carries the claim's id, so that MkDocs' anchor
     validation sees it; the sentence itself goes in as escaped HTML."""
-    sentence = block.options["claim"]
+    sentence = block.options.claim
     check = (
         f'<details class="docexec-check"><summary>Checked by <code>{html.escape(block.section.path)}</code> '
         f"when this page was built, {html.escape(checked_with)}</summary>"
@@ -130,50 +147,37 @@ def claim_box(block: Block, title: str, checked_with: str, outputs: str, stash: 
     return ["", f'{indent}!!! success docexec-claim "{title}"', *body, ""]
 
 
-def backend_title(name: str, backends: dict) -> str:
-    """A backend's tab label, with the versions it ran: "TensorFlow 2.21.0 · Eigen", "JAX 0.10.2"."""
-    from .pool import BACKENDS
-
-    machinery = BACKENDS.get(name)
-    versions = backends.get(name) or {}
-    try:
-        return machinery.title(versions) if machinery else name
-    except KeyError:  # a record from before a label changed
-        return name
-
-
-def backend_lines(block: Block, result: dict, backends: dict, stash: Stash) -> list[str]:
+def backend_lines(block: Block, runs: dict[str, BlockResult], versions: dict, stash: Stash,
+                  backends: Backends) -> list[str]:
     """A block run on several backends: its code once, then one content tab per backend
-    with what that backend printed (a claim: one Verified note naming every backend)."""
-    indent, runs = block.indent, result["backends"]
-    if "claim" in block.options:
-        return backend_claim_lines(block, runs, backends, stash)
-    ticks = "`" * max(3, 1 + max((len(run) for run in re.findall("`+", block.code)), default=0))
-    lines = ["", f'{indent}{ticks}python title="{block.section.path}"']
-    lines += [indent + code_line if code_line else "" for code_line in block.code.splitlines()]
-    lines += [indent + ticks, ""]
+    with what that backend printed (a claim: one Verified note naming every backend);
+    `versions` are the record's, backend name -> library versions."""
+    indent = block.indent
+    if block.options.claim is not None:
+        return backend_claim_lines(block, runs, versions, stash, backends)
+    lines = code_lines(block)
     outputs = {name: output_html(run, block) for name, run in runs.items()}
     if not any(outputs.values()):  # a definition: like a block on one backend, nothing under it
         return lines
     for name, output in outputs.items():
         output = output or '<p class="docexec-empty">No output.</p>'
-        lines += [f'{indent}=== "{backend_title(name, backends)}"', "", f"{indent}    {stash(output)}", ""]
+        lines += [f'{indent}=== "{backend_title(name, versions, backends)}"', "", f"{indent}    {stash(output)}", ""]
     return lines
 
 
-def backend_claim_lines(block: Block, runs: dict, backends: dict, stash: Stash) -> list[str]:
-    titles = [backend_title(name, backends) for name in runs]
-    on = ", ".join(titles[:-1]) + " and " + titles[-1] if len(titles) > 1 else titles[0]
-    scopes = [run.get("scope") for run in runs.values()]
+def backend_claim_lines(block: Block, runs: dict[str, BlockResult], versions: dict, stash: Stash,
+                        backends: Backends) -> list[str]:
+    titles = [backend_title(name, versions, backends) for name in runs]
+    scopes = [run.scope for run in runs.values()]
     same = all(scope == scopes[0] for scope in scopes)
     outputs = "".join(
         f'<p class="docexec-backend">{html.escape(title)}'
-        f"{'' if same else html.escape(' (on ' + scope_text(run.get('scope')) + ')')}</p>{output_html(run, block)}"
+        f"{'' if same else html.escape(' (on ' + scope_text(run.scope) + ')')}</p>{output_html(run, block)}"
         for title, run in zip(titles, runs.values(), strict=True)
     )
     scope = scope_text(scopes[0]) if same else "the configurations each lists"
     title = f"Verified on {scope}" + (f", on {len(titles)} backends" if len(titles) > 1 else "")
-    return claim_box(block, title, f"on each of {on}", outputs, stash)
+    return claim_box(block, title, f"on each of {listed(titles)}", outputs, stash)
 
 
 def sentence_html(sentence: str) -> str:
@@ -186,17 +190,16 @@ def sentence_html(sentence: str) -> str:
     )
 
 
-def value_html(result: dict) -> str:
-    return f'<span class="docexec-value">{html.escape(result["value"])}</span>'
+def value_html(result: ValueRecord) -> str:
+    return f'<span class="docexec-value">{html.escape(result.value)}</span>'
 
 
-def stamp_html(record: dict | None, versions: dict) -> str:
+def stamp_html(record: Record | None, versions: dict, backends: Backends = BACKENDS) -> str:
     if record:
-        text = f"Every output on this page was produced by running its code with {versions_text(record['versions'])}"
-        if record.get("backends"):
-            names = [backend_title(name, record["backends"]) for name in record["backends"]]
-            listed = ", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else names[0]
-            text += f"; tabbed outputs, on {listed}"
+        text = f"Every output on this page was produced by running its code with {versions_text(record.versions)}"
+        if record.backends:
+            titles = [backend_title(name, record.backends, backends) for name in record.backends]
+            text += f"; tabbed outputs, on {listed(titles)}"
         text += "."
     else:
         text = f"This page runs no code; the site was built with {versions_text(versions)}."

@@ -17,7 +17,8 @@ import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import DocexecError
+from .errors import SectionError
+from .protocol import under
 
 NAME = r"[A-Za-z0-9_.-]+"
 MARKER = re.compile(rf"^\s*#\s*--8<--\s*\[(start|end):({NAME})\]\s*$")
@@ -25,10 +26,6 @@ MARKER = re.compile(rf"^\s*#\s*--8<--\s*\[(start|end):({NAME})\]\s*$")
 MARKER_LIKE = re.compile(r"^\s*#\s*--8<--\s*\[\s*(start|end)\s*:(?P<name>.*)\]\s*$")
 INCLUDE = re.compile(r'^--8<--\s+"(?P<target>[^"]*)"$')
 NAME_RULE = "ASCII letters, digits, '_', '.' and '-'"
-
-
-class SectionError(DocexecError):
-    """A snippet file or section reference is wrong; the message says where and why."""
 
 
 @dataclass(frozen=True)
@@ -91,7 +88,7 @@ def _leading_blank_lines(lines: list[str]) -> int:
 def load_section(root: Path, path: str, name: str) -> Section:
     """The section `name` of the file `path` (relative to `root`)."""
     file = (root / path).resolve()
-    if Path(path).is_absolute() or root.resolve() not in file.parents:
+    if Path(path).is_absolute() or not under(file, root.resolve()):
         raise SectionError(f"'{path}': snippet paths are relative to the project root and stay inside it")
     if not file.is_file():
         raise SectionError(f"'{path}': no such snippet file (looked in {root})")

@@ -1,18 +1,15 @@
-"""A worker process: runs one page's sections for the build, on one machinery.
+"""A worker process: runs one page's sections for the build, on one backend.
 
     python -m docexec.worker --zygote CONTROL_FD [MODULE ...]   (how the build starts it)
     python -m docexec.worker REQUEST_FD RESULT_FD [MODULE ...]   (one worker, no fork server)
 
-The build starts one fork server per machinery, with the machinery's environment; it imports
+The build starts one fork server per backend, with the backend's environment; it imports
 NumPy and the MODULEs (e.g. keras) once and forks a fresh worker per page (see `zygote`).
 A worker has its own session, the project root as working directory, stdin from /dev/null
 and stdout and stderr to a log the build reads when the worker dies. It says it is ready,
 then answers one JSON request per line read from REQUEST_FD with one JSON line written to
-RESULT_FD:
-
-    {"op": "page", "root": ..., "package": "snippets", "uses_keras": bool, "limit": chars}
-    {"op": "block", "code": ..., "path": "snippets/x.py", "first_line": n}
-    {"op": "value", "expression": ...}
+RESULT_FD: the dataclasses of docexec/protocol.py (PageRequest, BlockRequest, ValueRequest;
+Ready, PageStarted, BlockAnswer, ValueAnswer, Fatal, Refused).
 
 A section's prints go to the capture of its block, never to these pipes. The answers only
 describe what happened (output, the exception and where, the claim's value, threads left
@@ -34,6 +31,23 @@ import sys
 import threading
 import traceback
 from pathlib import Path
+
+from .protocol import (
+    BlockAnswer,
+    BlockRequest,
+    Fatal,
+    PageRequest,
+    PageStarted,
+    Raised,
+    Ready,
+    Refused,
+    ValueAnswer,
+    ValueRequest,
+    decode,
+    encode,
+    project_file,
+    under,
+)
 
 # Bound now: a section may replace json.dumps, os.write or builtins, and the answer must
 # still reach the build (or the build must see garbage and say so).
@@ -69,9 +83,9 @@ def _caller(root: str) -> str | None:
     """file:line of the innermost frame that runs project code (not docexec, not a library)."""
     frame = sys._getframe(2)
     while frame is not None:
-        name = frame.f_code.co_filename
-        if name.startswith(root + os.sep) and f"{os.sep}docexec{os.sep}" not in name and ".venv" not in name:
-            return f"{name[len(root) + 1:]}:{frame.f_lineno}"
+        relative = project_file(frame.f_code.co_filename, root)
+        if relative is not None:
+            return f"{relative}:{frame.f_lineno}"
         frame = frame.f_back
     return None
 
@@ -92,7 +106,7 @@ class ProjectImports(importlib.abc.MetaPathFinder):
         origin = Path(spec.origin)
         real = origin.resolve()
         own = self.root / self.package
-        if not _under(origin.absolute(), own) or not _under(real, self.root.resolve()):
+        if not under(origin.absolute(), own) or not under(real, self.root.resolve()):
             shown = _shown(origin, self.root)
             raise ImportError(
                 f"refusing to import {name}: {shown} is "
@@ -100,14 +114,6 @@ class ProjectImports(importlib.abc.MetaPathFinder):
                 + f"outside the project ({self.root}); a page may only run the project's own code"
             )
         return spec
-
-
-def _under(path: Path, folder: Path) -> bool:
-    try:
-        path.relative_to(folder)
-    except ValueError:
-        return False
-    return True
 
 
 def _shown(path: Path, root: Path) -> str:
@@ -125,76 +131,56 @@ class Session:
         self.package = "snippets"
         self.threads: set = set()
 
-    def send(self, message: dict) -> None:
-        data = (_dumps(message, ensure_ascii=True) + "\n").encode("ascii")
+    def send(self, message) -> None:
+        data = encode(message)
         while data:
             data = data[_write(self.results_fd, data):]
 
-    def handle(self, request: dict) -> dict:
-        op = request.get("op")
-        if op == "page":
+    def handle(self, request):
+        if isinstance(request, PageRequest):
             return self.start_page(request)
         if self.namespace is None:
-            return {"protocol": f"{op!r} before 'page'"}
-        if op == "block":
+            return Refused(f"{type(request).__name__} before a PageRequest")
+        if isinstance(request, BlockRequest):
             return self.block(request)
-        if op == "value":
+        if isinstance(request, ValueRequest):
             return self.value(request)
-        return {"protocol": f"unknown request {op!r}"}
+        return Refused(f"{type(request).__name__} is not a request")
 
-    def start_page(self, request: dict) -> dict:
-        from .runner import Namespace
+    def start_page(self, request: PageRequest) -> PageStarted:
+        from .namespace import Namespace
 
-        self.root, self.package = Path(request["root"]), request["package"]
+        self.root, self.package = Path(request.root), request.package
         sys.meta_path.insert(0, ProjectImports(self.root, self.package))
-        Capture.limit, Capture.root = int(request["limit"]), str(self.root)
+        Capture.limit, Capture.root = int(request.limit), str(self.root)
         Namespace.stream_class = Capture
-        self.namespace = Namespace(self.root, self.package, bool(request["uses_keras"]))
+        self.namespace = Namespace(self.root, self.package, bool(request.uses_keras))
         self.threads = set(threading.enumerate())
-        return {"ok": True}
+        return PageStarted()
 
-    def block(self, request: dict) -> dict:
-        from .runner import describe_failure
-
-        result = self.namespace.run(request["code"], request["path"], int(request["first_line"]))
-        answer = {
-            "output": result.output,
-            "value": result.value,
-            "figures": result.figures,
-            "raised": None,
-            "truth": None,
-        }
-        stream = getattr(result, "stream", None)
+    def block(self, request: BlockRequest) -> BlockAnswer:
+        result = self.namespace.run(request.code, request.path, int(request.first_line))
+        answer = BlockAnswer(result.output, result.value, result.figures)
+        stream = result.stream
         if stream is not None:
-            answer.update(truncated=stream.truncated, size=stream.size, address_at=stream.address_at)
+            answer.truncated, answer.size, answer.address_at = stream.truncated, stream.size, stream.address_at
         if result.raised is not None:
-            raised = result.raised
-            failure = describe_failure(raised, self.root)
-            answer["raised"] = {
-                "type": type(raised).__name__,
-                "text": self.namespace.normalise(f"{type(raised).__name__}: {raised}"),
-                "where": failure.where,
-                "details": failure.details,
-            }
+            answer.raised = Raised.from_exception(result.raised, self.root, self.namespace.normalise)
         value = result.raw_value
         if result.raised is None:
-            answer.update(judgeable(value))
-        answer["value_type"] = type(value).__name__
-        answer["threads"] = sorted(
+            answer.truth, answer.checked = judgeable(value)
+        answer.value_type = type(value).__name__
+        answer.threads = sorted(
             thread.name for thread in threading.enumerate() if thread not in self.threads and thread.is_alive()
         )
-        answer["modules"] = self.loaded()
+        answer.modules = self.loaded()
         return answer
 
-    def value(self, request: dict) -> dict:
-        from .runner import describe_failure
-
+    def value(self, request: ValueRequest) -> ValueAnswer:
         try:
-            return {"value": self.namespace.evaluate(request["expression"]), "modules": self.loaded()}
+            return ValueAnswer(self.namespace.evaluate(request.expression), modules=self.loaded())
         except Exception as error:
-            failure = describe_failure(error, self.root)
-            return {"raised": {"type": type(error).__name__, "text": f"{type(error).__name__}: {error}",
-                               "where": failure.where, "details": failure.details}}
+            return ValueAnswer(raised=Raised.from_exception(error, self.root))
 
     def loaded(self) -> dict[str, str]:
         """The project's modules this process has imported, static or dynamic: the build
@@ -208,22 +194,22 @@ class Session:
         return found
 
 
-def judgeable(value) -> dict:
-    """What the build needs to judge a claim's final value: the truth of a bool (Python's or
-    NumPy's, by class, not by name), or the configurations a docexec.checks.over() ran."""
+def judgeable(value) -> tuple[bool | None, dict | None]:
+    """What the build needs to judge a claim's final value: (the truth of a bool, Python's or
+    NumPy's, by class, not by name; the configurations a docexec.checks.over() ran)."""
     from .checks import Checked
 
     numpy = sys.modules.get("numpy")
     if isinstance(value, Checked):
-        return {"checked": value.to_json()}
+        return None, value.to_json()
     if isinstance(value, bool) or (numpy is not None and isinstance(value, numpy.bool_)):
-        return {"truth": bool(value)}
-    return {}
+        return bool(value), None
+    return None, None
 
 
 def serve(requests_fd: int, results_fd: int, session: Session) -> None:
     """Answer requests until the build closes the pipe (or kills this process)."""
-    session.send({"ready": True, "pid": os.getpid()})
+    session.send(Ready(True))
     reader = os.fdopen(requests_fd, "rb", buffering=0)
     buffer = b""
     while True:
@@ -234,24 +220,25 @@ def serve(requests_fd: int, results_fd: int, session: Session) -> None:
             buffer += chunk
         line, _, buffer = buffer.partition(b"\n")
         try:
-            answer = session.handle(_loads(line))
+            try:
+                request = decode(line)
+            except (ValueError, TypeError) as error:
+                answer = Refused(f"not a request ({error})")
+            else:
+                answer = session.handle(request)
         except BaseException as error:  # SystemExit, KeyboardInterrupt, GeneratorExit...: fatal
-            from .runner import describe_failure
-
-            failure = describe_failure(error, session.root or Path.cwd())
-            session.send({"fatal": {"type": type(error).__name__, "text": _describe(error),
-                                    "where": failure.where, "details": failure.details}})
+            session.send(Fatal(Raised.from_exception(error, session.root or Path.cwd())))
             os._exit(70)
         session.send(answer)
 
 
 def prepare(preload: list[str]) -> str | None:
-    """Import what every page of this machinery needs; an error message if that fails."""
+    """Import what every page of this backend needs; an error message if that fails."""
     global _ADDRESS
     # A hung page: the build sends SIGUSR1 and reads where every thread was from the log (fd 2).
     faulthandler.register(signal.SIGUSR1, all_threads=True)
     try:
-        from . import runner  # noqa: F401  (imported once here, not once per page)
+        from . import namespace  # noqa: F401  (imported once here, not once per page)
         from .cleaning import ADDRESS
 
         _ADDRESS = ADDRESS
@@ -259,7 +246,7 @@ def prepare(preload: list[str]) -> str | None:
 
         for module in preload:
             importlib.import_module(module)
-    except BaseException as error:  # a machinery that is not installed or cannot start
+    except BaseException as error:  # a backend that is not installed or cannot start
         return "".join(traceback.format_exception_only(type(error), error)).strip()
     return None
 
@@ -276,7 +263,7 @@ def die_with_parent() -> None:
 
 
 def zygote(control_fd: int, preload: list[str]) -> None:
-    """The fork server of one machinery: imports NumPy and `preload` once, then forks a
+    """The fork server of one backend: imports NumPy and `preload` once, then forks a
     fresh worker for each page. It never runs a page's code itself, so every fork starts
     from the same clean state, and a fork costs milliseconds where importing TensorFlow
     costs seconds.
@@ -363,16 +350,9 @@ def main(argv: list[str]) -> None:
     session = Session(results_fd)
     error = prepare(preload)
     if error:
-        session.send({"ready": False, "error": error})
+        session.send(Ready(False, error))
         return
     serve(requests_fd, results_fd, session)
-
-
-def _describe(error: BaseException) -> str:
-    if isinstance(error, SystemExit):
-        return f"SystemExit({error.code!r})"
-    text = str(error)
-    return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
 
 if __name__ == "__main__":

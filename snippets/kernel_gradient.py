@@ -5,6 +5,7 @@ the kernel gradient by adding output positions."""
 import matplotlib.pyplot as plt
 import numpy as np
 
+from docexec.checks import grid, over
 from snippets import keras_ref
 from snippets.conv import sum_over_padded_input
 from snippets.padding import same_padding
@@ -104,7 +105,29 @@ print(taps(dkernel_border))
 
 
 # --8<-- [start:border_outputs_claim]
-np.allclose(dkernel_same - dkernel_valid, dkernel_border, atol=1e-5)
+def border_outputs_make_the_difference(size, kernel_size, dilation):
+    """Stride 1: is dkernel('same') - dkernel('valid') the kernel gradient of
+    the outputs 'same' has beyond 'valid''s (shifted by the zeros before)?"""
+    seeded = np.random.default_rng([size, kernel_size, dilation])
+    x = seeded.normal(size=(1, size, size, 1))
+    shape = (kernel_size, kernel_size, 1, 1)
+    dy = seeded.normal(size=(1, size, size, 1))  # 'same' keeps the size
+    before, _ = same_padding(size, kernel_size, dilation=dilation)
+    valid = size - (kernel_size - 1) * dilation
+    shared = np.s_[:, before:before + valid, before:before + valid, :]
+    border_only = dy.copy()
+    border_only[shared] = 0
+
+    def dkernel(dy, padding):
+        return keras_ref.conv2d_grad_kernel(x, dy, shape, padding=padding,
+                                            dilation=dilation)
+
+    return np.allclose(dkernel(dy, "same") - dkernel(dy[shared], "valid"),
+                       dkernel(border_only, "same"), atol=1e-4)
+
+
+over(grid(size=(7, 8), kernel_size=range(1, 5), dilation=(1, 2)),
+     border_outputs_make_the_difference)
 # --8<-- [end:border_outputs_claim]
 
 

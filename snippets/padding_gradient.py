@@ -7,6 +7,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import tensorflow as tf
 
+from docexec.checks import grid, over
 from snippets.show import image, taps
 
 rng = np.random.default_rng(1)
@@ -110,18 +111,33 @@ print("kernel gradient, padded with 7:", taps(dkernel_sevens), sep="\n")
 
 
 # --8<-- [start:padding_value_and_the_kernel_claim]
-# Each tap's gradient sums dy times the cell it read; a padded cell now holds 7,
-# so the change is 7 times the kernel gradient of a frame that is 1 on padding.
-frame = tf.pad(tf.zeros_like(x), paddings, constant_values=1.0)
-with tf.GradientTape() as tape:
-    tape.watch(kernel)
-    y_frame = keras.ops.conv(frame, kernel, padding="valid")
-dkernel_frame = tape.gradient(y_frame, kernel, output_gradients=dy_conv)
-bool(
-    np.array_equal(dx_zeros, dx_sevens_conv)
-    and np.any(dkernel_sevens != dkernel_zeros)
-    and np.allclose(dkernel_sevens - dkernel_zeros, 7 * dkernel_frame)
-)
+# Each tap's gradient sums dy times the cell it read; a padded cell now holds c,
+# so the change is c times the kernel gradient of a frame that is 1 on padding.
+def kernel_moves_by_c_times_the_frame(constant, kernel_size):
+    kernel = tf.constant(rng.normal(size=(kernel_size, kernel_size, 1, 1)),
+                         tf.float32)
+    frame = tf.pad(tf.zeros_like(x), paddings, constant_values=1.0)
+
+    def gradients(x_padded):
+        with tf.GradientTape() as tape:
+            tape.watch([x, kernel])
+            y = keras.ops.conv(x_padded(), kernel, padding="valid")
+        dy = tf.constant(np.random.default_rng(kernel_size).normal(size=y.shape),
+                         tf.float32)
+        return tape.gradient(y, [x, kernel], output_gradients=dy)
+
+    dx_zero, dkernel_zero = gradients(lambda: tf.pad(x, paddings))
+    dx_c, dkernel_c = gradients(
+        lambda: tf.pad(x, paddings, constant_values=constant))
+    _, dkernel_frame = gradients(lambda: frame)
+    return bool(np.allclose(dx_c, dx_zero, atol=1e-5)
+                and np.any(dkernel_c != dkernel_zero)
+                and np.allclose(dkernel_c - dkernel_zero,
+                                constant * dkernel_frame, atol=1e-4))
+
+
+over(grid(constant=(-2.5, 1.0, 7.0), kernel_size=(1, 2, 3)),
+     kernel_moves_by_c_times_the_frame)
 # --8<-- [end:padding_value_and_the_kernel_claim]
 
 
@@ -186,13 +202,17 @@ def pad_adjoint(dy, x_shape, paddings, mode):
 
 
 # --8<-- [start:pad_adjoint_matches_tf]
-def adjoint_matches_tf(mode):
-    dy = rng.normal(size=(1, 7, 5, 1))
-    ours = pad_adjoint(dy, x.shape, paddings, mode.lower())
-    theirs = pad_gradient_tf(x, tf.constant(dy, tf.float32), paddings,
-                             mode=mode)
+def adjoint_matches_tf(mode, rows, columns):
+    """Ours against TensorFlow's gradient of tf.pad, for a random dy."""
+    widths = [[0, 0], list(rows), list(columns), [0, 0]]
+    padded_shape = (1, 4 + sum(rows), 4 + sum(columns), 1)
+    dy = rng.normal(size=padded_shape)
+    ours = pad_adjoint(dy, x.shape, widths, mode.lower())
+    theirs = pad_gradient_tf(x, tf.constant(dy, tf.float32), widths, mode=mode)
     return np.allclose(ours, theirs, atol=1e-5)
 
 
-all(adjoint_matches_tf(mode) for mode in ("CONSTANT", "REFLECT", "SYMMETRIC"))
+over(grid(mode=("CONSTANT", "REFLECT", "SYMMETRIC"), rows=((1, 1), (1, 2), (0, 3)),
+          columns=((0, 1), (2, 2))),
+     adjoint_matches_tf)
 # --8<-- [end:pad_adjoint_matches_tf]

@@ -2,6 +2,8 @@
 zeros, and what that does to the gradient, checked against Keras."""
 
 # --8<-- [start:setup]
+import functools
+
 import matplotlib.pyplot as plt
 import numpy as np
 import keras
@@ -10,9 +12,12 @@ import tensorflow as tf
 # on the causal section.
 from keras.src.layers.convolutional import conv_test as keras_conv_test
 
+from docexec.checks import grid, over
 from snippets import keras_ref
 from snippets.conv import conv1d, conv1d_grad_input
-from snippets.padding import causal_padding, output_size, same_padding
+from snippets.padding import (causal_padding, output_size, padding_amounts,
+                              same_padding)
+from snippets.show import whole
 
 rng = np.random.default_rng(0)
 # --8<-- [end:setup]
@@ -116,6 +121,151 @@ def gradients_agree(x):
 
 gradients_agree(x_odd) and gradients_agree(x_even)
 # --8<-- [end:stride_gradient_claim]
+
+
+# --8<-- [start:general_input_gradient]
+def dilate(values, step):
+    """step - 1 zeros between consecutive steps of an NWC array."""
+    batch, steps, channels = values.shape
+    spread = np.zeros((batch, (steps - 1) * step + 1, channels))
+    spread[:, ::step] = values
+    return spread
+
+
+def input_gradient_by_formula(dy, kernel, size, stride, dilation, padding):
+    """dx of a 1-D convolution: dilate dy by the stride, pad it, correlate it
+    with the rotated kernel (channels swapped) at the layer's dilation."""
+    span = (kernel.shape[0] - 1) * dilation
+    before, after = padding_amounts(size, kernel.shape[0], stride, padding,
+                                    dilation)
+    last_window_end = (dy.shape[1] - 1) * stride + span  # in the padded input
+    unread = before + size + after - (last_window_end + 1)
+    padded = np.pad(dilate(dy, stride),
+                    [(0, 0), (span - before, span - after + unread), (0, 0)])
+    rotated = kernel[::-1].transpose(0, 2, 1)
+    return conv1d(padded, rotated, dilation=dilation)  # stride 1, 'valid'
+# --8<-- [end:general_input_gradient]
+
+
+# --8<-- [start:stride_grid]
+def stride_grid(*without):
+    """Input length 7 and 8, kernel 1-4, stride 1-3, dilation 1-2, 'same' and
+    'valid', as keyword dicts; without the axes named in `without`."""
+    axes = dict(size=(7, 8), kernel_size=range(1, 5), stride=(1, 2, 3),
+                dilation=(1, 2), padding=("same", "valid"))
+    for name in without:
+        del axes[name]
+    return grid(**axes)
+
+
+@functools.cache
+def keras_gradients(size, kernel_size, stride, dilation, padding):
+    """x, kernel, dy and Keras's y, dx, dkernel for one random layer.
+    (Keras refuses stride > 1 with dilation > 1: tf.nn.conv1d, its gradients
+    compiled by XLA, stands in there; see snippets/keras_ref.py.)"""
+    seeded = np.random.default_rng([size, kernel_size, stride, dilation])
+    x = seeded.normal(size=(1, size, 1))
+    kernel = seeded.normal(size=(kernel_size, 1, 1))
+    length = output_size(size, kernel_size, stride, padding, dilation)
+    dy = seeded.normal(size=(1, length, 1))
+    y, dx, dkernel = keras_ref.conv_with_gradients(x, kernel, dy, stride,
+                                                   padding, dilation)
+    return x, kernel, dy, y, dx, dkernel
+
+
+def input_formula_matches(size, kernel_size, stride, dilation, padding):
+    _, kernel, dy, _, dx, _ = keras_gradients(size, kernel_size, stride,
+                                              dilation, padding)
+    ours = input_gradient_by_formula(dy, kernel, size, stride, dilation, padding)
+    return ours.shape == dx.shape and np.allclose(ours, dx, atol=1e-5)
+
+
+over(stride_grid(), input_formula_matches)
+# --8<-- [end:stride_grid]
+
+
+# --8<-- [start:unread_pixels]
+n, k, s = 6, 3, 2
+ones_dy = np.ones((1, output_size(n, k, s, "valid"), 1))
+unread_example = keras_ref.conv1d_grad_input(ones_dy, np.ones((k, 1, 1)),
+                                             (1, n, 1), strides=s)
+print(f"'valid', n={n}, k={k}, stride {s}, every weight and dy 1:")
+print("dx =", whole(unread_example[0, :, 0]))
+# --8<-- [end:unread_pixels]
+
+
+# --8<-- [start:unread_pixels_claim]
+def pixels_read(size, kernel_size, stride, dilation, padding):
+    """The input positions some tap of some window reads."""
+    before, _ = padding_amounts(size, kernel_size, stride, padding, dilation)
+    length = output_size(size, kernel_size, stride, padding, dilation)
+    return {i * stride + a * dilation - before
+            for i in range(length) for a in range(kernel_size)} & set(range(size))
+
+
+def zero_gradient_exactly_where_unread(size, kernel_size, stride, dilation,
+                                       padding):
+    dx = keras_gradients(size, kernel_size, stride, dilation, padding)[4]
+    reached = set(np.flatnonzero(dx[0, :, 0]).tolist())
+    return reached == pixels_read(size, kernel_size, stride, dilation, padding)
+
+
+over(stride_grid(), zero_gradient_exactly_where_unread)
+# --8<-- [end:unread_pixels_claim]
+
+
+# --8<-- [start:general_kernel_gradient]
+def kernel_gradient_by_formula(x, dy, kernel_size, stride, dilation, padding):
+    """dkernel[a] = sum over outputs i of x_padded[i*stride + a*dilation].T @ dy[i]:
+    the padded input correlated with dy dilated by the stride, read at every
+    dilation-th lag."""
+    before, after = padding_amounts(x.shape[1], kernel_size, stride, padding,
+                                    dilation)
+    x_padded = np.pad(x, [(0, 0), (before, after), (0, 0)])
+    spread = dilate(dy, stride)
+    return np.stack([
+        np.einsum("ntc,nto->co",
+                  x_padded[:, a * dilation:a * dilation + spread.shape[1]], spread)
+        for a in range(kernel_size)
+    ])
+
+
+def kernel_formula_matches(size, kernel_size, stride, dilation, padding):
+    x, _, dy, _, _, dkernel = keras_gradients(size, kernel_size, stride,
+                                              dilation, padding)
+    ours = kernel_gradient_by_formula(x, dy, kernel_size, stride, dilation, padding)
+    return np.allclose(ours, dkernel, atol=1e-5)
+
+
+over(stride_grid(), kernel_formula_matches)
+# --8<-- [end:general_kernel_gradient]
+
+
+# --8<-- [start:shifted_windows]
+# 5 inputs, kernel 3, stride 2: where each output's window starts
+for padding in ("valid", "same"):
+    before, _ = padding_amounts(5, 3, 2, padding)
+    starts = [i * 2 - before for i in range(output_size(5, 3, 2, padding))]
+    print(f"{padding:5}: windows start at {starts}")
+# --8<-- [end:shifted_windows]
+
+
+# --8<-- [start:shifted_windows_claim]
+def shares_windows_with_valid(size, kernel_size, stride, dilation):
+    """When the stride divides the zeros 'same' puts before the input, its
+    outputs include every 'valid' output, shifted; otherwise they share none."""
+    y_same = keras_gradients(size, kernel_size, stride, dilation, "same")[3]
+    y_valid = keras_gradients(size, kernel_size, stride, dilation, "valid")[3]
+    before, _ = same_padding(size, kernel_size, stride, dilation)
+    same, valid = y_same[0, :, 0], y_valid[0, :, 0]
+    if before % stride == 0:
+        shift = before // stride
+        return np.allclose(same[shift:shift + len(valid)], valid, atol=1e-5)
+    return bool(np.min(np.abs(same[:, None] - valid[None, :])) > 1e-4)
+
+
+over(stride_grid("padding"), shares_windows_with_valid)
+# --8<-- [end:shifted_windows_claim]
 
 
 # --8<-- [start:dilation_rule]

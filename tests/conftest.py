@@ -41,11 +41,11 @@ def built_site(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def page(request):
-    """The snippets module a page runs, imported once per test module: tests/test_<name>.py gets
+    """The snippets module a page runs, imported once per test module: tests/pages/test_<name>.py gets
     snippets.<name> (the autouse fixture below closes the figures it draws)."""
     name = request.module.__name__.rpartition(".")[2].removeprefix("test_")
     if not (REPO / "snippets" / f"{name}.py").is_file():
-        pytest.fail(f"the `page` fixture loads snippets/<name>.py for tests/test_<name>.py; "
+        pytest.fail(f"the `page` fixture loads snippets/<name>.py for tests/pages/test_<name>.py; "
                     f"{request.module.__file__} names snippets/{name}.py, which does not exist")
     return importlib.import_module(f"snippets.{name}")
 
@@ -65,19 +65,21 @@ class Project:
         file.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
         return file
 
-    def markdown(self, page: str = "p.md", mode: str = "auto", **options):
+    def markdown(self, page: str = "p.md", mode: str = "auto", extensions=(), extension_configs=None, **options):
+        """A Markdown converter with docexec (given `options`) after EXTENSIONS and `extensions`."""
         from docexec import DocexecExtension
 
         extension = DocexecExtension(root=str(self.root), page=page, mode=mode, **options)
-        return markdown.Markdown(extensions=[*self.EXTENSIONS, extension])
+        return markdown.Markdown(extensions=[*self.EXTENSIONS, *extensions, extension],
+                                 extension_configs=extension_configs or {})
 
     def render(self, text: str, page: str = "p.md", mode: str = "auto", **options) -> str:
         """Write `text` as docs/<page> and convert it, with nothing remembered from earlier renders."""
-        from docexec.engine import Engine
+        from docexec.cache import PageCache
 
         text = textwrap.dedent(text).lstrip("\n")
         self.write(f"docs/{page}", text)
-        Engine.memory.clear()
+        PageCache.memory.clear()
         return self.markdown(page, mode, **options).convert(text)
 
     @staticmethod
@@ -89,7 +91,7 @@ class Project:
 @pytest.fixture
 def project(tmp_path, monkeypatch) -> Project:
     """An empty project whose `snippets` package is importable instead of the real one."""
-    from docexec.engine import Engine
+    from docexec.cache import PageCache
 
     (tmp_path / "docs").mkdir()
     (tmp_path / "snippets").mkdir()
@@ -97,7 +99,7 @@ def project(tmp_path, monkeypatch) -> Project:
     monkeypatch.syspath_prepend(str(tmp_path))
     for name in [m for m in sys.modules if m == "snippets" or m.startswith("snippets.")]:
         monkeypatch.delitem(sys.modules, name)
-    monkeypatch.setattr(Engine, "memory", {})
+    monkeypatch.setattr(PageCache, "memory", {})
     monkeypatch.delenv("DOCEXEC_MODE", raising=False)
     monkeypatch.delenv("CI", raising=False)
     return Project(tmp_path)

@@ -33,7 +33,7 @@ def run_sections(module: str) -> tuple[dict, dict]:
     result's `raised`, not re-raised, so the caller asserts which ones may.
     """
     # Imported here so that modules needing only gamma() do not depend on the engine's layout.
-    from docexec.runner import Namespace
+    from docexec.namespace import Namespace
     from docexec.sections import parse_sections
 
     namespace = Namespace(REPO, "snippets")

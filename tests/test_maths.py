@@ -1,4 +1,4 @@
-"""docexec.maths against real Markdown, with the extensions the site uses."""
+"""maths against real Markdown, with the extensions the site uses."""
 
 import re
 import textwrap
@@ -6,7 +6,7 @@ import textwrap
 import markdown
 import pytest
 
-from docexec.maths import MathsError, to_mathml
+from maths import MathsError, to_mathml
 
 SITE_EXTENSIONS = [
     "admonition",
@@ -16,7 +16,7 @@ SITE_EXTENSIONS = [
     "pymdownx.inlinehilite",
     "pymdownx.superfences",
     "pymdownx.tabbed",
-    "docexec.maths",
+    "maths",
 ]
 
 

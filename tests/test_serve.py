@@ -19,6 +19,28 @@ import psutil
 REPO = Path(__file__).resolve().parents[1]
 
 
+def test_the_hook_is_for_the_mkdocs_it_patches(tmp_path):
+    """hooks/serve.py reads three private names of MkDocs' live-reload server: a new MkDocs
+    fails here, before `make serve` shows a broken page, until the hook is re-read for it."""
+    import mkdocs
+    from mkdocs.livereload import LiveReloadServer
+
+    sys.path.insert(0, str(REPO / "hooks"))
+    try:
+        import serve
+    finally:
+        sys.path.remove(str(REPO / "hooks"))
+    assert mkdocs.__version__ == serve.MKDOCS_VERSION
+    server = LiveReloadServer(builder=lambda: None, host="127.0.0.1", port=0, root=str(tmp_path))
+    try:
+        with server._epoch_cond:
+            assert isinstance(server._visible_epoch, int)
+        assert b"livereload" in server._inject_js_into_html(b"<html><body></body></html>", server._visible_epoch)
+        assert server.get_app() == server.serve_request
+    finally:
+        server.server_close()
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -59,7 +81,7 @@ def test_serve_rebuilds_on_a_snippet_edit_shows_a_failure_and_recovers(tmp_path)
     (tmp_path / "docs" / "index.md").write_text('# Home\n\n```python exec\n--8<-- "snippets/s.py:x"\n```\n')
     (tmp_path / "mkdocs.yml").write_text(
         "site_name: t\nmarkdown_extensions:\n  - pymdownx.superfences\n  - docexec\n"
-        f"watch:\n  - snippets\nhooks:\n  - {REPO / 'docexec' / 'serve.py'}\n"
+        f"watch:\n  - snippets\nhooks:\n  - {REPO / 'hooks' / 'serve.py'}\n"
     )
     port = free_port()
     server = subprocess.Popen(

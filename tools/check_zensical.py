@@ -24,10 +24,6 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-FENCE = re.compile(r"^\s*(`{3,}|~{3,})python\s+exec\b(?P<options>.*)$", re.MULTILINE)
-INLINE_VALUE = re.compile(r"`\{py\}\s")
-CLAIMS_INDEX = "<!-- docexec claims-index -->"
-
 
 @dataclass
 class Expected:
@@ -41,15 +37,20 @@ class Expected:
     claims_index: bool = False
 
 
-def expected_from_markdown(text: str) -> Expected:
-    expected = Expected(values=len(INLINE_VALUE.findall(text)), claims_index=CLAIMS_INDEX in text)
-    for fence in FENCE.finditer(text):
-        options = fence.group("options")
-        expected.blocks += 1
-        expected.shown += "hidden" not in options.split()
-        expected.claims += "claim=" in options
-        expected.figure_blocks += "alt=" in options
-    return expected
+def expected_from_markdown(text: str, root: Path) -> Expected:
+    """Read by docexec's own parser (sections resolved against the snippets under `root`)."""
+    from docexec.page import parse_page, strip_front_matter
+
+    page = parse_page(strip_front_matter(text).split("\n"), root)
+    blocks = page.blocks
+    return Expected(
+        blocks=len(blocks),
+        shown=sum(not block.options.hidden for block in blocks),
+        claims=sum(block.options.claim is not None for block in blocks),
+        figure_blocks=sum(block.options.alt is not None for block in blocks),
+        values=len(page.items) - len(blocks),
+        claims_index=page.claims_index,
+    )
 
 
 def built_path(page: str) -> str:
@@ -94,7 +95,7 @@ def check(site: Path, config_file: Path) -> tuple[list[str], list[str]]:
     if not pages:
         return [f"{config_file} has no nav to check"], []
     sources = {page: (docs / page).read_text(encoding="utf-8") for page in pages if page.endswith(".md")}
-    expected = {page: expected_from_markdown(text) for page, text in sources.items()}
+    expected = {page: expected_from_markdown(text, config_file.parent.resolve()) for page, text in sources.items()}
     site_claims = sum(e.claims for e in expected.values())
     problems = []
     for page in pages:

@@ -163,7 +163,7 @@ def test_clicks_highlight_what_explorer_py_computes_in_1d(explorer_page, layer):
 @pytest.mark.parametrize("layer", SAMPLE_2D, ids=str)
 def test_clicks_highlight_what_explorer_py_computes_in_2d(explorer_page, layer):
     """A square 2-D layer: output (i, j) reads pixel (r, c) when i reads r and j reads c
-    (tests/test_explore.py shows this equals conv.py's 2-D convolution)."""
+    (tests/pages/test_explore.py shows this equals conv.py's 2-D convolution)."""
     root = choose(explorer_page, layer_of(*layer, rank=2))
     reach = explorer.reach(*layer)
     counts = explorer.gradient_counts(*layer)

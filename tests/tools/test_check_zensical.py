@@ -33,8 +33,19 @@ GOOD_PAGE_HTML = """<div class="docexec-output" role="group"></div>
 <p class="docexec-stamp">NumPy 2</p>"""
 
 
+SNIPPETS = """# --8<-- [start:setup]
+x = 1
+# --8<-- [end:setup]
+# --8<-- [start:check]
+x == 1
+# --8<-- [end:check]
+"""
+
+
 def project(root, page_html=GOOD_PAGE_HTML, notebook=True):
     (root / "docs" / "sub").mkdir(parents=True)
+    (root / "snippets").mkdir()
+    (root / "snippets" / "x.py").write_text(SNIPPETS)
     (root / "mkdocs.yml").write_text(MKDOCS_YML)
     (root / "docs" / "index.md").write_text("# Home\n")
     (root / "docs" / "sub" / "page.md").write_text(PAGE_MD)

@@ -123,3 +123,44 @@ def test_transposed_convolution_is_the_input_gradient_and_output_padding_picks_t
     assert np.allclose(page.transposed_8, page.gradient_8, atol=1e-5)
     padded_output = page.transposed(page.x_small, page.kernel_transpose, output_padding=1)
     assert np.allclose(padded_output, page.gradient_8, atol=1e-5)
+
+
+def test_the_general_formulas_hold_on_the_whole_grid(page):
+    configurations = page.stride_grid()
+    assert len(configurations) == 2 * 4 * 3 * 2 * 2
+    for check in (page.input_formula_matches, page.kernel_formula_matches,
+                  page.zero_gradient_exactly_where_unread):
+        outcome = page.over(configurations, check)
+        assert outcome and outcome.count == len(configurations), check.__name__
+
+
+def test_the_input_formula_needs_the_unread_tail(page):
+    # n=6, k=3, s=2 'valid' leaves r=1 unread: without r the result is a step short
+    dy, kernel = np.ones((1, 2, 1)), np.ones((3, 1, 1))
+    np.testing.assert_array_equal(
+        page.input_gradient_by_formula(dy, kernel, 6, 2, 1, "valid")[0, :, 0],
+        [1, 1, 2, 1, 1, 0])
+    np.testing.assert_array_equal(page.unread_example[0, :, 0], [1, 1, 2, 1, 1, 0])
+
+
+def test_a_wrong_kernel_rotation_fails_the_input_formula(page, monkeypatch):
+    def unrotated(dy, kernel, size, stride, dilation, padding):
+        return original(dy, kernel[::-1], size, stride, dilation, padding)
+
+    original = page.input_gradient_by_formula
+    monkeypatch.setitem(page.input_formula_matches.__globals__,
+                        "input_gradient_by_formula", unrotated)
+    assert not page.input_formula_matches(7, 2, 2, 1, "same")
+
+
+def test_unread_pixels_include_gaps_between_windows(page):
+    # kernel 1 at stride 2 reads every other pixel
+    assert page.pixels_read(7, 1, 2, 1, "valid") == {0, 2, 4, 6}
+    assert page.pixels_read(6, 3, 2, 1, "valid") == {0, 1, 2, 3, 4}
+
+
+def test_same_at_stride_2_shares_no_window_with_valid_on_5_inputs(page):
+    before, _ = page.same_padding(5, 3, 2)
+    assert before % 2 == 1
+    assert page.shares_windows_with_valid(7, 3, 2, 1)  # before = 1: none shared
+    assert page.over(page.stride_grid("padding"), page.shares_windows_with_valid)

@@ -29,10 +29,17 @@ class _Collect(logging.Handler):
         self.lines.append(record.getMessage())
 
 
+# Public: `on_serve`, `server.builder` and `server.serve_request` (the WSGI app, swapped with the
+# standard `set_app`). Private, because MkDocs offers no way to put its live-reload script into a
+# page it did not build: `_epoch_cond`, `_visible_epoch` and `_inject_js_into_html` of MkDocs
+# 1.6.1's LiveReloadServer; tests/test_serve.py pins that version and those names.
+MKDOCS_VERSION = "1.6.1"
+
+
 def on_serve(server, config, builder):
     if getattr(server, "_docexec_guarded", False):
         return server
-    build, serve_request = server.builder, server._serve_request
+    build, serve_request = server.builder, server.serve_request
 
     def guarded_build():
         collect = _Collect()
@@ -64,7 +71,7 @@ def on_serve(server, config, builder):
         return [content]
 
     server.builder = guarded_build
-    server._serve_request = answer
+    server.set_app(answer)
     server._docexec_guarded = True
     return server
 

@@ -1,4 +1,4 @@
-"""Frozen outputs (docexec/freeze.py and Engine.record): reused while nothing they depend on
+"""Frozen outputs (docexec/freeze.py and PageCache.record): reused while nothing they depend on
 changes, re-executed when something does, compared under check mode."""
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ import textwrap
 import pytest
 
 from docexec import DocexecError, freeze
+from docexec.backends import library_versions
 
 COUNTED = """
     # --8<-- [start:count]
@@ -62,8 +63,8 @@ def test_editing_a_section_or_an_imported_module_or_a_version_reexecutes(counted
     assert "HELLO AGAIN" in project.render(page) and runs() == 3
     project.render(page + "\nProse edits change nothing.\n")
     assert runs() == 3
-    real = freeze.library_versions()
-    monkeypatch.setattr("docexec.engine.library_versions", lambda: {**real, "Keras": "99.0"})
+    real = library_versions()
+    monkeypatch.setattr("docexec.cache.library_versions", lambda: {**real, "Keras": "99.0"})
     project.render(page)
     assert runs() == 4
 

@@ -13,37 +13,30 @@ import json
 import os
 import textwrap
 
-import markdown
 import pytest
 
-from docexec import DocexecError, DocexecExtension, pool
-from docexec.engine import Engine
-from docexec.pool import LIVE, Machinery
+from docexec import DocexecError, pool
+from docexec.backends import BACKENDS, Backend
+from docexec.pool import LIVE
 
 
 def section(name: str, body: str) -> str:
     return f"# --8<-- [start:{name}]\n{textwrap.dedent(body).strip()}\n# --8<-- [end:{name}]\n"
 
 
-def tabbed(project, text: str, mode: str = "auto") -> str:
-    """Render docs/p.md with content tabs, as the site's mkdocs.yml does."""
-    text = textwrap.dedent(text).lstrip("\n")
-    project.write("docs/p.md", text)
-    Engine.memory.clear()
-    extension = DocexecExtension(root=str(project.root), page="p.md", mode=mode)
-    extensions = [*project.EXTENSIONS, "pymdownx.tabbed", extension]
-    configs = {"pymdownx.tabbed": {"alternate_style": True}}
-    return markdown.Markdown(extensions=extensions, extension_configs=configs).convert(text)
+def tabbed(project, backends, text: str, mode: str = "auto") -> str:
+    """Render docs/p.md with content tabs, as the site's mkdocs.yml does, blocks running on `backends`."""
+    return project.render(text, mode=mode, backends=backends, extensions=["pymdownx.tabbed"],
+                          extension_configs={"pymdownx.tabbed": {"alternate_style": True}})
 
 
 @pytest.fixture
-def fake(monkeypatch):
+def fake():
     """Two backends that differ only by FAKE=one / FAKE=two, and import nothing heavy."""
     backends = {
-        name: Machinery(name, f"Fake {name} {{NumPy}}", {"FAKE": name}, {"NumPy": ("numpy",)}, ())
+        name: Backend(name, f"Fake {name} {{NumPy}}", {"FAKE": name}, {"NumPy": ("numpy",)}, ())
         for name in ("one", "two")
     }
-    monkeypatch.setattr(pool, "BACKENDS", backends)
     yield backends
     assert not LIVE, "a worker outlived its page"
 
@@ -83,7 +76,7 @@ def fence(name: str, options: str = 'backends="one two"') -> str:
 def test_each_backend_runs_its_blocks_in_its_own_environment_and_shows_a_tab(project, fake):
     project.write("snippets/s.py", FAKE_SOURCE)
     page = fence("setup", 'hidden backends="one two"') + fence("show") + fence("default", "") + "Value `{py} 6 * 7`.\n"
-    html = tabbed(project, page)
+    html = tabbed(project, fake, page)
     assert "running on one" in html and "running on two" in html
     assert "default sees FAKE = None" in html  # blocks without backends= run in the build's environment
     assert "<span class=\"docexec-value\">42</span>" in html  # `{py}` values run in the default worker
@@ -96,7 +89,7 @@ def test_each_backend_runs_its_blocks_in_its_own_environment_and_shows_a_tab(pro
 
 def test_a_block_that_prints_nothing_on_any_backend_shows_its_code_without_tabs(project, fake):
     project.write("snippets/s.py", FAKE_SOURCE)
-    html = tabbed(project, fence("setup") + fence("show"))
+    html = tabbed(project, fake, fence("setup") + fence("show"))
     assert html.count('class="tabbed-set') == 1  # the printing block only
     assert "No output." not in html and "environ" in html
 
@@ -104,7 +97,7 @@ def test_a_block_that_prints_nothing_on_any_backend_shows_its_code_without_tabs(
 def test_an_exception_on_one_backend_names_that_backend_page_and_line(project, fake):
     project.write("snippets/s.py", FAKE_SOURCE)
     with pytest.raises(DocexecError) as error:
-        tabbed(project, fence("setup", 'hidden backends="one two"') + fence("fails-on-two"))
+        tabbed(project, fake, fence("setup", 'hidden backends="one two"') + fence("fails-on-two"))
     message = str(error.value)
     assert message.startswith(
         "docexec: docs/p.md:5 (snippets/s.py:9, section 'fails-on-two'): failed at snippets/s.py:10 on backend two"
@@ -116,7 +109,7 @@ def test_a_killed_backend_worker_is_named(project, fake):
     project.write("snippets/s.py", FAKE_SOURCE)
     killed = r"section 'killed-on-two'\): the two backend's worker was killed by SIGKILL"
     with pytest.raises(DocexecError, match=killed):
-        tabbed(project, fence("setup", 'hidden backends="one two"') + fence("killed-on-two"))
+        tabbed(project, fake, fence("setup", 'hidden backends="one two"') + fence("killed-on-two"))
 
 
 def test_a_hung_backend_worker_is_stopped_at_the_page_limit_and_named(project, fake):
@@ -124,47 +117,47 @@ def test_a_hung_backend_worker_is_stopped_at_the_page_limit_and_named(project, f
     page = "<!-- docexec timeout=1 -->\n\n" + fence("setup", 'hidden backends="one two"') + fence("hangs-on-two")
     stopped = r"time limit of 1 s on backend two \(Fake two .*\) .* at snippets/s.py:2[01]"
     with pytest.raises(DocexecError, match=stopped):
-        tabbed(project, page)
+        tabbed(project, fake, page)
 
 
 def test_a_grid_claim_says_what_it_ran_on_and_fails_naming_backend_and_configurations(project, fake):
     project.write("snippets/s.py", FAKE_SOURCE)
     setup = fence("setup", 'hidden backends="one two"')
-    html = tabbed(project, setup + fence("grid-claim", 'backends="one" claim="Sizes are fine."'))
+    html = tabbed(project, fake, setup + fence("grid-claim", 'backends="one" claim="Sizes are fine."'))
     assert "Verified on 6 configurations (size 1–3; mode a, b)" in html
     false = r'claim is false on 2 of 6 configurations on backend two \(Fake two .*\)(.|\n)*size=3, mode=a'
     with pytest.raises(DocexecError, match=false):
-        tabbed(project, setup + fence("grid-claim", 'backends="one two" claim="Sizes are fine."'))
+        tabbed(project, fake, setup + fence("grid-claim", 'backends="one two" claim="Sizes are fine."'))
 
 
 def test_a_claim_is_checked_on_every_backend(project, fake):
     project.write("snippets/s.py", FAKE_SOURCE)
     setup = fence("setup", 'hidden backends="one two"')
-    html = tabbed(project, setup + fence("claim", 'backends="one" claim="The name is one."'))
+    html = tabbed(project, fake, setup + fence("claim", 'backends="one" claim="The name is one."'))
     assert "Verified" in html and "on each of Fake one" in html
     with pytest.raises(DocexecError, match=r'claim is false on backend two \(Fake two .*\): "The name is one."'):
-        tabbed(project, setup + fence("claim", 'backends="one two" claim="The name is one."'))
+        tabbed(project, fake, setup + fence("claim", 'backends="one two" claim="The name is one."'))
 
 
 def test_a_missing_backend_says_how_to_install_it_and_frozen_outputs_still_serve(project, fake, monkeypatch):
     project.write("snippets/s.py", FAKE_SOURCE)
     page = fence("setup", 'hidden backends="one two"') + fence("show")
-    assert "running on two" in tabbed(project, page)
-    missing = Machinery("two", "Fake two {Fake}", {"FAKE": "two"}, {"Fake": ("no-such-distribution",)}, ())
+    assert "running on two" in tabbed(project, fake, page)
+    missing = Backend("two", "Fake two {Fake}", {"FAKE": "two"}, {"Fake": ("no-such-distribution",)}, ())
     monkeypatch.setitem(fake, "two", missing)
-    assert "running on two" in tabbed(project, page)  # reading the site: the frozen outputs serve
+    assert "running on two" in tabbed(project, fake, page)  # reading the site: the frozen outputs serve
     hint = r"backends that are not installed \(two needs no-such-distribution\); install them with `make backends`"
     with pytest.raises(DocexecError, match=hint):
-        tabbed(project, page, mode="refresh")  # running it: says what to install
+        tabbed(project, fake, page, mode="refresh")  # running it: says what to install
 
 
 def test_a_backend_whose_libraries_fail_to_import_is_a_clear_error(project, fake, monkeypatch):
     project.write("snippets/s.py", FAKE_SOURCE)
-    broken = Machinery("two", "Fake two {NumPy}", {"FAKE": "two"}, {"NumPy": ("numpy",)}, ("no_such_module_here",))
+    broken = Backend("two", "Fake two {NumPy}", {"FAKE": "two"}, {"NumPy": ("numpy",)}, ("no_such_module_here",))
     monkeypatch.setitem(fake, "two", broken)
     with pytest.raises(DocexecError, match=r"the two backend's worker could not start: importing its libraries failed: "
                                            r"ModuleNotFoundError: No module named 'no_such_module_here'; install them"):
-        tabbed(project, fence("setup", 'hidden backends="one two"') + fence("show"))
+        tabbed(project, fake, fence("setup", 'hidden backends="one two"') + fence("show"))
 
 
 @pytest.mark.parametrize("options, message", [
@@ -175,12 +168,12 @@ def test_a_backend_whose_libraries_fail_to_import_is_a_clear_error(project, fake
 def test_backend_names_are_checked_when_the_page_is_read(project, fake, options, message):
     project.write("snippets/s.py", FAKE_SOURCE)
     with pytest.raises(DocexecError, match=rf"docs/p.md:1: .*{message}"):
-        tabbed(project, fence("show", options))
+        tabbed(project, fake, fence("show", options))
 
 
 def test_the_four_real_backends_get_their_environment(project):
     """Slow (imports TensorFlow twice, JAX and PyTorch, in parallel): one test for all four."""
-    missing = [name for name, machinery in pool.BACKENDS.items() if machinery.missing()]
+    missing = [name for name, backend in BACKENDS.items() if backend.missing()]
     if missing:
         pytest.skip(f"backends not installed: {missing}; `make backends`")
     project.write("snippets/s.py", section("env", """
@@ -188,11 +181,11 @@ def test_the_four_real_backends_get_their_environment(project):
         import keras
         print(keras.backend.backend(), os.environ.get("TF_ENABLE_ONEDNN_OPTS"), os.environ.get("JAX_PLATFORMS"))
     """))
-    html = tabbed(project, fence("env", 'backends="tf-eigen tf-onednn jax torch"'))
+    html = tabbed(project, BACKENDS, fence("env", 'backends="tf-eigen tf-onednn jax torch"'))
     inherited = os.environ.get("TF_ENABLE_ONEDNN_OPTS")  # set by `make test-paths`; JAX and torch ignore it
     for shown in ("tensorflow 0 None", "tensorflow 1 None", f"jax {inherited} cpu", f"torch {inherited} None"):
         assert shown in html
-    versions = pool.BACKENDS["jax"].versions()
+    versions = BACKENDS["jax"].versions()
     assert f"JAX {versions['JAX']}" in html and "· Eigen" in html and "· oneDNN" in html and "PyTorch 2." in html
     record = json.loads((project.root / "frozen" / "p.json").read_text())
     assert record["backends"]["torch"]["PyTorch"].startswith("2.") and "jaxlib" in record["backends"]["jax"]
@@ -203,7 +196,7 @@ def test_the_claims_index_says_on_which_backends_a_claim_was_checked(project, fa
     project.write("snippets/s.py", FAKE_SOURCE)
     project.write("docs/a.md", "# Page A\n\n" + fence("setup", 'hidden backends="one"')
                   + fence("claim", 'backends="one" claim="The name is one."'))
-    html = project.render("# All claims\n\n<!-- docexec claims-index -->\n", page="claims.md")
+    html = project.render("# All claims\n\n<!-- docexec claims-index -->\n", page="claims.md", backends=fake)
     assert "The name is one." in html and "<td>this example, on Fake one 2.4.6</td>" in html
 
 
@@ -213,15 +206,15 @@ def test_a_backend_version_change_reexecutes_and_a_frozen_page_starts_nothing(pr
             runs.write(NAME + "\\n")
     """))
     page = fence("setup", 'hidden backends="one two"') + fence("count")
-    tabbed(project, page)
+    tabbed(project, fake, page)
     started = []
     with monkeypatch.context() as patch:
         patch.setattr(pool.Zygote, "__init__", lambda self, *a: started.append(a) or (_ for _ in ()).throw(
             AssertionError("a fork server was started for a frozen page")))
         patch.setattr(pool, "Worker", None)  # and no worker either
-        tabbed(project, page)  # frozen: nothing runs, no process starts
+        tabbed(project, fake, page)  # frozen: nothing runs, no process starts
     assert not started and sorted((project.root / "runs.txt").read_text().split()) == ["one", "two"]  # in parallel
-    monkeypatch.setattr(pool, "BACKENDS", {**fake, "two": Machinery("two", "Fake two {NumPy}", {"FAKE": "two"},
-                                                                     {"NumPy": ("numpy",), "Keras": ("keras",)}, ())})
-    tabbed(project, page)  # one backend's library versions changed: the page runs again
+    monkeypatch.setitem(fake, "two", Backend("two", "Fake two {NumPy}", {"FAKE": "two"},
+                                             {"NumPy": ("numpy",), "Keras": ("keras",)}, ()))
+    tabbed(project, fake, page)  # one backend's library versions changed: the page runs again
     assert sorted((project.root / "runs.txt").read_text().split()) == ["one", "one", "two", "two"]

@@ -65,3 +65,9 @@ def test_real_terms_alone_would_miss_a_nonzero_padding_value(page):
 
 def test_every_valid_tap_reads_no_more_than_any_same_tap(page):
     assert np.all(page.real_valid <= page.real_same.min())
+
+
+def test_border_outputs_make_the_difference_on_odd_and_even_kernels(page):
+    for kernel_size in (2, 3, 4):
+        assert page.border_outputs_make_the_difference(6, kernel_size, 1)
+    assert page.border_outputs_make_the_difference(7, 2, 2)

@@ -1,4 +1,5 @@
-"""Runs a page's code in one namespace and captures what a reader should see.
+"""Inside a worker (docexec/worker.py) only: runs a page's code in one namespace and captures
+what a reader should see.
 
 Captures happen at the stream level (sys.stdout/sys.stderr), so prints inside imported
 functions and warnings are caught; output is normalised (fixed NumPy precision, no -0,
@@ -14,13 +15,16 @@ import os
 import random
 import re
 import sys
-import traceback
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
-os.environ.setdefault("MPLBACKEND", "Agg")
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from .protocol import FIXED_ENVIRONMENT, project_file
+
+# A worker has these already; a test running Namespace in its own process may not (PYTHONHASHSEED
+# only counts when a process starts).
+for _name in ("MPLBACKEND", "TF_CPP_MIN_LOG_LEVEL"):
+    os.environ.setdefault(_name, FIXED_ENVIRONMENT[_name])
 
 PRECISION = 4
 NEGATIVE_ZERO = re.compile(rf"(?<![\w.])-(0\.0{{{PRECISION}}})(?!\d)")
@@ -28,22 +32,15 @@ SVG_RC = {"svg.fonttype": "none", "svg.hashsalt": "docexec"}
 
 
 @dataclass
-class BlockResult:
-    output: str = ""  # stdout and stderr, interleaved as printed
-    value: str | None = None  # the final expression, when it is not None
-    error: str | None = None  # "Type: message" of an exception the page expected
+class Execution:
+    """What running one block did, in the worker (which turns it into a protocol.BlockAnswer)."""
+
+    output: str = ""  # stdout and stderr, interleaved as printed, normalised
+    value: str | None = None  # the final expression, when it is not None and not a plot object
     figures: list[str] = field(default_factory=list)  # SVG documents
-    raised: Exception | None = None  # not stored: the caller turns it into `error` or a failure
-    raw_value: object = None  # not stored: what a claim's check evaluated to
-    stream: object = None  # not stored: what the output was captured in
-
-
-class CodeFailed(Exception):
-    """The page's code raised; `where` is file:line inside the snippet, `details` the traceback."""
-
-    def __init__(self, where: str, details: str):
-        super().__init__(f"{where}\n{details}")
-        self.where, self.details = where, details
+    raised: Exception | None = None  # what the code raised, expected or not
+    raw_value: object = None  # what the final expression evaluated to (a claim's check)
+    stream: object = None  # what the output was captured in
 
 
 class Namespace:
@@ -57,10 +54,10 @@ class Namespace:
         self.globals: dict = {"__name__": "__docexec__", "__builtins__": __builtins__}
         seed_everything(uses_keras)
 
-    def run(self, code: str, filename: str, first_line: int) -> BlockResult:
+    def run(self, code: str, filename: str, first_line: int) -> Execution:
         """Execute `code` (which starts at `first_line` of `filename`), capturing everything."""
         path = str(self.root / filename)
-        result = BlockResult()
+        result = Execution()
         stream = result.stream = self.stream_class()
         try:
             tree = ast.parse("\n" * (first_line - 1) + code, filename=path)
@@ -111,7 +108,7 @@ def forget_modules(package: str, root: Path) -> None:
     (mkdocs serve, after an edit) imports their current source, not the first one it saw."""
     for name, module in list(sys.modules.items()):
         file = getattr(module, "__file__", None)
-        if name.split(".")[0] == package and file and _inside(file, root):
+        if name.split(".")[0] == package and file and _in_project(file, root):
             del sys.modules[name]
 
 
@@ -173,32 +170,5 @@ def collect_figures() -> list[str]:
     return figures
 
 
-def describe_failure(error: BaseException, root: Path) -> CodeFailed:
-    """Point at the innermost frame inside the project, and keep the traceback readable."""
-    frames = traceback.extract_tb(error.__traceback__)
-    ours = [f for f in frames if _inside(f.filename, root) and "docexec" not in Path(f.filename).parts]
-    if isinstance(error, SyntaxError) and error.filename:
-        where = f"{_relative(error.filename, root)}:{error.lineno}"
-    elif ours:
-        where = f"{_relative(ours[-1].filename, root)}:{ours[-1].lineno}"
-    else:
-        where = "(outside the snippets)"
-    shown = [f for f in frames if "docexec" not in Path(f.filename).parts] or frames
-    lines = traceback.format_list(shown) + traceback.format_exception_only(type(error), error)
-    details = "Traceback (most recent call last):\n" + "".join(lines)
-    return CodeFailed(where, details.replace(str(root) + os.sep, "").rstrip())
-
-
-def _inside(filename: str, root: Path) -> bool:
-    try:
-        Path(filename).resolve().relative_to(root.resolve())
-    except ValueError:
-        return False
-    return ".venv" not in Path(filename).parts
-
-
-def _relative(filename: str, root: Path) -> str:
-    try:
-        return str(Path(filename).resolve().relative_to(root.resolve()))
-    except ValueError:
-        return filename
+def _in_project(filename: str, root: Path) -> bool:
+    return project_file(str(Path(filename).resolve()), root.resolve()) is not None

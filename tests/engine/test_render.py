@@ -115,9 +115,30 @@ def test_a_record_that_does_not_match_the_page_is_an_error_not_a_misplaced_outpu
     stored = project.root / "frozen" / "p.json"
     record = json.loads(stored.read_text())
     # A record with the right number of results, one of them another item's (the store
-    # rejects a wrong count or a hand edit first: tests/test_drift.py).
+    # rejects a wrong count or a hand edit first: tests/engine/test_compare.py).
     record["results"][-1] = {"expression": "2 + 2", "value": "4"}
     record["checksum"] = freeze.results_checksum(record)
     stored.write_text(json.dumps(record))
     with pytest.raises(DocexecError, match=r"docs/p.md:5:7: the record's result for this value is of '2 \+ 2'"):
         project.render(page)
+
+
+def test_a_record_renders_without_running_anything():
+    """render_page is a pure function of the parsed page and its record: no worker starts."""
+    from docexec.model import BlockOptions, BlockRecord, BlockResult, Record, ValueRecord
+    from docexec.page import parse_page
+    from docexec.render import render_page, stamp_html
+    from helpers import REPO
+
+    lines = ['```python exec claim="The demo holds."', '--8<-- "snippets/demo.py:setup"', "```",
+             "Twelve is `{py} x.size`."]
+    page = parse_page(lines, REPO)
+    assert page.blocks[0].options == BlockOptions(claim="The demo holds.")
+    shown = BlockResult(["checked"], ["True"], None, [], None, True)
+    results = [BlockRecord("snippets/demo.py:setup", shown, claim="The demo holds."), ValueRecord("x.size", "12")]
+    record = Record("p.md", "key", {"NumPy": "1", "TensorFlow": "2", "Keras": "3"}, results)
+    stash = []
+    lines = render_page(page, record, lambda html: stash.append(html) or f"<{len(stash) - 1}>")
+    assert '!!! success docexec-claim "Verified on this example"' in lines
+    assert lines[-1].startswith("Twelve is <") and "12" in stash[int(lines[-1][11:-2])]
+    assert "NumPy 1, TensorFlow 2 and Keras 3" in stamp_html(record, {})

@@ -1,52 +1,55 @@
-"""Where a page's results come from: memory, the frozen store, or running its code; and the
-errors that stop a build."""
+"""The cache policy: where a page's record comes from (memory, the frozen store, or running its
+code), by mode (auto, check, refresh); and the errors that stop a build."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from pathlib import Path
 
 from . import compare
-from .errors import DocexecError, Location
-from .execution import PageFailed, PageRun, backend_versions, modules_unchanged, page_backends, prestart
-from .freeze import FrozenFileError, Store, library_versions, page_key
-from .page import Page, key_items
+from .backends import BACKENDS, NOT_INSTALLED, Backends, backend_versions, library_versions, page_backends
+from .errors import DocexecError, FrozenFileError, Location, PageFailed
+from .execution import PageRun, modules_unchanged, prestart
+from .freeze import Store, page_key
+from .model import Page, Record
+from .page import key_items
 
-__all__ = ["DocexecError", "Engine"]
+__all__ = ["DocexecError", "PageCache"]
 
 LOG = logging.getLogger("mkdocs.docexec")
 
 
-class Engine:
+class PageCache:
     """Finds each page's results: from memory, from the frozen store, or by running it."""
 
     memory: dict = {}  # (root, page) -> record, shared by every Markdown instance of a build
 
-    def __init__(self, root: Path, docs_dir: Path, store: Path, mode: str, timeout: float):
+    def __init__(self, root: Path, docs_dir: Path, store: Path, mode: str, timeout: float,
+                 backends: Backends = BACKENDS):
         self.root, self.docs_dir, self.store = root, docs_dir, Store(store)
-        self.mode, self.timeout = mode, timeout
+        self.mode, self.timeout, self.backends = mode, timeout, backends
         if mode != "auto":
             prestart(root)
 
-    def record(self, name: str, page: Page) -> dict:
+    def record(self, name: str, page: Page) -> Record:
         versions = dict(library_versions())
         stored = self.load(name, page)
-        backends = backend_versions(page_backends(page))
+        backends = backend_versions(page_backends(page, self.backends), self.backends)
         for backend, libraries in backends.items():
             # Not installed here: the frozen outputs stand for it, so reading the site needs no
             # backend (editing the page's sections does, and the run says what to install).
-            if "not installed" in libraries.values() and stored and backend in (stored.get("backends") or {}):
-                backends[backend] = stored["backends"][backend]
+            if NOT_INSTALLED in libraries.values() and stored and backend in (stored.backends or {}):
+                backends[backend] = stored.backends[backend]
         key = page_key(key_items(page), self.root, {**versions, **({"backends": backends} if backends else {})})
         remembered = self.memory.get((self.root, name))
-        if remembered and remembered["key"] == key and modules_unchanged(remembered, self.root):
+        if remembered and remembered.key == key and modules_unchanged(remembered, self.root):
             return remembered
-        if self.mode == "auto" and stored and stored["key"] == key and modules_unchanged(stored, self.root):
+        if self.mode == "auto" and stored and stored.key == key and modules_unchanged(stored, self.root):
             record = stored
         else:
             results, modules = self.execute(name, page)
-            fresh = {"page": name, "key": key, "versions": versions, **({"backends": backends} if backends else {}),
-                     "modules": dict(sorted(modules.items())), "results": results}
+            fresh = Record(name, key, versions, results, dict(sorted(modules.items())), backends or None)
             if self.mode == "check":
                 self.compare(name, page, stored, fresh)
                 record = stored  # what the page shows is what frozen/ holds, on every kernel path
@@ -56,7 +59,7 @@ class Engine:
         self.memory[(self.root, name)] = record
         return record
 
-    def load(self, name: str, page: Page) -> dict | None:
+    def load(self, name: str, page: Page) -> Record | None:
         try:
             return self.store.load(name, len(page.items))
         except FrozenFileError as error:
@@ -69,23 +72,23 @@ class Engine:
             return None
 
     @staticmethod
-    def settle(stored: dict | None, fresh: dict) -> dict:
+    def settle(stored: Record | None, fresh: Record) -> Record:
         """The record to store: the fresh one, but with the frozen results where they agree to
         round-off, so a run on another TensorFlow kernel path does not churn frozen/."""
-        if stored and compare.mismatch(stored["results"], fresh["results"]) is None:
-            return {**fresh, "results": stored["results"]}
+        if stored and compare.mismatch(stored.results_json(), fresh.results_json()) is None:
+            return dataclasses.replace(fresh, results=stored.results)
         return fresh
 
-    def execute(self, name: str, page: Page) -> tuple[list[dict], dict[str, str]]:
+    def execute(self, name: str, page: Page) -> tuple[list, dict[str, str]]:
         """The page's results, run in fresh worker processes (docexec.execution), and the
         project modules the run loaded (file -> sha256), dynamic imports included."""
-        run = PageRun(self.root, page, page.timeout or self.timeout, page.output_limit)
+        run = PageRun(self.root, page, page.timeout or self.timeout, page.output_limit, self.backends)
         try:
             return run.run(), run.modules
         except PageFailed as failure:
             raise DocexecError(failure.reason, **self.location(name, failure.item)) from None
 
-    def compare(self, name: str, page: Page, stored: dict | None, fresh: dict) -> None:
+    def compare(self, name: str, page: Page, stored: Record | None, fresh: Record) -> None:
         """Fail unless the executed outputs are the frozen ones up to round-off, and the frozen
         ones were made from this page's code, modules and library versions."""
         frozen_file = self.store.path(name).relative_to(self.root)
@@ -94,7 +97,7 @@ class Engine:
                 f"the page has no frozen outputs in {frozen_file}; run `make outputs` and commit them",
                 **self.location(name, None),
             )
-        for index, (before, after) in enumerate(zip(stored["results"], fresh["results"], strict=True)):
+        for index, (before, after) in enumerate(zip(stored.results_json(), fresh.results_json(), strict=True)):
             difference = compare.mismatch(before, after)
             if difference:
                 raise DocexecError(
@@ -103,7 +106,7 @@ class Engine:
                     f"If the change is intended, run `make outputs`, re-read the prose around it, and commit.",
                     **self.location(name, page.items[index]),
                 )
-        if stored["key"] != fresh["key"]:
+        if stored.key != fresh.key:
             raise DocexecError(
                 f"{frozen_file} was not made from the current page: its key differs (the page's code, "
                 f"a snippets module it imports, or a library version changed since). "

@@ -1,7 +1,7 @@
 """Render `$...$` and `$$...$$` LaTeX to MathML while the page is built.
 
 The browser draws MathML itself, so a page needs no CDN and no JavaScript to
-show its maths. Register as `docexec.maths` in `mkdocs.yml`.
+show its maths. Register as `maths` in `mkdocs.yml`.
 
 The patterns run after inline code (so a `$` inside backticks or a fence is
 left alone) and before escapes and emphasis (so `\\{`, `_` and `*` reach
@@ -18,7 +18,7 @@ from latex2mathml.converter import convert
 from markdown import Extension, Markdown
 from markdown.inlinepatterns import InlineProcessor
 
-from .errors import DocexecError
+from docexec.errors import DocexecError
 
 DISPLAY_RE = r"(?<!\\)\$\$(.+?)(?<!\\)\$\$"
 INLINE_RE = r"(?<![\\$])\$(?![\s$])(.+?)(?<![\s\\])\$(?![\d$])"

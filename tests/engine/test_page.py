@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 from docexec import DocexecError
-from docexec.page import Block, InlineValue, parse_page
+from docexec.model import Block, BlockOptions, InlineValue
+from docexec.page import parse_page
 
 MODULE = "# --8<-- [start:a]\na = 1\n# --8<-- [end:a]\n# --8<-- [start:b]\nb = 2\n# --8<-- [end:b]\n"
 
@@ -19,7 +20,7 @@ def test_one_scan_gives_blocks_with_their_sections_and_values_with_their_spans(p
     block, first, second = page.items
     assert isinstance(block, Block) and (block.start, block.end, block.line) == (2, 5, 3)
     assert block.section.path == "snippets/s.py" and block.section.name == "a" and block.code == "a = 1"
-    assert block.section.first_line == 2 and block.options == {"hidden": True}
+    assert block.section.first_line == 2 and block.options == BlockOptions(hidden=True)
     assert first == InlineValue("a", 6, 5, 13) and lines[5][first.start:first.end] == "`{py} a`"
     assert second.expression == "a + 1" and lines[5][second.start:second.end] == "`{py}  a + 1 `"
     assert page.directives == {9} and page.timeout == 5

@@ -19,10 +19,10 @@ import psutil
 import pytest
 
 from docexec import DocexecError
-from docexec.engine import Engine
+from docexec.cache import PageCache
 from docexec.pool import LIVE
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def section(name: str, body: str) -> str:
@@ -30,7 +30,7 @@ def section(name: str, body: str) -> str:
 
 
 def render_page(project, page: str, text: str, mode: str = "auto") -> str:
-    """Convert docs/<page> as MkDocs does, keeping Engine.memory (pages of one build)."""
+    """Convert docs/<page> as MkDocs does, keeping PageCache.memory (pages of one build)."""
     text = textwrap.dedent(text).lstrip("\n")
     project.write(f"docs/{page}", text)
     return project.markdown(page, mode).convert(text)
@@ -200,7 +200,7 @@ def test_chdir_monkeypatched_print_and_sys_modules_do_not_reach_the_next_page(pr
         print(NAME, os.getcwd() == ROOT, np.arange(3))
     """))
     project.write("snippets/helper.py", "NAME = 'helper'\n")
-    Engine.memory.clear()
+    PageCache.memory.clear()
     render_page(project, "a.md", project.fence("poison"), mode="refresh")
     page = project.fence("root", "hidden", module="snippets/r.py") + project.fence("clean")
     html = render_page(project, "b.md", page, mode="refresh")

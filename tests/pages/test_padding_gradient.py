@@ -60,7 +60,8 @@ def test_pad_adjoint_satisfies_the_adjoint_identity(page, mode):
 
 @pytest.mark.parametrize("mode", ["CONSTANT", "REFLECT", "SYMMETRIC"])
 def test_pad_adjoint_matches_tensorflow(page, mode):
-    assert page.adjoint_matches_tf(mode)
+    assert page.adjoint_matches_tf(mode, (1, 2), (0, 1))
+    assert page.adjoint_matches_tf(mode, (0, 3), (2, 2))
 
 
 def test_pad_adjoint_is_not_a_plain_crop_for_mirror_modes(page):
@@ -84,4 +85,10 @@ def test_padding_value_changes_the_kernel_gradient_but_not_the_input_gradient(pa
         return tape.gradient(y, layer.kernel, output_gradients=page.dy_conv)
     np.testing.assert_allclose(keras_kernel_gradient(7.0) - keras_kernel_gradient(0.0),
                                change, atol=1e-4)
-    np.testing.assert_allclose(change, 7 * page.dkernel_frame, atol=1e-4)
+
+
+def test_the_frame_rule_holds_for_several_constants_and_fails_at_zero(page):
+    assert page.kernel_moves_by_c_times_the_frame(-2.5, 3)
+    assert page.kernel_moves_by_c_times_the_frame(7.0, 2)
+    # at c = 0 the kernel gradient does not move: the check says so
+    assert not page.kernel_moves_by_c_times_the_frame(0.0, 2)

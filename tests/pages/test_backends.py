@@ -1,10 +1,10 @@
-"""docs/backends.md on every machinery it names: one subprocess per backend, its
+"""docs/backends.md on every backend it names: one subprocess per backend, its
 environment set before Keras is imported, runs the page's blocks that name that backend
 in page order in one namespace (as the build's workers do), and reports each block's
 outcome; the tests assert every claim held, every `raises` block raised exactly that
-type, and the per-machinery facts the prose states.
+type, and the per-backend facts the prose states.
 
-Run directly, this file is that worker: `python tests/test_backends.py tf-eigen`.
+Run directly, this file is that worker: `python tests/pages/test_backends.py tf-eigen`.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ import ast
 import contextlib
 import io
 import json
-import os
 import subprocess
 import sys
 import time
@@ -21,16 +20,11 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from docexec.backends import BACKENDS
+
+ROOT = Path(__file__).resolve().parents[2]
 PAGE = "backends.md"
 
-# The machineries of the agreed `backends=` option, as environment variables.
-MACHINERIES = {
-    "tf-eigen": {"KERAS_BACKEND": "tensorflow", "TF_ENABLE_ONEDNN_OPTS": "0"},
-    "tf-onednn": {"KERAS_BACKEND": "tensorflow", "TF_ENABLE_ONEDNN_OPTS": "1"},
-    "jax": {"KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu"},
-    "torch": {"KERAS_BACKEND": "torch"},
-}
 WORKER_TIMEOUT = 300  # seconds, per backend
 
 
@@ -42,9 +36,8 @@ def page_blocks() -> list[dict]:
     blocks = []
     for item in page_module.parse_page(lines, ROOT).items:
         if isinstance(item, page_module.Block):
-            backends = item.options.get("backends", "")
             blocks.append({"source": item.source, "line": item.line, "options": item.options,
-                           "backends": backends.split() if isinstance(backends, str) else list(backends),
+                           "backends": list(item.options.backends or ()),
                            "code": item.code, "path": item.section.path,
                            "first_line": item.section.first_line})
     return blocks
@@ -69,12 +62,13 @@ def run_block(block: dict, namespace: dict) -> dict:
     return outcome
 
 
-def worker(machinery: str) -> None:
-    """Run the page's blocks for one machinery; print one JSON report on the last line."""
+def worker(backend: str) -> None:
+    """Run the page's blocks for one backend; print one JSON report on the last line."""
     namespace = {"__name__": "__docexec__"}
     outcomes = [run_block(block, namespace)
-                for block in page_blocks() if machinery in block["backends"]]
-    facts = {"machinery": namespace["machinery"]() if "machinery" in namespace else None}
+                for block in page_blocks() if backend in block["backends"]]
+    # snippets/backends.py's machinery() says which backend and kernel path the page ran on
+    facts = {"backend": namespace["machinery"]() if "machinery" in namespace else None}
     if "differences" in namespace:
         facts["differences"] = namespace["differences"]
         facts["round_off"] = namespace["ROUND_OFF"]
@@ -87,34 +81,34 @@ def worker(machinery: str) -> None:
 
 @pytest.fixture(scope="module")
 def reports() -> dict:
-    """Every machinery's report, the workers running side by side; and how long they took."""
+    """Every backend's report, the workers running side by side; and how long they took."""
     started = time.monotonic()
     workers = {}
-    for machinery, variables in MACHINERIES.items():
-        env = {**os.environ, **variables, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "2"}
+    for name, backend in BACKENDS.items():
+        env = backend.worker_environment(first_on_path=(str(ROOT),))
         env.pop("KERAS_HOME", None)
-        workers[machinery] = subprocess.Popen(
-            [sys.executable, __file__, machinery], cwd=ROOT, env=env, text=True,
+        workers[name] = subprocess.Popen(
+            [sys.executable, __file__, name], cwd=ROOT, env=env, text=True,
             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     results = {}
     try:
-        for machinery, process in workers.items():
+        for backend, process in workers.items():
             try:
                 stdout, stderr = process.communicate(timeout=WORKER_TIMEOUT)
             except subprocess.TimeoutExpired:
-                pytest.fail(f"the {machinery} worker ran past {WORKER_TIMEOUT} s")
+                pytest.fail(f"the {backend} worker ran past {WORKER_TIMEOUT} s")
             if process.returncode != 0:
                 hint = ("\n(is its backend installed? `pip install '.[backends]'` installs "
                         "jax, jaxlib and torch)" if "ModuleNotFoundError" in stderr else "")
-                pytest.fail(f"the {machinery} worker failed:\n{stderr[-3000:]}{hint}")
-            results[machinery] = json.loads(stdout.strip().splitlines()[-1])
+                pytest.fail(f"the {backend} worker failed:\n{stderr[-3000:]}{hint}")
+            results[backend] = json.loads(stdout.strip().splitlines()[-1])
     finally:
         for process in workers.values():  # ours only, by handle: none is left running
             if process.poll() is None:
                 process.kill()
                 process.wait()
     results["seconds"] = time.monotonic() - started
-    print(f"\nbackend workers: {results['seconds']:.1f} s for {len(MACHINERIES)} machineries")
+    print(f"\nbackend workers: {results['seconds']:.1f} s for {len(BACKENDS)} backends")
     return results
 
 
@@ -122,55 +116,55 @@ def by_source(report: dict) -> dict:
     return {outcome["source"].rsplit(":", 1)[1]: outcome for outcome in report["outcomes"]}
 
 
-def test_every_block_names_known_machineries_and_every_machinery_starts_with_the_set_up():
+def test_every_block_names_known_backends_and_every_backend_starts_with_the_set_up():
     blocks = page_blocks()
     for block in blocks:
         assert block["backends"], f"docs/{PAGE} line {block['line']} names no backends"
-        unknown = set(block["backends"]) - set(MACHINERIES)
+        unknown = set(block["backends"]) - set(BACKENDS)
         assert not unknown, (f"docs/{PAGE} line {block['line']}: unknown {sorted(unknown)}; "
-                             f"allowed: {sorted(MACHINERIES)}")
-    for machinery in MACHINERIES:
-        first = next(block for block in blocks if machinery in block["backends"])
-        assert first["source"].endswith(":setup") and "hidden" in first["options"]
+                             f"allowed: {sorted(BACKENDS)}")
+    for backend in BACKENDS:
+        first = next(block for block in blocks if backend in block["backends"])
+        assert first["source"].endswith(":setup") and first["options"].hidden
 
 
-@pytest.mark.parametrize("machinery", list(MACHINERIES))
-def test_every_claim_holds_and_every_expected_failure_fails_as_stated(reports, machinery):
-    outcomes = iter(reports[machinery]["outcomes"])
+@pytest.mark.parametrize("backend", list(BACKENDS))
+def test_every_claim_holds_and_every_expected_failure_fails_as_stated(reports, backend):
+    outcomes = iter(reports[backend]["outcomes"])
     for block in page_blocks():
-        if machinery not in block["backends"]:
+        if backend not in block["backends"]:
             continue
         outcome = next(outcomes)
-        where = f"{machinery}, docs/{PAGE} line {block['line']} ({block['source']})"
-        expected = block["options"].get("raises")
+        where = f"{backend}, docs/{PAGE} line {block['line']} ({block['source']})"
+        expected = block["options"].raises
         assert outcome["raised"] == expected, (
             f"{where}: expected {expected or 'no exception'}, got {outcome['raised']}: {outcome['message']}")
-        if "claim" in block["options"]:
-            assert outcome["value"] is True, f"{where}: claim is false: {block['options']['claim']}"
-        if "hidden" in block["options"]:
+        if block["options"].claim is not None:
+            assert outcome["value"] is True, f"{where}: claim is false: {block['options'].claim}"
+        if block["options"].hidden:
             assert outcome["output"] == "", f"{where} is hidden but printed {outcome['output']!r}"
 
 
-@pytest.mark.parametrize("machinery", list(MACHINERIES))
-def test_gradients_agree_with_the_reference_to_round_off(reports, machinery):
-    facts = reports[machinery]["facts"]
+@pytest.mark.parametrize("backend", list(BACKENDS))
+def test_gradients_agree_with_the_reference_to_round_off(reports, backend):
+    facts = reports[backend]["facts"]
     assert len(facts["differences"]) == 5
     for case, pair in facts["differences"].items():
-        assert max(pair) <= facts["round_off"], f"{machinery}, {case}: {pair}"
+        assert max(pair) <= facts["round_off"], f"{backend}, {case}: {pair}"
     assert facts["round_off"] <= 1e-6  # the bound the page's claim sentence states
     # the printed bound stays put within round-off and grows with a real difference
     assert facts["printed"] == {"2.4e-07": "<= 1e-06", "1e-06": "<= 1e-06",
                                 "3e-06": "<= 1e-05", "0.02": "<= 1e-01"}
 
 
-def test_each_machinery_is_the_one_its_environment_asked_for(reports):
-    assert reports["tf-eigen"]["facts"]["machinery"] == "tensorflow, Eigen CPU kernels"
-    assert reports["tf-onednn"]["facts"]["machinery"] == "tensorflow, oneDNN CPU kernels"
+def test_each_backend_is_the_one_its_environment_asked_for(reports):
+    assert reports["tf-eigen"]["facts"]["backend"] == "tensorflow, Eigen CPU kernels"
+    assert reports["tf-onednn"]["facts"]["backend"] == "tensorflow, oneDNN CPU kernels"
     assert reports["tf-eigen"]["facts"]["kernels"] == [
         "Conv2D", "Conv2DBackpropInput", "Conv2DBackpropFilter"]
     assert all(kernel.startswith("_MklNative") for kernel in reports["tf-onednn"]["facts"]["kernels"])
-    assert reports["jax"]["facts"]["machinery"] == "jax"
-    assert reports["torch"]["facts"]["machinery"] == "torch"
+    assert reports["jax"]["facts"]["backend"] == "jax"
+    assert reports["torch"]["facts"]["backend"] == "torch"
 
 
 def test_the_failures_are_the_ones_the_prose_describes(reports):
@@ -182,9 +176,9 @@ def test_the_failures_are_the_ones_the_prose_describes(reports):
     assert "empty output" in eigen["kernel_one_longer_refused"]["message"]
     assert "empty output" in by_source(reports["jax"])["kernel_one_longer_refused"]["message"]
     assert "Kernel size can't be greater" in by_source(reports["torch"])["kernel_one_longer_torch"]["message"]
-    for machinery in MACHINERIES:
-        printed = by_source(reports[machinery])["transpose_even_kernel"]["output"]
-        assert "promised output shape: (1, 4, 4, 1)" in printed, machinery
+    for backend in BACKENDS:
+        printed = by_source(reports[backend])["transpose_even_kernel"]["output"]
+        assert "promised output shape: (1, 4, 4, 1)" in printed, backend
 
 
 def test_each_backend_prints_what_its_own_graph_holds(reports):

@@ -1,4 +1,4 @@
-"""Running a page's code (Engine.record, docexec/runner.py): output captured as printed,
+"""Running a page's code (PageCache.record, docexec/namespace.py): output captured as printed,
 failures named by page line, snippet file:line and section, claims checked."""
 
 from __future__ import annotations
@@ -97,7 +97,7 @@ def test_a_false_claim_fails_with_its_sentence_and_location(project):
 
 def test_a_claim_must_end_in_a_boolean(project):
     project.write("snippets/s.py", CLAIMS)
-    with pytest.raises(DocexecError, match="must end in an expression that is True or False; it ended in int"):
+    with pytest.raises(DocexecError, match=r"True or False, or in docexec.checks.over\(...\); it ended in int"):
         project.render(project.fence("vague", 'claim="Vague."'))
 
 

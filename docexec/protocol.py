@@ -1,0 +1,199 @@
+"""What the build and a worker say to each other (docexec/pool.py and docexec/worker.py): one
+JSON object per line, each a dataclass below, read and written by both sides with `encode`
+and `decode`. Also the two path tests both sides need: is a file under a folder, and is a
+frame the project's code.
+
+Kept free of heavy imports: the worker imports it before any page runs, and binds what it
+uses now, since a section may replace json.dumps or os.write and the answer must still
+reach the build.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import traceback
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+_dumps, _loads = json.dumps, json.loads
+
+# Every environment a worker gets, whatever the backend: same hash order for sets of strings
+# on every run, no display, TensorFlow's C++ chatter off.
+FIXED_ENVIRONMENT = {"PYTHONHASHSEED": "0", "MPLBACKEND": "Agg", "TF_CPP_MIN_LOG_LEVEL": "2"}
+
+
+def under(path: str | Path, folder: str | Path) -> bool:
+    """Whether `path` is `folder` or inside it, as written (no symbolic link followed)."""
+    try:
+        Path(path).relative_to(folder)
+    except ValueError:
+        return False
+    return True
+
+
+def project_file(filename: str, root: str | Path) -> str | None:
+    """`filename` relative to the project `root` if it is the project's own code (not docexec's,
+    not an installed library's); None otherwise."""
+    root = str(root)
+    if not filename.startswith(root + os.sep):
+        return None
+    relative = filename[len(root) + 1:]
+    parts = Path(relative).parts
+    return None if "docexec" in parts or ".venv" in parts else relative
+
+
+# ------------------------------------------------------------------ requests (build -> worker)
+
+
+@dataclass
+class PageRequest:
+    """Start a page: a fresh namespace, the project at `root`, its package importable."""
+
+    root: str
+    package: str  # the project's package, "snippets"
+    uses_keras: bool  # seed Keras's random state too
+    limit: int  # characters of output a block may print before the worker stops storing them
+
+
+@dataclass
+class BlockRequest:
+    """Run one section's code in the page's namespace."""
+
+    code: str
+    path: str  # the snippet file, relative to the root
+    first_line: int  # where the code starts in that file
+
+
+@dataclass
+class ValueRequest:
+    """Evaluate one `{py}` expression in the page's namespace."""
+
+    expression: str
+
+
+# ------------------------------------------------------------------ answers (worker -> build)
+
+
+@dataclass
+class Raised:
+    """An exception raised by the page's code, as the build reports it."""
+
+    type: str  # the exception class's name
+    text: str  # "Type: message" (SystemExit(code) for an exit)
+    where: str  # file:line of the innermost project frame, or "(outside the snippets)"
+    details: str  # the traceback, without docexec's frames and with paths relative to the root
+
+    @classmethod
+    def from_exception(cls, error: BaseException, root: Path, normalise=None) -> Raised:
+        """The one description of an exception; `normalise` (default: drop the root from
+        paths) is applied to its text, as to the output it may be shown with."""
+        normalise = normalise or (lambda text: text.replace(str(root) + os.sep, ""))
+        frames = traceback.extract_tb(error.__traceback__)
+        ours = [frame for frame in frames if project_file(str(Path(frame.filename).resolve()), root.resolve())]
+        if isinstance(error, SyntaxError) and error.filename:
+            where = f"{_relative(error.filename, root)}:{error.lineno}"
+        elif ours:
+            where = f"{_relative(ours[-1].filename, root)}:{ours[-1].lineno}"
+        else:
+            where = "(outside the snippets)"
+        shown = [frame for frame in frames if "docexec" not in Path(frame.filename).parts] or frames
+        lines = traceback.format_list(shown) + traceback.format_exception_only(type(error), error)
+        details = "Traceback (most recent call last):\n" + "".join(lines)
+        name = type(error).__name__
+        if isinstance(error, SystemExit):
+            text = f"SystemExit({error.code!r})"
+        elif isinstance(error, Exception) or str(error):
+            text = f"{name}: {error}"
+        else:  # KeyboardInterrupt, GeneratorExit...
+            text = name
+        return cls(name, normalise(text), where, details.replace(str(root) + os.sep, "").rstrip())
+
+
+@dataclass
+class Ready:
+    """The worker (or fork server) has imported its libraries, or could not."""
+
+    ready: bool
+    error: str | None = None
+
+
+@dataclass
+class PageStarted:
+    pass
+
+
+@dataclass
+class BlockAnswer:
+    """What running one block did; the build decides what it means (execution.decide)."""
+
+    output: str = ""  # stdout and stderr, interleaved, normalised
+    value: str | None = None  # the final expression's text, when it is not None
+    figures: list[str] = field(default_factory=list)  # SVG documents
+    raised: Raised | None = None
+    truth: bool | None = None  # the final value, when it is a bool, Python's or NumPy's (a claim's check)
+    checked: dict | None = None  # the final value, when it is a docexec.checks.Checked (its to_json())
+    value_type: str = "NoneType"  # the final value's type name (a claim's check that is not a bool)
+    threads: list[str] = field(default_factory=list)  # threads the block left running
+    modules: dict[str, str] = field(default_factory=dict)  # project module -> file, loaded so far
+    truncated: bool = False  # more output than the page's limit: the rest was not stored
+    size: int = 0  # characters printed, stored or not
+    address_at: str | None = None  # file:line that first printed a memory address
+
+
+@dataclass
+class ValueAnswer:
+    """What evaluating one `{py}` value gave."""
+
+    value: str | None = None
+    raised: Raised | None = None
+    modules: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Fatal:
+    """The page's code exited or interrupted the worker, which stops after this answer."""
+
+    raised: Raised
+
+
+@dataclass
+class Refused:
+    """A request the worker cannot answer (out of order, unknown)."""
+
+    reason: str
+
+
+MESSAGES = {cls.__name__: cls for cls in (PageRequest, BlockRequest, ValueRequest, Ready, PageStarted,
+                                          BlockAnswer, ValueAnswer, Fatal, Refused)}
+NESTED = {"raised": Raised}
+
+
+def encode(message) -> bytes:
+    """One message as one ASCII JSON line."""
+    data = {"kind": type(message).__name__}
+    for name, value in vars(message).items():
+        data[name] = vars(value) if name in NESTED and value is not None else value
+    return (_dumps(data, ensure_ascii=True) + "\n").encode("ascii")
+
+
+def decode(line: bytes | str):
+    """The message a line holds; ValueError if it holds none."""
+    data = _loads(line)
+    if not isinstance(data, dict) or data.get("kind") not in MESSAGES:
+        raise ValueError("not a message")
+    cls = MESSAGES[data.pop("kind")]
+    known = {item.name for item in fields(cls)}
+    if not known >= data.keys():
+        raise ValueError(f"unknown fields {sorted(data.keys() - known)}")
+    for name, nested in NESTED.items():
+        if isinstance(data.get(name), dict):
+            data[name] = nested(**data[name])
+    return cls(**data)
+
+
+def _relative(filename: str, root: Path) -> str:
+    try:
+        return str(Path(filename).resolve().relative_to(root.resolve()))
+    except ValueError:
+        return filename

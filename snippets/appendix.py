@@ -1,11 +1,24 @@
 """Appendix: upstream defects, each checked to behave as it does today, so that the build fails the day
-one is fixed and the pages that mention it are updated. Runs on the backends its blocks name."""
+one is fixed and the pages that mention it are updated. Each section runs on the machineries its block
+names (docexec/backends.py), each in a process of its own; the Keras test-reference sections run in the
+page's default worker."""
 
 # --8<-- [start:setup]
+import keras
 import numpy as np
 
 from docexec.checks import grid, over
+from snippets import conv as reference
 from snippets.pooling import is_lopsided, keras_pool, pool_edge_replicated, pool_real_cells, signed_input
+
+ROUND_OFF = 1e-6  # relative, as on the backends page: float32 keeps about 7 significant digits
+rng = np.random.default_rng(0)
+
+
+def random(shape):
+    """Normal values, exactly representable in float32, so the float64 reference
+    and the backends start from the same numbers."""
+    return rng.normal(size=shape).astype(np.float32)
 # --8<-- [end:setup]
 
 
@@ -23,3 +36,136 @@ def pools_like_keras_on_torch_today(size, pool, stride):
 
 over(grid(size=range(1, 9), pool=range(1, 5), stride=range(1, 4)), pools_like_keras_on_torch_today)
 # --8<-- [end:pooling_torch_claim]
+
+
+# --8<-- [start:dilated_op]
+import tensorflow as tf
+
+
+def dilated_op_gradients(x, kernel, dy):
+    """The gradients of TensorFlow's Conv2D op run with dilations=2 itself, as
+    tf.nn.conv2d runs it (Keras's layers go round it through SpaceToBatchND)."""
+    x, kernel = tf.constant(x), tf.constant(kernel)
+    with tf.GradientTape() as tape:
+        tape.watch([x, kernel])
+        y = tf.nn.conv2d(x, kernel, strides=1, padding="SAME", dilations=2)
+    return tape.gradient(y, [x, kernel], output_gradients=dy)
+
+
+x, kernel, dy = random((1, 7, 7, 2)), random((3, 3, 2, 3)), random((1, 7, 7, 3))
+# --8<-- [end:dilated_op]
+
+
+# --8<-- [start:dilated_op_eigen]
+dilated_op_gradients(x, kernel, dy)
+# --8<-- [end:dilated_op_eigen]
+
+
+# --8<-- [start:dilated_op_onednn]
+dx, dkernel = dilated_op_gradients(x, kernel, dy)
+dx_ref = reference.conv2d_grad_input(dy, kernel, x.shape, padding="same", dilation=2)
+dkernel_ref = reference.conv2d_grad_kernel(x, dy, kernel.shape, padding="same", dilation=2)
+bool(np.abs(dx - dx_ref).max() <= ROUND_OFF * np.abs(dx_ref).max()
+     and np.abs(dkernel - dkernel_ref).max() <= ROUND_OFF * np.abs(dkernel_ref).max())
+# --8<-- [end:dilated_op_onednn]
+
+
+# --8<-- [start:kernel_one_longer]
+def valid_conv_kernel_one_longer(length=3):
+    """A "valid" convolution whose kernel is one longer than the input:
+    there is no position where it fits, so the output has length 0."""
+    x = keras.ops.ones((1, length, 1))
+    kernel = keras.ops.ones((length + 1, 1, 1))
+    return keras.ops.conv(x, kernel, padding="valid")
+# --8<-- [end:kernel_one_longer]
+
+
+# --8<-- [start:kernel_one_longer_refused]
+valid_conv_kernel_one_longer()
+# --8<-- [end:kernel_one_longer_refused]
+
+
+# --8<-- [start:kernel_one_longer_torch]
+valid_conv_kernel_one_longer()
+# --8<-- [end:kernel_one_longer_torch]
+
+
+# --8<-- [start:kernel_one_longer_onednn]
+tuple(valid_conv_kernel_one_longer(length=3).shape) == (1, 3, 1)
+# --8<-- [end:kernel_one_longer_onednn]
+
+
+# --8<-- [start:transpose_even_kernel]
+transpose = keras.layers.Conv2DTranspose(1, 4, strides=2, padding="same",
+                                         output_padding=0, use_bias=False)
+transpose.build((None, 3, 3, 1))
+print("built; promised output shape:", tuple(transpose.compute_output_shape((1, 3, 3, 1))))
+small = keras.ops.ones((1, 3, 3, 1))
+# --8<-- [end:transpose_even_kernel]
+
+
+# --8<-- [start:transpose_even_kernel_eigen]
+# What Conv2DTranspose.call runs (keras/src/layers/convolutional/base_conv_transpose.py)
+keras.ops.conv_transpose(small, transpose.kernel, strides=2, padding="same",
+                         output_padding=0)
+# --8<-- [end:transpose_even_kernel_eigen]
+
+
+# --8<-- [start:transpose_even_kernel_onednn]
+keras.ops.conv_transpose(small, transpose.kernel, strides=2, padding="same",
+                         output_padding=0)
+# --8<-- [end:transpose_even_kernel_onednn]
+
+
+# --8<-- [start:transpose_even_kernel_runs]
+tuple(transpose(small).shape) == (1, 4, 4, 1)
+# --8<-- [end:transpose_even_kernel_runs]
+
+
+# --8<-- [start:keras_test_setup]
+# Keras's own layer tests, shipped in its wheel: their NumPy reference np_conv1d.
+import numpy as np
+from keras.src.layers.convolutional import conv_test as keras_conv_test
+
+from snippets import keras_ref
+from snippets.padding import causal_padding
+
+rng = np.random.default_rng(0)
+# --8<-- [end:keras_test_setup]
+
+
+# --8<-- [start:keras_test_reference]
+def reference_agrees(length, kernel_size, stride):
+    """Does Keras's test reference np_conv1d give Conv1D(padding="causal")?"""
+    x = rng.normal(size=(1, length, 1)).astype("float32")
+    kernel = rng.normal(size=(kernel_size, 1, 1)).astype("float32")
+    y_keras = keras_ref.conv1d(x, kernel, strides=stride, padding="causal")
+    y_reference = keras_conv_test.np_conv1d(
+        x, kernel, np.zeros(1, "float32"), strides=stride, padding="causal",
+        data_format="channels_last", dilation_rate=1, groups=1)
+    return y_reference.shape == y_keras.shape and np.allclose(
+        y_reference, y_keras, atol=1e-5)
+
+
+cases_by_stride = {
+    stride: [(n, k) for n in range(5, 10) for k in range(1, 6)]
+    for stride in (1, 2, 3)
+}
+disagreements = {
+    stride: sum(not reference_agrees(n, k, stride) for n, k in cases)
+    for stride, cases in cases_by_stride.items()
+}
+for stride, count in disagreements.items():
+    print(f"stride {stride}: np_conv1d disagrees with Conv1D(padding='causal') "
+          f"in {count} of {len(cases_by_stride[stride])} cases")
+print("length 6, kernel 3, stride 2: np_conv1d pads",
+      sum(keras_conv_test._same_padding(6, 3, 2)), "zero(s) on the left, Keras",
+      causal_padding(3)[0])
+# --8<-- [end:keras_test_reference]
+
+
+# --8<-- [start:keras_test_reference_claim]
+# An expected failure: when Keras fixes its reference, this turns False and the
+# build stops, asking for this section to be rewritten.
+disagreements[1] == 0 and disagreements[2] > 0 and disagreements[3] > 0
+# --8<-- [end:keras_test_reference_claim]

@@ -1,6 +1,7 @@
 """One answer on every backend: the same gradients from TensorFlow (Eigen and oneDNN
 CPU kernels, and XLA), JAX and PyTorch, what each materialises on the way, what
-`model.fit` runs, and the kernel-path defects found on the way.
+`model.fit` runs and what XLA compiles (the kernel-path defects found on the way are
+checked in snippets/appendix.py).
 
 The page runs each section on the machineries its block names, each in a process of
 its own whose environment chose the backend before Keras was imported, so every
@@ -530,84 +531,3 @@ def pads_follow_padding_py(kernel, stride, size):
 
 over(grid(kernel=(2, 3, 4, 5), stride=(1, 2, 3), size=(7, 8)), pads_follow_padding_py)
 # --8<-- [end:hlo_claim]
-
-
-# --8<-- [start:dilated_op]
-def dilated_op_gradients(x, kernel, dy):
-    """The gradients of TensorFlow's Conv2D op run with dilations=2 itself, as
-    tf.nn.conv2d runs it (Keras's layers go round it through SpaceToBatchND)."""
-    x, kernel = tf.constant(x), tf.constant(kernel)
-    with tf.GradientTape() as tape:
-        tape.watch([x, kernel])
-        y = tf.nn.conv2d(x, kernel, strides=1, padding="SAME", dilations=2)
-    return tape.gradient(y, [x, kernel], output_gradients=dy)
-
-
-x, kernel, dy = random((1, 7, 7, 2)), random((3, 3, 2, 3)), random((1, 7, 7, 3))
-# --8<-- [end:dilated_op]
-
-
-# --8<-- [start:dilated_op_eigen]
-dilated_op_gradients(x, kernel, dy)
-# --8<-- [end:dilated_op_eigen]
-
-
-# --8<-- [start:dilated_op_onednn]
-dx, dkernel = dilated_op_gradients(x, kernel, dy)
-dx_ref = reference.conv2d_grad_input(dy, kernel, x.shape, padding="same", dilation=2)
-dkernel_ref = reference.conv2d_grad_kernel(x, dy, kernel.shape, padding="same", dilation=2)
-bool(np.abs(dx - dx_ref).max() <= ROUND_OFF * np.abs(dx_ref).max()
-     and np.abs(dkernel - dkernel_ref).max() <= ROUND_OFF * np.abs(dkernel_ref).max())
-# --8<-- [end:dilated_op_onednn]
-
-
-# --8<-- [start:kernel_one_longer]
-def valid_conv_kernel_one_longer(length=3):
-    """A "valid" convolution whose kernel is one longer than the input:
-    there is no position where it fits, so the output has length 0."""
-    x = keras.ops.ones((1, length, 1))
-    kernel = keras.ops.ones((length + 1, 1, 1))
-    return keras.ops.conv(x, kernel, padding="valid")
-# --8<-- [end:kernel_one_longer]
-
-
-# --8<-- [start:kernel_one_longer_refused]
-valid_conv_kernel_one_longer()
-# --8<-- [end:kernel_one_longer_refused]
-
-
-# --8<-- [start:kernel_one_longer_torch]
-valid_conv_kernel_one_longer()
-# --8<-- [end:kernel_one_longer_torch]
-
-
-# --8<-- [start:kernel_one_longer_onednn]
-tuple(valid_conv_kernel_one_longer(length=3).shape) == (1, 3, 1)
-# --8<-- [end:kernel_one_longer_onednn]
-
-
-# --8<-- [start:transpose_even_kernel]
-transpose = keras.layers.Conv2DTranspose(1, 4, strides=2, padding="same",
-                                         output_padding=0, use_bias=False)
-transpose.build((None, 3, 3, 1))
-print("built; promised output shape:", tuple(transpose.compute_output_shape((1, 3, 3, 1))))
-small = keras.ops.ones((1, 3, 3, 1))
-# --8<-- [end:transpose_even_kernel]
-
-
-# --8<-- [start:transpose_even_kernel_eigen]
-# What Conv2DTranspose.call runs (keras/src/layers/convolutional/base_conv_transpose.py)
-keras.ops.conv_transpose(small, transpose.kernel, strides=2, padding="same",
-                         output_padding=0)
-# --8<-- [end:transpose_even_kernel_eigen]
-
-
-# --8<-- [start:transpose_even_kernel_onednn]
-keras.ops.conv_transpose(small, transpose.kernel, strides=2, padding="same",
-                         output_padding=0)
-# --8<-- [end:transpose_even_kernel_onednn]
-
-
-# --8<-- [start:transpose_even_kernel_runs]
-tuple(transpose(small).shape) == (1, 4, 4, 1)
-# --8<-- [end:transpose_even_kernel_runs]

@@ -8,9 +8,6 @@ import matplotlib.pyplot as plt
 import numpy as np
 import keras
 import tensorflow as tf
-# Keras's own layer tests, shipped in its wheel: their NumPy reference is used
-# on the causal section.
-from keras.src.layers.convolutional import conv_test as keras_conv_test
 
 from docexec.checks import grid, over
 from snippets import keras_ref
@@ -331,43 +328,6 @@ y_numpy_causal = conv1d(x_causal, kernel_causal, padding="causal")
 left_padding_matches = np.allclose(y_causal, y_left_padded, atol=1e-5)
 left_padding_matches and np.allclose(y_numpy_causal, y_causal, atol=1e-5)
 # --8<-- [end:causal_claim]
-
-
-# --8<-- [start:keras_test_reference]
-def reference_agrees(length, kernel_size, stride):
-    """Does Keras's test reference np_conv1d give Conv1D(padding="causal")?"""
-    x = rng.normal(size=(1, length, 1)).astype("float32")
-    kernel = rng.normal(size=(kernel_size, 1, 1)).astype("float32")
-    y_keras = keras_ref.conv1d(x, kernel, strides=stride, padding="causal")
-    y_reference = keras_conv_test.np_conv1d(
-        x, kernel, np.zeros(1, "float32"), strides=stride, padding="causal",
-        data_format="channels_last", dilation_rate=1, groups=1)
-    return y_reference.shape == y_keras.shape and np.allclose(
-        y_reference, y_keras, atol=1e-5)
-
-
-cases_by_stride = {
-    stride: [(n, k) for n in range(5, 10) for k in range(1, 6)]
-    for stride in (1, 2, 3)
-}
-disagreements = {
-    stride: sum(not reference_agrees(n, k, stride) for n, k in cases)
-    for stride, cases in cases_by_stride.items()
-}
-for stride, count in disagreements.items():
-    print(f"stride {stride}: np_conv1d disagrees with Conv1D(padding='causal') "
-          f"in {count} of {len(cases_by_stride[stride])} cases")
-print("length 6, kernel 3, stride 2: np_conv1d pads",
-      sum(keras_conv_test._same_padding(6, 3, 2)), "zero(s) on the left, Keras",
-      causal_padding(3)[0])
-# --8<-- [end:keras_test_reference]
-
-
-# --8<-- [start:keras_test_reference_claim]
-# An expected failure: when Keras fixes its reference, this turns False and the
-# build stops, asking for this section to be rewritten.
-disagreements[1] == 0 and disagreements[2] > 0 and disagreements[3] > 0
-# --8<-- [end:keras_test_reference_claim]
 
 
 # --8<-- [start:jacobian]

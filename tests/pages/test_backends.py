@@ -4,7 +4,9 @@ in page order in one namespace (as the build's workers do), and reports each blo
 outcome; the tests assert every claim held, every `raises` block raised exactly that
 type, and the per-backend facts the prose states.
 
-Run directly, this file is that worker: `python tests/pages/test_backends.py tf-eigen`.
+Run directly, this file is that worker: `python tests/pages/test_backends.py tf-eigen [page]`
+(the page defaults to backends.md; tests/pages/test_appendix.py runs docs/appendix.md with it, and
+the backend "default" for the blocks that name none).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from docexec.backends import BACKENDS
+from docexec.backends import BACKENDS, DEFAULT
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGE = "backends.md"
@@ -28,11 +30,11 @@ PAGE = "backends.md"
 WORKER_TIMEOUT = 300  # seconds, per backend
 
 
-def page_blocks() -> list[dict]:
+def page_blocks(page: str = PAGE) -> list[dict]:
     """The page's `python exec` blocks in order: source, options, code and where it starts."""
     from docexec import page as page_module
 
-    lines = (ROOT / "docs" / PAGE).read_text(encoding="utf-8").split("\n")
+    lines = (ROOT / "docs" / page).read_text(encoding="utf-8").split("\n")
     blocks = []
     for item in page_module.parse_page(lines, ROOT).items:
         if isinstance(item, page_module.Block):
@@ -64,11 +66,16 @@ def run_block(block: dict, namespace: dict) -> dict:
     return outcome
 
 
-def worker(backend: str) -> None:
+def runs_on(block: dict, backend: str) -> bool:
+    """Whether the block runs in this backend's worker ("default": the blocks naming none)."""
+    return backend in block["backends"] or (backend == "default" and not block["backends"])
+
+
+def worker(backend: str, page: str = PAGE) -> None:
     """Run the page's blocks for one backend; print one JSON report on the last line."""
     namespace = {"__name__": "__docexec__"}
     outcomes = [run_block(block, namespace)
-                for block in page_blocks() if backend in block["backends"]]
+                for block in page_blocks(page) if runs_on(block, backend)]
     # snippets/backends.py's machinery() says which backend and kernel path the page ran on
     facts = {"backend": namespace["machinery"]() if "machinery" in namespace else None}
     if "differences" in namespace:
@@ -78,19 +85,21 @@ def worker(backend: str) -> None:
         facts["printed"] = {str(d): namespace["at_most"](d) for d in (2.4e-7, 1e-6, 3e-6, 0.02)}
     if "kernels" in namespace:
         facts["kernels"] = namespace["kernels"]
+    if "disagreements" in namespace:  # docs/appendix.md: Keras's test reference against its layer
+        facts["disagreements"] = namespace["disagreements"]
     print(json.dumps({"outcomes": outcomes, "facts": facts}))
 
 
-@pytest.fixture(scope="module")
-def reports() -> dict:
-    """Every backend's report, the workers running side by side; and how long they took."""
+def run_workers(page: str, backends: list[str]) -> dict:
+    """Each named backend's report on `page`, the workers running side by side; and how long they took."""
     started = time.monotonic()
     workers = {}
-    for name, backend in BACKENDS.items():
+    for name in backends:
+        backend = DEFAULT if name == "default" else BACKENDS[name]
         env = backend.worker_environment(first_on_path=(str(ROOT),))
         env.pop("KERAS_HOME", None)
         workers[name] = subprocess.Popen(
-            [sys.executable, __file__, name], cwd=ROOT, env=env, text=True,
+            [sys.executable, __file__, name, page], cwd=ROOT, env=env, text=True,
             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     results = {}
     try:
@@ -110,8 +119,13 @@ def reports() -> dict:
                 process.kill()
                 process.wait()
     results["seconds"] = time.monotonic() - started
-    print(f"\nbackend workers: {results['seconds']:.1f} s for {len(BACKENDS)} backends")
+    print(f"\nbackend workers on {page}: {results['seconds']:.1f} s for {len(backends)} backends")
     return results
+
+
+@pytest.fixture(scope="module")
+def reports() -> dict:
+    return run_workers(PAGE, list(BACKENDS))
 
 
 def by_source(report: dict) -> dict:
@@ -133,14 +147,13 @@ def test_every_block_names_known_backends_and_every_backend_starts_with_the_set_
         assert first["source"].endswith(":setup") and first["options"].hidden
 
 
-@pytest.mark.parametrize("backend", list(BACKENDS))
-def test_every_claim_holds_and_every_expected_failure_fails_as_stated(reports, backend):
+def assert_claims_hold_and_failures_fail_as_stated(reports: dict, backend: str, page: str = PAGE) -> None:
     outcomes = iter(reports[backend]["outcomes"])
-    for block in page_blocks():
-        if backend not in block["backends"]:
+    for block in page_blocks(page):
+        if not runs_on(block, backend):
             continue
         outcome = next(outcomes)
-        where = f"{backend}, docs/{PAGE} line {block['line']} ({block['source']})"
+        where = f"{backend}, docs/{page} line {block['line']} ({block['source']})"
         expected = block["options"].raises
         assert outcome["raised"] == expected, (
             f"{where}: expected {expected or 'no exception'}, got {outcome['raised']}: {outcome['message']}")
@@ -148,6 +161,11 @@ def test_every_claim_holds_and_every_expected_failure_fails_as_stated(reports, b
             assert outcome["value"] is True, f"{where}: claim is false: {block['options'].claim}"
         if block["options"].hidden:
             assert outcome["output"] == "", f"{where} is hidden but printed {outcome['output']!r}"
+
+
+@pytest.mark.parametrize("backend", list(BACKENDS))
+def test_every_claim_holds_and_every_expected_failure_fails_as_stated(reports, backend):
+    assert_claims_hold_and_failures_fail_as_stated(reports, backend)
 
 
 @pytest.mark.parametrize("backend", list(BACKENDS))
@@ -171,20 +189,6 @@ def test_each_backend_is_the_one_its_environment_asked_for(reports):
     assert reports["tf-xla"]["facts"]["backend"].startswith("tensorflow, every gradient step compiled by XLA")
     assert reports["jax"]["facts"]["backend"] == "jax"
     assert reports["torch"]["facts"]["backend"] == "torch"
-
-
-def test_the_failures_are_the_ones_the_prose_describes(reports):
-    eigen, onednn = by_source(reports["tf-eigen"]), by_source(reports["tf-onednn"])
-    assert "do not yet support dilation rates larger than 1" in eigen["dilated_op_eigen"]["message"]
-    # the page names the Eigen input-gradient kernel from this message
-    assert "Conv2DCustomBackpropInput" in eigen["transpose_even_kernel_eigen"]["message"]
-    assert "mkl_conv_grad_input_ops" in onednn["transpose_even_kernel_onednn"]["message"]
-    assert "empty output" in eigen["kernel_one_longer_refused"]["message"]
-    assert "empty output" in by_source(reports["jax"])["kernel_one_longer_refused"]["message"]
-    assert "Kernel size can't be greater" in by_source(reports["torch"])["kernel_one_longer_torch"]["message"]
-    for backend in set(BACKENDS) - {"tf-xla"}:  # the defects are of the eager kernels
-        printed = by_source(reports[backend])["transpose_even_kernel"]["output"]
-        assert "promised output shape: (1, 4, 4, 1)" in printed, backend
 
 
 def test_each_backend_prints_what_its_own_graph_holds(reports):
@@ -214,4 +218,4 @@ def test_xla_keeps_the_padding_inside_the_fused_convolutions_and_pads_and_slices
 
 
 if __name__ == "__main__":
-    worker(sys.argv[1])
+    worker(*sys.argv[1:3])

@@ -44,9 +44,14 @@ def test_an_unknown_kind_is_refused():
 
 
 def test_appendix_check_holds_on_torch_and_fails_on_tensorflow():
-    script = ("from snippets import appendix; "
-              "print(bool(appendix.over(appendix.grid(size=range(1, 9), pool=range(1, 5), stride=range(1, 4)), "
-              "appendix.pools_like_keras_on_torch_today)))")
+    # The appendix module holds sections that raise on purpose on some backends: run only its set-up
+    # and the pooling check, as the page's worker does.
+    script = ("from docexec.sections import parse_sections; "
+              "sections = parse_sections(open('snippets/appendix.py').read(), 'snippets/appendix.py'); "
+              "namespace = {}; "
+              "[exec(sections[name].code, namespace) for name in ('setup', 'pooling_torch_claim')]; "
+              "print(bool(namespace['over'](namespace['grid'](size=range(1, 9), pool=range(1, 5), "
+              "stride=range(1, 4)), namespace['pools_like_keras_on_torch_today'])))")
     for backend, expected in [("torch", "True"), ("tensorflow", "False")]:
         environment = {**os.environ, "KERAS_BACKEND": backend, "PYTHONPATH": str(REPO)}
         run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=REPO,

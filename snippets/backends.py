@@ -241,6 +241,18 @@ sorted(kernels) == sorted(("_MklNative" if onednn else "") + op for op in expect
 # --8<-- [end:tf_kernels_claim]
 
 
+# --8<-- [start:example_padding]
+from snippets.padding import padding_amounts
+
+# The prose's numbers, in the page's default worker: the "4x4 kernel" case of CASES, a 7x7 input,
+# which the jaxpr and the HLO below run; tests/pages/test_backends.py holds them against those outputs.
+size, kernel_size = 7, 4
+before, after = padding_amounts(size, kernel_size, 1, "same")
+dx_padding = (kernel_size - 1 - before, kernel_size - 1 - after)
+padded_size = size + before + after
+# --8<-- [end:example_padding]
+
+
 # --8<-- [start:jaxpr]
 import jax
 
@@ -474,12 +486,13 @@ def role(op, shape, x_shape, dy_shape):
     return "dx, padded shape" if (shape[0], shape[3]) == (x_shape[0], x_shape[3]) else "dkernel"
 
 
-x_shape, kernel_size = (1, 7, 7, 2), 4
+x_shape, kernel_shape = CASES["4x4 kernel"][:2]
+dy_shape = (*x_shape[:3], kernel_shape[3])  # stride 1, "same": as large as the input
 for padding in PADDINGS:
-    model = padded_model(x_shape, random((kernel_size, kernel_size, 2, 3)), 1, padding)
+    model = padded_model(x_shape, random(kernel_shape), 1, padding)
     print(padding)
-    for op, shape, attribute in steps_that_matter(model, x_shape, (1, 7, 7, 3)):
-        print(f"    {op:11} {role(op, shape, x_shape, (1, 7, 7, 3)):16} {list(shape)!s:15} {attribute}")
+    for op, shape, attribute in steps_that_matter(model, x_shape, dy_shape):
+        print(f"    {op:11} {role(op, shape, x_shape, dy_shape):16} {list(shape)!s:15} {attribute}")
 # --8<-- [end:hlo]
 
 

@@ -78,6 +78,8 @@ def worker(backend: str, page: str = PAGE) -> None:
                 for block in page_blocks(page) if runs_on(block, backend)]
     # snippets/backends.py's machinery() says which backend and kernel path the page ran on
     facts = {"backend": namespace["machinery"]() if "machinery" in namespace else None}
+    if "CASES" in namespace:
+        facts["cases"] = namespace["CASES"]
     if "differences" in namespace:
         facts["differences"] = namespace["differences"]
         facts["round_off"] = namespace["ROUND_OFF"]
@@ -85,6 +87,9 @@ def worker(backend: str, page: str = PAGE) -> None:
         facts["printed"] = {str(d): namespace["at_most"](d) for d in (2.4e-7, 1e-6, 3e-6, 0.02)}
     if "kernels" in namespace:
         facts["kernels"] = namespace["kernels"]
+    if "padded_size" in namespace:  # the default worker: the numbers the prose quotes
+        facts["example"] = {name: namespace[name] for name in
+                            ("size", "kernel_size", "before", "after", "dx_padding", "padded_size")}
     if "disagreements" in namespace:  # docs/appendix.md: Keras's test reference against its layer
         facts["disagreements"] = namespace["disagreements"]
     print(json.dumps({"outcomes": outcomes, "facts": facts}))
@@ -125,7 +130,7 @@ def run_workers(page: str, backends: list[str]) -> dict:
 
 @pytest.fixture(scope="module")
 def reports() -> dict:
-    return run_workers(PAGE, list(BACKENDS))
+    return run_workers(PAGE, [*BACKENDS, "default"])
 
 
 def by_source(report: dict) -> dict:
@@ -134,10 +139,10 @@ def by_source(report: dict) -> dict:
 
 def test_every_block_names_known_backends_and_every_backend_starts_with_the_set_up():
     blocks = page_blocks()
-    # Only the printed source of Keras's jit_compile rule, the same on every backend, runs in
-    # the page's default worker.
+    # Only the numbers the prose quotes and the printed source of Keras's jit_compile rule, the
+    # same on every backend, run in the page's default worker.
     assert [block["source"] for block in blocks if not block["backends"]] == [
-        "snippets/backends.py:fit_rule"]
+        "snippets/backends.py:example_padding", "snippets/backends.py:fit_rule"]
     for block in blocks:
         unknown = set(block["backends"]) - set(BACKENDS)
         assert not unknown, (f"docs/{PAGE} line {block['line']}: unknown {sorted(unknown)}; "
@@ -163,7 +168,23 @@ def assert_claims_hold_and_failures_fail_as_stated(reports: dict, backend: str, 
             assert outcome["output"] == "", f"{where} is hidden but printed {outcome['output']!r}"
 
 
-@pytest.mark.parametrize("backend", list(BACKENDS))
+def test_the_numbers_in_the_prose_are_those_of_the_jaxpr_and_the_hlo(reports):
+    example = reports["default"]["facts"]["example"]
+    size, kernel, before, after = (example[name] for name in ("size", "kernel_size", "before", "after"))
+    x_shape, kernel_shape = reports["jax"]["facts"]["cases"]["4x4 kernel"][:2]
+    assert (x_shape[1], kernel_shape[0]) == (size, kernel)
+    jaxpr = by_source(reports["jax"])["jaxpr"]["output"]
+    dx_before, dx_after = example["dx_padding"]
+    assert f"padding=(({before}, {after}), ({before}, {after}))" in jaxpr
+    assert f"padding=(({dx_before}, {dx_after}), ({dx_before}, {dx_after}))" in jaxpr
+    for backend in ("tf-xla", "jax"):
+        hlo = by_source(reports[backend])["hlo"]["output"]
+        assert f"[1, {size}, {size}, 2]" in hlo
+        padded = example["padded_size"]
+        assert f"[1, {padded}, {padded}, 2]" in hlo, backend
+
+
+@pytest.mark.parametrize("backend", [*BACKENDS, "default"])
 def test_every_claim_holds_and_every_expected_failure_fails_as_stated(reports, backend):
     assert_claims_hold_and_failures_fail_as_stated(reports, backend)
 

@@ -206,8 +206,12 @@ for name in ["4x4 kernel", "stride 2, 7x7 input", "dilation 2"]:
 
 
 # --8<-- [start:tf_graph_claim]
+from snippets.padding import same_padding
+
+# The home page checks an odd kernel (even padding); this adds an even one, padded lopsided.
+lopsided = len(set(same_padding(7, 4))) == 2
 ops = tf_graph_ops(conv_layer(random((4, 4, 2, 3))), (1, 7, 7, 2))
-ops == ["Conv2D(SAME)", "Conv2DBackpropInput(SAME)", "Conv2DBackpropFilter(SAME)"]
+lopsided and ops == ["Conv2D(SAME)", "Conv2DBackpropInput(SAME)", "Conv2DBackpropFilter(SAME)"]
 # --8<-- [end:tf_graph_claim]
 
 

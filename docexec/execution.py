@@ -24,6 +24,10 @@ from .freeze import PACKAGE, libraries_used, top_level_imports
 from .page import Block, InlineValue
 from .pool import DEFAULT, INSTALL_HINT, POOL, WorkerFailed, WorkerTimeout
 
+# A page's default limits (<!-- docexec memory=MB processes=N --> sets others): the pages of
+# this site peak far below them (README, "Limits"), and 3 GB arrays or fork bombs are refused.
+MEMORY_LIMIT_MB = 2048
+PROCESS_LIMIT = 64
 STARTUP_LIMIT = 300.0  # seconds a fork server may take to import its libraries (not counted in the page's limit)
 
 
@@ -103,6 +107,8 @@ class PageRun:
     def __init__(self, root: Path, page, limit: float, output_limit_kb: float | None = None, pool=POOL):
         self.root, self.page, self.limit, self.pool = root, page, limit, pool
         self.output_limit = int((output_limit_kb or OUTPUT_LIMIT_KB) * 1000)
+        self.limits = {"memory": int(getattr(page, "memory", None) or MEMORY_LIMIT_MB),
+                       "processes": int(getattr(page, "processes", None) or PROCESS_LIMIT)}
         self.modules: dict[str, str] = {}  # module file (relative) -> sha256
         self.lock = threading.Lock()
         self.phrases: dict[str, str] = {}
@@ -128,7 +134,7 @@ class PageRun:
                     imports = ("keras",) if uses else ()
                 else:  # a backend's worker imports Keras on that backend before any section runs
                     imports = machinery.imports
-                worker = self.pool.take(machinery, self.root, imports)
+                worker = self.pool.take(machinery, self.root, imports, self.limits)
                 workers[name] = (worker, items, "keras" in imports)
         results: dict[int, dict] = {}
         failures: list[tuple[int, str]] = []
@@ -206,7 +212,12 @@ class PageRun:
                 f"(set another with <!-- docexec timeout=SECONDS -->){at}", item
             ) from None
         except WorkerFailed as error:
-            raise PageFailed(f"{self._who(name)} {error}", item) from None
+            hint = ""
+            if any(f"killed by {signal}" in str(error) for signal in ("SIGABRT", "SIGSEGV", "SIGBUS")):
+                hint = (f"\n(if it ran out of memory: the page's memory limit is {self.limits['memory']} MB; "
+                        f"set another with <!-- docexec memory=MB -->)")
+            raise PageFailed(f"{self._who(name)} {error}{hint}", item) from None
+        self._refuse_stopped_fork_server(worker, item)
         if "fatal" in answer:
             fatal = answer["fatal"]
             raise PageFailed(
@@ -220,11 +231,23 @@ class PageRun:
         self._note_modules(answer.get("modules") or {}, name, item)
         return answer
 
+    @staticmethod
+    def _refuse_stopped_fork_server(worker, item) -> None:
+        """Blame the section that stopped its fork server, not the next page, which would wait
+        for a fork that never comes (issue 18)."""
+        stopped = getattr(worker.zygote, "stopped", None)
+        if stopped is not None and stopped():
+            raise PageFailed(
+                "the section stopped its fork server (SIGSTOP to its parent process), which starts every "
+                "page's worker; a section must not signal processes it did not start", item
+            )
+
     def _run_item(self, name: str, worker, item, deadline: float) -> dict:
         if isinstance(item, InlineValue):
             answer = self._call(name, worker, {"op": "value", "expression": item.expression}, deadline, item)
             if "raised" in answer:
                 raise PageFailed(f"`{{py}} {item.expression}` raised {clean(answer['raised']['text'])}", item)
+            self._check_inline(item, answer)
             text = clean(str(answer.get("value", "")))
             self._refuse_address(name, item, text, "the inline value")
             return {"expression": item.expression, "value": text}
@@ -233,6 +256,22 @@ class PageRun:
         return self.decide(name, item, answer)
 
     # --------------------------------------------------------------------- decisions
+
+    def _check_inline(self, item, answer: dict) -> None:
+        """A `{py}` value gets a block's checks: no thread left running, no more than a block's
+        output (issue 18: a 5 MB value made a 5 MB page)."""
+        threads = answer.get("threads") or []
+        if threads:
+            raise PageFailed(
+                f"the inline value left {len(threads)} thread(s) running ({', '.join(threads)}); "
+                f"an inline value must not start threads", item
+            )
+        length = len(str(answer.get("value", "")).encode("utf-8", "surrogatepass"))
+        if length > self.output_limit:
+            raise PageFailed(
+                f"the inline value is {length / 1000:.0f} kB, over the limit of {self.output_limit / 1000:g} kB; "
+                f"show less, or raise the page's limit with <!-- docexec output-limit=KB -->", item
+            )
 
     def decide(self, name: str, item: Block, answer: dict) -> dict:
         """The stored result of one block, or PageFailed: every rule is applied here, in the build."""
@@ -243,6 +282,11 @@ class PageRun:
         if raised:
             if expected and raised.get("type") == expected:
                 error = raised.get("text")
+            elif raised.get("type") == "MemoryError":
+                raise PageFailed(
+                    f"the section ran out of memory at {raised.get('where')}{on}: the page's memory limit is "
+                    f"{self.limits['memory']} MB (set another with <!-- docexec memory=MB -->)", item
+                )
             else:
                 extra = f" (the page expected {expected})" if expected else ""
                 details = clean(str(raised.get("details", "")))

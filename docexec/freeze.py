@@ -18,8 +18,9 @@ from pathlib import Path
 
 from .errors import DocexecError
 
-# Bump when the shape of stored records or their rendering changes (3: records list the modules a run loaded).
-FORMAT = 3
+# Bump when the shape of stored records or their rendering changes (3: records list the modules a run
+# loaded; 4: the checksum covers the whole record).
+FORMAT = 4
 PACKAGE = "snippets"
 LIBRARIES = {
     "NumPy": ("numpy",),
@@ -157,9 +158,10 @@ class FrozenFileError(Exception):
 
 
 def results_checksum(record: dict) -> str:
-    """Ties a record's results to its key, so an edit by hand (or a botched merge) of a frozen
-    file is noticed instead of published."""
-    payload = json.dumps([record["key"], record["results"]], sort_keys=True, ensure_ascii=False)
+    """Covers every field of the record but itself, so an edit by hand (or a botched merge) of a
+    frozen file is noticed instead of published: editing only its versions made the page's
+    stamp false, emptying its modules made auto builds stale (issue 18)."""
+    payload = json.dumps({k: v for k, v in record.items() if k != "checksum"}, sort_keys=True, ensure_ascii=False)
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
@@ -186,7 +188,7 @@ class Store:
         if problem:
             raise FrozenFileError(f"{file} {problem}")
         if record["checksum"] != results_checksum(record):
-            raise FrozenFileError(f"{file} was edited by hand: its results do not match its checksum")
+            raise FrozenFileError(f"{file} was edited by hand: its content does not match its checksum")
         return record
 
     def save(self, page: str, record: dict) -> None:

@@ -121,7 +121,19 @@ class Zygote:
             theirs.close()
         self.ready = False
         self.statuses: dict[int, int] = {}
+        self.over: dict[int, int] = {}  # worker pid -> processes its page had when it was killed for it
         self.lock = threading.Lock()
+
+    def _note(self, message: dict) -> None:
+        if "exited" in message:
+            self.statuses[message["exited"]] = message["status"]
+        elif "over" in message:
+            self.over[message["over"]] = message["processes"]
+
+    def stopped(self) -> bool:
+        """Whether the fork server is stopped (SIGSTOP from a section): it would never answer
+        the next page (issue 18: a 300 s stall, then the wrong page blamed)."""
+        return _stopped(self.process.pid)
 
     def _receive(self, deadline: float) -> dict | None:
         """The next message, or None at the deadline."""
@@ -143,21 +155,23 @@ class Zygote:
                     if not message["ready"]:
                         raise WorkerFailed(f"importing its libraries failed: {message.get('error')}")
                     self.ready = True
-                elif "exited" in message:
-                    self.statuses[message["exited"]] = message["status"]
+                else:
+                    self._note(message)
 
-    def fork(self, root: Path, fds: tuple, deadline: float) -> int:
+    def fork(self, root: Path, fds: tuple, deadline: float, limits: dict | None = None) -> int:
         self.wait_ready(deadline)
+        if self.stopped():
+            raise WorkerFailed("its fork server is stopped (SIGSTOP)")
         with self.lock:
-            socket.send_fds(self.control, [json.dumps({"root": str(root)}).encode()], list(fds))
+            request = {"root": str(root), **(limits or {})}
+            socket.send_fds(self.control, [json.dumps(request).encode()], list(fds))
             while True:
                 message = self._receive(deadline)
                 if message is None:
                     raise WorkerFailed("its fork server did not answer")
                 if "forked" in message:
                     return message["forked"]
-                if "exited" in message:
-                    self.statuses[message["exited"]] = message["status"]
+                self._note(message)
 
     def status(self, pid: int, timeout: float) -> int | None:
         """The exit status of a worker this server forked (negative: the signal that killed it)."""
@@ -170,17 +184,26 @@ class Zygote:
                     return None
                 if message is None:
                     return None
-                if "exited" in message:
-                    self.statuses[message["exited"]] = message["status"]
+                self._note(message)
             return self.statuses.pop(pid)
 
     def kill(self) -> None:
+        """Close the control socket, so that the fork server kills everything below it and
+        exits; SIGKILL it if it has not within a few seconds."""
+        self.control.close()
+        try:
+            os.killpg(self.process.pid, signal.SIGCONT)  # a stopped fork server cannot clean up
+        except (ProcessLookupError, PermissionError):
+            pass
+        try:
+            self.process.wait(3)
+        except subprocess.TimeoutExpired:
+            pass
         try:
             os.killpg(self.process.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
         self.process.wait()
-        self.control.close()
         self.log.close()
 
 
@@ -198,12 +221,20 @@ class Spawner:
     def poll() -> None:
         return None
 
+    @staticmethod
+    def stopped() -> bool:
+        return False
+
+    over: dict = {}  # no fork server watches a spawned worker's process count (README)
+
     def wait_ready(self, deadline: float) -> None:
         pass
 
-    def fork(self, root: Path, fds: tuple, deadline: float) -> int:
+    def fork(self, root: Path, fds: tuple, deadline: float, limits: dict | None = None) -> int:
         requests, results, log = fds
         environment = {**os.environ, **FIXED_ENVIRONMENT, **self.machinery.environment}
+        if limits and limits.get("memory"):
+            environment["DOCEXEC_MEMORY_MB"] = str(limits["memory"])
         path = [str(root), _PACKAGE_PARENT] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
         environment["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(path))
         process = subprocess.Popen(
@@ -237,8 +268,8 @@ def _starter(machinery: Machinery, imports: tuple):
 class Worker:
     """One page's worker process (forked by a Zygote), its two pipes and its log."""
 
-    def __init__(self, zygote: Zygote | Spawner, root: Path):
-        self.zygote, self.root = zygote, root
+    def __init__(self, zygote: Zygote | Spawner, root: Path, limits: dict | None = None):
+        self.zygote, self.root, self.limits = zygote, root, limits
         self.log = tempfile.TemporaryFile()
         theirs_read, self.requests = os.pipe()
         self.results, theirs_write = os.pipe()
@@ -253,7 +284,7 @@ class Worker:
             return
         if self.pid is None:
             try:
-                self.pid = self.zygote.fork(self.root, (*self._theirs, self.log.fileno()), deadline)
+                self.pid = self.zygote.fork(self.root, (*self._theirs, self.log.fileno()), deadline, self.limits)
             finally:
                 self._close_theirs()
         answer = self.read(deadline, "starting")
@@ -301,6 +332,10 @@ class Worker:
         status = self.zygote.status(self.pid, timeout=5) if self.pid else None
         tail = _tail(self.log)
         self.kill()
+        over = self.zygote.over.pop(self.pid, None)
+        if over is not None:
+            return (f"had {over} processes, more than the page's limit of {self.limits['processes']} processes, "
+                    f"and was stopped while {doing} (set another with <!-- docexec processes=N -->)")
         if status is None:
             return f"closed its result pipe while {doing}{tail}"
         if status < 0:
@@ -379,6 +414,21 @@ def _tail(log, lines: int = 15) -> str:
     return "; its last output:\n" + "\n".join(text.splitlines()[-lines:]) if text else ""
 
 
+_STOP_SIGNALS = sum(1 << (number - 1) for number in (signal.SIGSTOP, signal.SIGTSTP, signal.SIGTTIN, signal.SIGTTOU))
+
+
+def _stopped(pid: int) -> bool:
+    """Whether process `pid` is stopped, or has a stop signal pending (a section's SIGSTOP may
+    not have taken effect yet when its block answers); False off Linux."""
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            fields = dict(line.split(":", 1) for line in status if ":" in line)
+    except OSError:
+        return False
+    pending = int(fields.get("SigPnd", "0"), 16) | int(fields.get("ShdPnd", "0"), 16)
+    return fields.get("State", "").strip()[:1] in ("T", "t") or bool(pending & _STOP_SIGNALS)
+
+
 def _descendants(pid: int) -> list[int]:
     try:
         import psutil
@@ -399,12 +449,13 @@ class Pool:
         self.zygotes: dict[tuple, Zygote] = {}
         self.lock = threading.Lock()
 
-    def take(self, machinery: Machinery, root: Path, imports: tuple) -> Worker:
-        """A fresh worker for one page; it is forked when first used."""
+    def take(self, machinery: Machinery, root: Path, imports: tuple, limits: dict | None = None) -> Worker:
+        """A fresh worker for one page, with the page's `limits` ({"memory": MB, "processes":
+        N}); it is forked when first used."""
         key = (machinery.name, tuple(imports), _engine_stamp(), _forking())
         with self.lock:
             zygote = self.zygotes.get(key)
-            if zygote is not None and zygote.process.poll() is not None:
+            if zygote is not None and (zygote.process.poll() is not None or zygote.stopped()):
                 del self.zygotes[key]
                 zygote.kill()
                 zygote = None
@@ -412,7 +463,7 @@ class Pool:
                 for old in [k for k in self.zygotes if k[2] != key[2]]:
                     self.zygotes.pop(old).kill()
                 zygote = self.zygotes[key] = _starter(machinery, tuple(imports))
-        return Worker(zygote, root)
+        return Worker(zygote, root, limits)
 
     def prestart(self, machinery: Machinery, imports: tuple) -> None:
         """Start the fork server now (it imports in the background) if none is running."""

@@ -253,6 +253,10 @@ class PageRun:
             return {"expression": item.expression, "value": text}
         request = {"op": "block", "code": item.code, "path": item.section.path, "first_line": item.section.first_line}
         answer = self._call(name, worker, request, deadline, item)
+        if "claim" in item.options and not answer.get("raised"):
+            # asked only now, with a fresh nonce: code that ran in the block cannot answer for it
+            truth = self._call(name, worker, {"op": "truth"}, deadline, item)
+            answer = {**answer, "truth": truth.get("truth"), "value_type": truth.get("value_type")}
         return self.decide(name, item, answer)
 
     # --------------------------------------------------------------------- decisions

@@ -18,6 +18,7 @@ import atexit
 import json
 import os
 import re
+import secrets
 import select
 import signal
 import socket
@@ -295,13 +296,21 @@ class Worker:
     def call(self, request: dict, deadline: float, doing: str) -> dict:
         """Send one request and wait for its answer until `deadline` (time.monotonic())."""
         self.wait_ready(deadline)
-        data = (json.dumps(request, ensure_ascii=True) + "\n").encode("ascii")
+        nonce = secrets.token_hex(16)
+        data = (json.dumps({**request, "nonce": nonce}, ensure_ascii=True) + "\n").encode("ascii")
         try:
             while data:
                 data = data[os.write(self.requests, data):]
         except BrokenPipeError:
             raise WorkerFailed(self.death(doing)) from None
-        return self.read(deadline, doing)
+        answer = self.read(deadline, doing)
+        if "fatal" not in answer and answer.get("nonce") != nonce:
+            self.kill()
+            raise WorkerFailed(
+                f"answered out of turn while {doing}: the answer does not carry its request's nonce, so it was "
+                f"not the worker's answer (a section wrote to the build's result channel)"
+            )
+        return answer
 
     def read(self, deadline: float, doing: str) -> dict:
         while b"\n" not in self.buffer:

@@ -28,7 +28,8 @@ def render_page(page: Page, record: dict | None, stash: Stash) -> list[str]:
     while number < len(page.lines):
         if number in blocks:
             block, result = blocks[number]
-            out.extend(block_lines(block, result, record["versions"], stash, record.get("backends")))
+            setup = hidden_setup_html(page, block) if "claim" in block.options else ""
+            out.extend(block_lines(block, result, record["versions"], stash, record.get("backends"), setup))
             number = block.end
             continue
         line = page.lines[number]
@@ -54,13 +55,14 @@ def pair_results(page: Page, record: dict | None) -> list[tuple]:
     return list(zip(page.items, results, strict=True))
 
 
-def block_lines(block: Block, result: dict, versions: dict, stash: Stash, backends: dict | None = None) -> list[str]:
+def block_lines(block: Block, result: dict, versions: dict, stash: Stash, backends: dict | None = None,
+                setup: str = "") -> list[str]:
     if "hidden" in block.options:
         return []
     if "backends" in result:
-        return backend_lines(block, result, backends or {}, stash)
+        return backend_lines(block, result, backends or {}, stash, setup)
     if "claim" in block.options:
-        return claim_lines(block, result, versions, stash)
+        return claim_lines(block, result, versions, stash, setup)
     indent, code = block.indent, block.code
     ticks = "`" * max(3, 1 + max((len(run) for run in re.findall("`+", code)), default=0))
     lines = ["", f'{indent}{ticks}python title="{block.section.path}"']
@@ -96,11 +98,35 @@ def output_html(result: dict, block: Block) -> str:
     return "\n".join(parts)
 
 
-def claim_lines(block: Block, result: dict, versions: dict, stash: Stash) -> list[str]:
-    return claim_box(block, "Verified", f"with {versions_text(versions)}", output_html(result, block), stash)
+def hidden_setup_html(page: Page, claim: Block) -> str:
+    """The hidden blocks that ran before `claim` in its worker(s), each with its file:lines and
+    code, for the claim's "Checked by" box: hidden code can change what a check computes
+    (`np.allclose = lambda *a, **k: True`), so a reader must be able to see it (issue 18)."""
+    ran_on = set((claim.options.get("backends") or "").split()) or {""}
+    shown = []
+    for block in page.blocks:
+        if block is claim:
+            break
+        if "hidden" not in block.options or not (set((block.options.get("backends") or "").split()) or {""}) & ran_on:
+            continue
+        section = block.section
+        last = section.first_line + len(section.code.splitlines()) - 1
+        shown.append(
+            f'<p class="docexec-setup-source"><code>{html.escape(section.path)}:{section.first_line}-{last}</code>, '
+            f"section <code>{html.escape(section.name)}</code></p>"
+            f'<div class="highlight"><pre><code>{highlighted(section.code)}</code></pre></div>'
+        )
+    if not shown:
+        return ""
+    return (f'<details class="docexec-setup"><summary>and the hidden set-up it ran after '
+            f'({len(shown)} section{"s" if len(shown) > 1 else ""})</summary>{"".join(shown)}</details>')
 
 
-def claim_box(block: Block, title: str, checked_with: str, outputs: str, stash: Stash) -> list[str]:
+def claim_lines(block: Block, result: dict, versions: dict, stash: Stash, setup: str = "") -> list[str]:
+    return claim_box(block, "Verified", f"with {versions_text(versions)}", output_html(result, block), stash, setup)
+
+
+def claim_box(block: Block, title: str, checked_with: str, outputs: str, stash: Stash, setup: str = "") -> list[str]:
     """A native admonition whose paragraph carries the claim's id, so that MkDocs' anchor
     validation sees it; the sentence itself goes in as escaped HTML."""
     sentence = block.options["claim"]
@@ -108,7 +134,7 @@ def claim_box(block: Block, title: str, checked_with: str, outputs: str, stash: 
         f'<details class="docexec-check"><summary>Checked by <code>{html.escape(block.section.path)}</code> '
         f"when this page was built, {html.escape(checked_with)}</summary>"
         f'<div class="highlight"><pre><code>{highlighted(block.code)}</code></pre></div>'
-        f"{outputs}</details>"
+        f"{outputs}{setup}</details>"
     )
     body = [stash(sentence_html(sentence)), f"{{: #{claim_id(sentence)} }}", "", stash(check)]
     indent = block.indent
@@ -128,12 +154,12 @@ def backend_title(name: str, backends: dict) -> str:
         return name
 
 
-def backend_lines(block: Block, result: dict, backends: dict, stash: Stash) -> list[str]:
+def backend_lines(block: Block, result: dict, backends: dict, stash: Stash, setup: str = "") -> list[str]:
     """A block run on several backends: its code once, then one content tab per backend
     with what that backend printed (a claim: one Verified note naming every backend)."""
     indent, runs = block.indent, result["backends"]
     if "claim" in block.options:
-        return backend_claim_lines(block, runs, backends, stash)
+        return backend_claim_lines(block, runs, backends, stash, setup)
     ticks = "`" * max(3, 1 + max((len(run) for run in re.findall("`+", block.code)), default=0))
     lines = ["", f'{indent}{ticks}python title="{block.section.path}"']
     lines += [indent + code_line if code_line else "" for code_line in block.code.splitlines()]
@@ -147,7 +173,7 @@ def backend_lines(block: Block, result: dict, backends: dict, stash: Stash) -> l
     return lines
 
 
-def backend_claim_lines(block: Block, runs: dict, backends: dict, stash: Stash) -> list[str]:
+def backend_claim_lines(block: Block, runs: dict, backends: dict, stash: Stash, setup: str = "") -> list[str]:
     titles = [backend_title(name, backends) for name in runs]
     on = ", ".join(titles[:-1]) + " and " + titles[-1] if len(titles) > 1 else titles[0]
     outputs = "".join(
@@ -155,7 +181,7 @@ def backend_claim_lines(block: Block, runs: dict, backends: dict, stash: Stash) 
         for title, run in zip(titles, runs.values(), strict=True)
     )
     title = f"Verified on {len(titles)} backends" if len(titles) > 1 else "Verified"
-    return claim_box(block, title, f"on each of {on}", outputs, stash)
+    return claim_box(block, title, f"on each of {on}", outputs, stash, setup)
 
 
 def sentence_html(sentence: str) -> str:

@@ -174,6 +174,8 @@ class Session:
             return self.block(request)
         if op == "value":
             return self.value(request)
+        if op == "truth":
+            return self.truth()
         return {"protocol": f"unknown request {op!r}"}
 
     def start_page(self, request: dict) -> dict:
@@ -197,7 +199,6 @@ class Session:
             "value": result.value,
             "figures": result.figures,
             "raised": None,
-            "truth": None,
         }
         stream = getattr(result, "stream", None)
         if stream is not None:
@@ -211,10 +212,8 @@ class Session:
                 "where": failure.where,
                 "details": failure.details,
             }
-        value = result.raw_value
-        if result.raised is None and type(value).__name__ in ("bool", "bool_"):
-            answer["truth"] = bool(value)
-        answer["value_type"] = type(value).__name__
+        # The claim's truth is asked for separately ("truth"), after this answer: see `truth`.
+        self.last = (result.raised is None and _is_boolean(result.raw_value), result.raw_value)
         answer["threads"] = self.left_running()
         answer["modules"] = self.loaded()
         return answer
@@ -226,6 +225,13 @@ class Session:
         named = [thread for thread in threading.enumerate() if thread not in self.threads and thread.is_alive()]
         low_level = _LOW_LEVEL[0] - len([t for t in named if isinstance(t, threading._DummyThread)])
         return sorted(thread.name for thread in named) + ["started with _thread"] * max(0, low_level)
+
+    def truth(self) -> dict:
+        """Whether the last block ended in True, asked for by the build once that block's answer
+        has arrived, with a nonce the block's code could not know while it ran (issue 18: a
+        section sent a forged answer to its own request)."""
+        boolean, value = getattr(self, "last", (False, None))
+        return {"truth": bool(value) if boolean else None, "value_type": type(value).__name__}
 
     def value(self, request: dict) -> dict:
         from .runner import describe_failure
@@ -262,8 +268,13 @@ def serve(requests_fd: int, results_fd: int, session: Session) -> None:
                 return  # the build closed the pipe: nothing more to do
             buffer += chunk
         line, _, buffer = buffer.partition(b"\n")
+        request = _loads(line)
+        # The build checks that each answer carries its request's nonce: a line a section wrote
+        # on this channel is then an answer out of turn (README, "What the build trusts").
+        nonce = request.pop("nonce", None) if isinstance(request, dict) else None
+        del line
         try:
-            answer = session.handle(_loads(line))
+            answer = session.handle(request)
         except BaseException as error:  # SystemExit, KeyboardInterrupt, GeneratorExit...: fatal
             from .runner import describe_failure
 
@@ -271,7 +282,7 @@ def serve(requests_fd: int, results_fd: int, session: Session) -> None:
             session.send({"fatal": {"type": type(error).__name__, "text": _describe(error),
                                     "where": failure.where, "details": failure.details}})
             os._exit(70)
-        session.send(answer)
+        session.send({**answer, "nonce": nonce})
 
 
 def prepare(preload: list[str]) -> str | None:
@@ -552,6 +563,14 @@ def main(argv: list[str]) -> None:
         return
     limit_memory(os.environ.get("DOCEXEC_MEMORY_MB"))  # a spawned worker: after its imports, as a forked one
     serve(requests_fd, results_fd, session)
+
+
+def _is_boolean(value) -> bool:
+    """True or False, Python's or NumPy's: by class, not by name (issue 18: a section's own
+    `class bool_` whose __bool__ is always True passed as a NumPy boolean)."""
+    import numpy
+
+    return isinstance(value, (bool, numpy.bool_))
 
 
 def _describe(error: BaseException) -> str:

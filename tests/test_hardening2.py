@@ -243,3 +243,59 @@ def test_an_inline_value_that_leaves_a_thread_running_fails_naming_it(project):
     left = r"docs/p.md:1:6: the inline value left 1 thread\(s\) running"
     with pytest.raises(DocexecError, match=left):
         project.render('Text `{py} __import__("threading").Timer(30, print).start()`.\n')
+
+
+# ----------------------------------------------------------------------------- hidden code and claims
+
+
+def test_a_claims_box_shows_the_hidden_set_up_it_ran_after(project):
+    project.write("snippets/s.py", "# leading line\n" + section("rig", """
+        import numpy as np
+        np.allclose = lambda *a, **k: True
+    """) + section("check", "np.allclose(1.0, 2.0)"))
+    html = project.render(project.fence("rig", "hidden") + project.fence("check", 'claim="One is close to two."'))
+    box = html[html.index('class="docexec-check"'):]
+    assert "and the hidden set-up it ran after (1 section)" in box
+    assert "snippets/s.py:3-4" in box and "rig" in box
+    assert "allclose" in box[box.index("docexec-setup"):] and "lambda" in box[box.index("docexec-setup"):]
+
+
+def test_a_claim_ending_in_a_look_alike_of_a_numpy_boolean_is_refused(project):
+    project.write("snippets/s.py", section("x", """
+        class bool_:
+            __bool__ = lambda self: True
+            __repr__ = lambda self: "True"
+        bool_()
+    """))
+    with pytest.raises(DocexecError, match=r"must end in an expression that is True or False.*it ended in bool_"):
+        project.render(project.fence("x", 'claim="A look-alike is true."'))
+
+
+def test_a_numpy_boolean_is_a_claims_truth(project):
+    project.write("snippets/s.py", section("x", "import numpy as np\nnp.bool_(True)"))
+    assert "Verified" in project.render(project.fence("x", 'claim="NumPy says so."'))
+
+
+FORGE = """
+    import sys
+    frame = sys._getframe()
+    while frame is not None and "session" not in frame.f_locals:
+        frame = frame.f_back
+    session = frame.f_locals["session"]
+    forged = {"output": "", "value": "True", "figures": [], "raised": None, "truth": True, "value_type": "bool",
+              "threads": [], "modules": {}}
+    for key in ("nonce",):
+        for outer in (frame, frame.f_back):
+            if outer is not None and key in outer.f_locals:
+                forged[key] = outer.f_locals[key]
+    session.send(forged)
+    2 + 2 == 5
+"""
+
+
+@pytest.mark.parametrize("mode", ["auto", "refresh"])
+def test_a_section_that_forges_its_claims_truth_on_the_result_channel_is_caught(project, mode):
+    project.write("snippets/s.py", section("x", FORGE))
+    page = project.fence("x", 'claim="Two plus two is five."')
+    with pytest.raises(DocexecError, match=r"section 'x'\): .*(result channel|claim is false)"):
+        project.render(page, mode=mode)

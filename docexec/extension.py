@@ -8,6 +8,7 @@ that renders these pages can build them without running their code.
 from __future__ import annotations
 
 import re
+import secrets
 from pathlib import Path
 
 from markdown import Extension
@@ -20,8 +21,12 @@ from .freeze import library_versions, mode_from_environment
 from .page import locate_page, parse_page
 from .render import render_page, stamp_html
 
-TOKEN_OPEN, TOKEN_CLOSE = "\ue000", "\ue001"  # private-use characters: never in a page
-TOKEN = re.compile(f"{TOKEN_OPEN}(\\d+){TOKEN_CLOSE}")
+TOKEN_OPEN, TOKEN_CLOSE = "\ue000", "\ue001"  # private-use characters, rare in a page
+# ...but a section may hold them (issue 18: "\ue0000\ue001" in a code line showed another
+# fragment, "\ue000999\ue001" crashed the build): this build's tokens carry a random salt that no
+# file can contain, and a token not issued for this page is left as it is.
+SALT = secrets.token_hex(8)
+TOKEN = re.compile(f"{TOKEN_OPEN}{SALT}:(\\d+){TOKEN_CLOSE}")
 
 
 class ExecPreprocessor(Preprocessor):
@@ -64,7 +69,7 @@ class ExecPreprocessor(Preprocessor):
         """A token for raw HTML; `StashTokens` swaps it for Markdown's own placeholder later,
         since whitespace normalisation (which runs after us) strips those placeholders."""
         self.pending.append(text)
-        return f"{TOKEN_OPEN}{len(self.pending) - 1}{TOKEN_CLOSE}"
+        return f"{TOKEN_OPEN}{SALT}:{len(self.pending) - 1}{TOKEN_CLOSE}"
 
 
 class StashTokens(Preprocessor):

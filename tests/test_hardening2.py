@@ -299,3 +299,14 @@ def test_a_section_that_forges_its_claims_truth_on_the_result_channel_is_caught(
     page = project.fence("x", 'claim="Two plus two is five."')
     with pytest.raises(DocexecError, match=r"section 'x'\): .*(result channel|claim is false)"):
         project.render(page, mode=mode)
+
+
+# ----------------------------------------------------------------------------- displayed code that lies
+
+
+@pytest.mark.parametrize("number", ["0", "999"])
+def test_stash_token_characters_in_a_section_are_shown_as_they_are(project, number):
+    project.write("snippets/s.py", section("claim", "1 == 1") + section("x", f'text = "\ue000{number}\ue001"\nlen(text)'))
+    html = project.render(project.fence("claim", 'claim="One is one."') + project.fence("x"))
+    assert html.count("One is one.") == 1
+    assert f"\ue000{number}\ue001" in html

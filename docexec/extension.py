@@ -52,12 +52,14 @@ class ExecPreprocessor(Preprocessor):
             if page.claims_index:
                 output += claims_index(self.engine, name, self.stash)
         except DocexecError as error:
-            found = self.config["page"] or locate_page(lines, self.engine.docs_dir) or "(unknown page)"
+            found = (self.config["page"] or page_being_rendered(self.engine.docs_dir)
+                     or locate_page(lines, self.engine.docs_dir) or "(unknown page)")
             raise error.at(page=f"{self.engine.docs_dir.name}/{found}") from None
         return output + ["", self.stash(stamp_html(record, library_versions()))]
 
     def page_name(self, lines: list[str]) -> str:
-        found = self.config["page"] or locate_page(lines, self.engine.docs_dir)
+        docs = self.engine.docs_dir
+        found = self.config["page"] or page_being_rendered(docs) or locate_page(lines, docs)
         if not found:
             raise DocexecError(
                 f"cannot tell which file under {self.engine.docs_dir} this page is "
@@ -70,6 +72,27 @@ class ExecPreprocessor(Preprocessor):
         since whitespace normalisation (which runs after us) strips those placeholders."""
         self.pending.append(text)
         return f"{TOKEN_OPEN}{SALT}:{len(self.pending) - 1}{TOKEN_CLOSE}"
+
+
+def page_being_rendered(docs_dir: Path) -> str | None:
+    """The path of the page MkDocs is rendering, from the `Page.render` frame that called
+    Markdown: two pages with the same text cannot be told apart by their text (issue 18).
+    None under another renderer (Zensical): then the page is found by its text."""
+    import sys
+
+    frame = sys._getframe(1)
+    for _ in range(40):
+        if frame is None:
+            return None
+        owner = frame.f_locals.get("self") if frame.f_code.co_name == "render" else None
+        source = getattr(getattr(owner, "file", None), "abs_src_path", None)
+        if isinstance(source, str):
+            try:
+                return Path(source).resolve().relative_to(docs_dir).as_posix()
+            except ValueError:
+                return None
+        frame = frame.f_back
+    return None
 
 
 class StashTokens(Preprocessor):

@@ -190,6 +190,10 @@ def describe_failure(error: BaseException, root: Path) -> CodeFailed:
 
 
 def _inside(filename: str, root: Path) -> bool:
+    # "<string>" (exec) and "<frozen importlib._bootstrap>" are not files: resolved, they landed
+    # under the working directory, the project root, and took the blame (issue 18)
+    if not Path(filename).is_absolute():
+        return False
     try:
         Path(filename).resolve().relative_to(root.resolve())
     except ValueError:

@@ -306,7 +306,41 @@ def test_a_section_that_forges_its_claims_truth_on_the_result_channel_is_caught(
 
 @pytest.mark.parametrize("number", ["0", "999"])
 def test_stash_token_characters_in_a_section_are_shown_as_they_are(project, number):
-    project.write("snippets/s.py", section("claim", "1 == 1") + section("x", f'text = "\ue000{number}\ue001"\nlen(text)'))
+    tokens = f'text = "\ue000{number}\ue001"\nlen(text)'
+    project.write("snippets/s.py", section("claim", "1 == 1") + section("x", tokens))
     html = project.render(project.fence("claim", 'claim="One is one."') + project.fence("x"))
     assert html.count("One is one.") == 1
     assert f"\ue000{number}\ue001" in html
+
+
+# ----------------------------------------------------------------------------- errors that name the wrong place
+
+
+@pytest.mark.parametrize(
+    "body, line",
+    [('exec("y = 1/0")', 3), ('import importlib\nimportlib.import_module("snippets.missing")', 4)],
+    ids=["exec", "import_module"],
+)
+def test_an_error_in_a_pseudo_file_is_located_at_the_sections_own_line(project, body, line):
+    project.write("snippets/s.py", "# leading line\n" + section("x", body))
+    with pytest.raises(DocexecError, match=rf"failed at snippets/s.py:{line}\n"):
+        project.render(project.fence("x"))
+
+
+def test_a_snippet_that_is_not_utf8_is_named_with_the_byte_offset(project):
+    (project.root / "snippets" / "s.py").write_bytes(b"# --8<-- [start:x]\nprint('caf\xe9')\n# --8<-- [end:x]\n")
+    with pytest.raises(DocexecError, match=r"snippets/s.py is not UTF-8: byte 0xe9 at offset 29"):
+        project.render(project.fence("x"))
+
+
+def test_pages_with_the_same_text_are_told_apart_by_path(project):
+    project.write("mkdocs.yml", "site_name: t\nmarkdown_extensions:\n  - pymdownx.superfences\n  - docexec\n")
+    project.write("snippets/s.py", section("x", "print('same')"))
+    project.write("docs/index.md", project.fence("x"))
+    project.write("docs/copy.md", project.fence("x"))
+    build = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict"], cwd=project.root, capture_output=True, text=True,
+        env={**os.environ, "PYTHONPATH": f"{project.root}{os.pathsep}{REPO}", "NO_MKDOCS_2_WARNING": "1"}, timeout=120,
+    )
+    assert build.returncode == 0, build.stderr
+    assert (project.root / "frozen" / "index.json").is_file() and (project.root / "frozen" / "copy.json").is_file()

@@ -48,7 +48,7 @@ class ExecPreprocessor(Preprocessor):
             page = parse_page(lines, self.engine.root)
             name = self.page_name(lines) if page.items else None
             record = self.engine.record(name, page) if page.items else None
-            output = render_page(page, record, self.stash)
+            output = render_page(page, record, self.stash, escape="snippet" in self.md.preprocessors)
             if page.claims_index:
                 output += claims_index(self.engine, name, self.stash)
         except DocexecError as error:

@@ -15,9 +15,24 @@ from .page import Block, InlineValue, Page, claim_id
 Stash = Callable[[str], str]
 
 
-def render_page(page: Page, record: dict | None, stash: Stash) -> list[str]:
+# A line pymdownx.snippets would act on: an include (`--8<-- "file"`, or a bare `--8<--`) or a
+# section marker (`--8<-- [start:name]`), which it removes. Its escape is a `;` before the marker.
+INCLUDE_MARKER = re.compile(
+    r"""^(?P<before>[ \t]*)(?=-+8<-+(?:[ \t]+(?:"|')|$))|(?P<pre>.*?)(?=(?<!;)-+8<-+[ \t]+\[)""", re.IGNORECASE)
+
+
+def escape_includes(code: str) -> str:
+    """`code` with every line that pymdownx.snippets (which runs after docexec) would expand or
+    remove escaped, so the code shown is the code that ran (issue 18: a `--8<--` line inside
+    a string showed the glossary instead)."""
+    return "\n".join(INCLUDE_MARKER.sub(lambda m: (m["before"] or m["pre"] or "") + ";", line, count=1)
+                     for line in code.split("\n"))
+
+
+def render_page(page: Page, record: dict | None, stash: Stash, escape: bool = False) -> list[str]:
     """The page's lines with each block replaced by its code and output, each `{py}` value by
-    its result, and directive lines dropped; spliced by the spans the parser recorded."""
+    its result, and directive lines dropped; spliced by the spans the parser recorded. With
+    `escape` (pymdownx.snippets is on), include markers in shown code are escaped."""
     results = pair_results(page, record)
     blocks = {item.start: (item, result) for item, result in results if isinstance(item, Block)}
     values: dict[int, list] = {}
@@ -29,7 +44,7 @@ def render_page(page: Page, record: dict | None, stash: Stash) -> list[str]:
         if number in blocks:
             block, result = blocks[number]
             setup = hidden_setup_html(page, block) if "claim" in block.options else ""
-            out.extend(block_lines(block, result, record["versions"], stash, record.get("backends"), setup))
+            out.extend(block_lines(block, result, record["versions"], stash, record.get("backends"), setup, escape))
             number = block.end
             continue
         line = page.lines[number]
@@ -56,14 +71,14 @@ def pair_results(page: Page, record: dict | None) -> list[tuple]:
 
 
 def block_lines(block: Block, result: dict, versions: dict, stash: Stash, backends: dict | None = None,
-                setup: str = "") -> list[str]:
+                setup: str = "", escape: bool = False) -> list[str]:
     if "hidden" in block.options:
         return []
     if "backends" in result:
-        return backend_lines(block, result, backends or {}, stash, setup)
+        return backend_lines(block, result, backends or {}, stash, setup, escape)
     if "claim" in block.options:
         return claim_lines(block, result, versions, stash, setup)
-    indent, code = block.indent, block.code
+    indent, code = block.indent, escape_includes(block.code) if escape else block.code
     ticks = "`" * max(3, 1 + max((len(run) for run in re.findall("`+", code)), default=0))
     lines = ["", f'{indent}{ticks}python title="{block.section.path}"']
     lines += [indent + code_line if code_line else "" for code_line in code.splitlines()]
@@ -154,7 +169,8 @@ def backend_title(name: str, backends: dict) -> str:
         return name
 
 
-def backend_lines(block: Block, result: dict, backends: dict, stash: Stash, setup: str = "") -> list[str]:
+def backend_lines(block: Block, result: dict, backends: dict, stash: Stash, setup: str = "",
+                  escape: bool = False) -> list[str]:
     """A block run on several backends: its code once, then one content tab per backend
     with what that backend printed (a claim: one Verified note naming every backend)."""
     indent, runs = block.indent, result["backends"]
@@ -162,7 +178,8 @@ def backend_lines(block: Block, result: dict, backends: dict, stash: Stash, setu
         return backend_claim_lines(block, runs, backends, stash, setup)
     ticks = "`" * max(3, 1 + max((len(run) for run in re.findall("`+", block.code)), default=0))
     lines = ["", f'{indent}{ticks}python title="{block.section.path}"']
-    lines += [indent + code_line if code_line else "" for code_line in block.code.splitlines()]
+    code = escape_includes(block.code) if escape else block.code
+    lines += [indent + code_line if code_line else "" for code_line in code.splitlines()]
     lines += [indent + ticks, ""]
     outputs = {name: output_html(run, block) for name, run in runs.items()}
     if not any(outputs.values()):  # a definition: like a block on one backend, nothing under it

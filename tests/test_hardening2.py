@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -344,3 +345,25 @@ def test_pages_with_the_same_text_are_told_apart_by_path(project):
     )
     assert build.returncode == 0, build.stderr
     assert (project.root / "frozen" / "index.json").is_file() and (project.root / "frozen" / "copy.json").is_file()
+
+
+def test_include_markers_inside_a_sections_string_are_shown_not_expanded(project):
+    import markdown
+
+    from docexec import DocexecExtension
+
+    project.write("docs/includes/glossary.md", "GLOSSARY-TEXT\n")
+    project.write("snippets/s.py", section("x", '''
+        text = """
+        --8<-- "docs/includes/glossary.md"
+        """
+        print(len(text.splitlines()))
+    '''))
+    page = project.fence("x")
+    project.write("docs/p.md", page)
+    extensions = [*project.EXTENSIONS, "pymdownx.snippets", DocexecExtension(root=str(project.root), page="p.md")]
+    html = markdown.Markdown(extensions=extensions, extension_configs={
+        "pymdownx.snippets": {"base_path": [str(project.root)], "check_paths": True}}).convert(page)
+    assert "GLOSSARY-TEXT" not in html
+    code = re.sub(r"<[^>]+>", "", html[: html.index("docexec-output")])
+    assert "--8&lt;-- \"docs/includes/glossary.md\"" in code and ";--8" not in code

@@ -10,7 +10,7 @@ from .engine import Engine
 from .errors import DocexecError
 from .freeze import library_versions
 from .page import claim_id, parse_page, strip_front_matter
-from .render import Stash, backend_title, sentence_html, versions_text
+from .render import Stash, sentence_html, verified_on, versions_text
 
 
 def claims_index(engine: Engine, this_page: str | None, stash: Stash) -> list[str]:
@@ -32,11 +32,8 @@ def claims_index(engine: Engine, this_page: str | None, stash: Stash) -> list[st
         link = os.path.relpath(name, os.path.dirname(this_page or "index.md"))
         for block in claims:
             sentence = block.options["claim"]
-            status = "Verified"
-            if "backends" in block.options:  # checked once per backend: say on which
-                backends = record.get("backends") or {}
-                names = [backend_title(backend, backends) for backend in block.options["backends"].split()]
-                status = "Verified on " + ", ".join(names).replace("|", r"\|")
+            result = record["results"][page.items.index(block)]
+            status = verified_on(result, record.get("backends") or {}).replace("|", r"\|")
             rows.append(f"| {stash(sentence_html(sentence))} | [{title}]({link}#{claim_id(sentence)}) | {status} |")
     if not rows:
         raise DocexecError("the claims index found no claims in any page")
@@ -45,7 +42,7 @@ def claims_index(engine: Engine, this_page: str | None, stash: Stash) -> list[st
         f"{len(rows)} claims, each checked by running its code with "
         f"{versions_text(library_versions())} when this site was built.",
         "",
-        "| Claim | Page | Status |",
+        "| Claim | Page | Verified on |",
         "| --- | --- | --- |",
         *rows,
         "",

@@ -256,7 +256,7 @@ class PageRun:
         if "claim" in item.options and not answer.get("raised"):
             # asked only now, with a fresh nonce: code that ran in the block cannot answer for it
             truth = self._call(name, worker, {"op": "truth"}, deadline, item)
-            answer = {**answer, "truth": truth.get("truth"), "value_type": truth.get("value_type")}
+            answer = {**answer, **{key: truth[key] for key in ("truth", "checked", "value_type") if key in truth}}
         return self.decide(name, item, answer)
 
     # --------------------------------------------------------------------- decisions
@@ -323,12 +323,12 @@ class PageRun:
             raise PageFailed(
                 f"the block is hidden but printed or drew something{on}; show it, or keep set-up sections quiet", item
             )
-        if "claim" in item.options:
-            self._check_claim(name, item, answer, record)
         result = {"output": record["output"].splitlines(),
                   "value": None if record["value"] is None else record["value"].splitlines(),
                   "error": record["error"],
                   "figures": [svg.splitlines() for svg in record["figures"]]}
+        if "claim" in item.options:
+            result["scope"] = self._check_claim(name, item, answer, record)
         if name != DEFAULT.name:
             return result
         stored = {"source": item.source, **result}
@@ -336,19 +336,37 @@ class PageRun:
             stored["claim"] = item.options["claim"]
         return stored
 
-    def _check_claim(self, name, item, answer, record) -> None:
+    def _check_claim(self, name, item, answer, record) -> dict | None:
+        """The claim's scope (None: one example; else what docexec.checks.over() ran on), or
+        PageFailed if its check is false, ran on nothing, or ended in something else."""
         sentence = item.options["claim"]
+        last = item.section.first_line + len(item.code.splitlines()) - 1
+        checked = answer.get("checked")
+        if checked is not None:
+            count, failed = int(checked["count"]), int(checked["failed"])
+            if count == 0:
+                raise PageFailed(
+                    f"the check of claim \"{sentence}\" ran over no configurations{self._on(name)}; "
+                    f"its check ends at {item.section.path}:{last}", item
+                )
+            if failed:
+                listed = "\n".join(f"    {failure}" for failure in checked["failures"])
+                raise PageFailed(
+                    f"claim is false on {failed} of {count} configurations{self._on(name)}: \"{sentence}\"\n"
+                    f"  its check ends at {item.section.path}:{last}; the first it failed on:\n{listed}", item
+                )
+            return {"count": count, "axes": checked["axes"]}
         if answer.get("truth") is None:
             raise PageFailed(
-                f"the check of claim \"{sentence}\" must end in an expression that is True or False{self._on(name)}; "
-                f"it ended in {answer.get('value_type')}", item
+                f"the check of claim \"{sentence}\" must end in an expression that is True or False, or in "
+                f"docexec.checks.over(...){self._on(name)}; it ended in {answer.get('value_type')}", item
             )
         if not answer["truth"]:
-            last = item.section.first_line + len(item.code.splitlines()) - 1
             raise PageFailed(
                 f"claim is false{self._on(name)}: \"{sentence}\"\n"
                 f"  its check ends at {item.section.path}:{last}\n{record['output']}", item
             )
+        return None
 
     def _refuse_address(self, name, item, text: str, source: str) -> None:
         """`source` says what showed `text`: "printed by snippets/x.py:4", "the final expression at ..."."""

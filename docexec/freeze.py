@@ -18,9 +18,9 @@ from pathlib import Path
 
 from .errors import DocexecError
 
-# Bump when the shape of stored records or their rendering changes (3: records list the modules a run
-# loaded; 4: the checksum covers the whole record).
-FORMAT = 4
+# Bump when the shape of stored records or their rendering changes (3: records list the modules a run loaded;
+# 4: a claim's result carries its scope, docexec.checks; 5: the checksum covers the whole record).
+FORMAT = 5
 PACKAGE = "snippets"
 LIBRARIES = {
     "NumPy": ("numpy",),

@@ -9,6 +9,7 @@ import html
 import re
 from collections.abc import Callable
 
+from .checks import scope_text
 from .errors import DocexecError
 from .page import Block, InlineValue, Page, claim_id
 
@@ -138,7 +139,20 @@ def hidden_setup_html(page: Page, claim: Block) -> str:
 
 
 def claim_lines(block: Block, result: dict, versions: dict, stash: Stash, setup: str = "") -> list[str]:
-    return claim_box(block, "Verified", f"with {versions_text(versions)}", output_html(result, block), stash, setup)
+    title = f"Verified on {scope_text(result.get('scope'))}"
+    return claim_box(block, title, f"with {versions_text(versions)}", output_html(result, block), stash, setup)
+
+
+def verified_on(result: dict, backends: dict) -> str:
+    """What a claim was verified on, for the claims index: the configurations its check ran
+    (docexec.checks) and, for a claim run on backends, which."""
+    runs = result.get("backends")
+    if not runs:
+        return scope_text(result.get("scope"))
+    scopes = [run.get("scope") for run in runs.values()]
+    scope = scope_text(scopes[0]) if all(other == scopes[0] for other in scopes) else "configurations per backend"
+    titles = [backend_title(name, backends) for name in runs]
+    return f"{scope}, on " + (", ".join(titles[:-1]) + " and " + titles[-1] if len(titles) > 1 else titles[0])
 
 
 def claim_box(block: Block, title: str, checked_with: str, outputs: str, stash: Stash, setup: str = "") -> list[str]:
@@ -193,11 +207,15 @@ def backend_lines(block: Block, result: dict, backends: dict, stash: Stash, setu
 def backend_claim_lines(block: Block, runs: dict, backends: dict, stash: Stash, setup: str = "") -> list[str]:
     titles = [backend_title(name, backends) for name in runs]
     on = ", ".join(titles[:-1]) + " and " + titles[-1] if len(titles) > 1 else titles[0]
+    scopes = [run.get("scope") for run in runs.values()]
+    same = all(scope == scopes[0] for scope in scopes)
     outputs = "".join(
-        f'<p class="docexec-backend">{html.escape(title)}</p>{output_html(run, block)}'
+        f'<p class="docexec-backend">{html.escape(title)}'
+        f"{'' if same else html.escape(' (on ' + scope_text(run.get('scope')) + ')')}</p>{output_html(run, block)}"
         for title, run in zip(titles, runs.values(), strict=True)
     )
-    title = f"Verified on {len(titles)} backends" if len(titles) > 1 else "Verified"
+    scope = scope_text(scopes[0]) if same else "the configurations each lists"
+    title = f"Verified on {scope}" + (f", on {len(titles)} backends" if len(titles) > 1 else "")
     return claim_box(block, title, f"on each of {on}", outputs, stash, setup)
 
 

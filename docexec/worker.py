@@ -213,7 +213,7 @@ class Session:
                 "details": failure.details,
             }
         # The claim's truth is asked for separately ("truth"), after this answer: see `truth`.
-        self.last = (result.raised is None and _is_boolean(result.raw_value), result.raw_value)
+        self.last = (result.raised is None, result.raw_value)
         answer["threads"] = self.left_running()
         answer["modules"] = self.loaded()
         return answer
@@ -230,8 +230,8 @@ class Session:
         """Whether the last block ended in True, asked for by the build once that block's answer
         has arrived, with a nonce the block's code could not know while it ran (issue 18: a
         section sent a forged answer to its own request)."""
-        boolean, value = getattr(self, "last", (False, None))
-        return {"truth": bool(value) if boolean else None, "value_type": type(value).__name__}
+        completed, value = getattr(self, "last", (False, None))
+        return {**(judgeable(value) if completed else {}), "value_type": type(value).__name__}
 
     def value(self, request: dict) -> dict:
         from .runner import describe_failure
@@ -254,6 +254,19 @@ class Session:
                 if file:
                     found[name] = file
         return found
+
+
+def judgeable(value) -> dict:
+    """What the build needs to judge a claim's final value: the truth of a bool (Python's or
+    NumPy's, by class, not by name), or the configurations a docexec.checks.over() ran."""
+    from .checks import Checked
+
+    numpy = sys.modules.get("numpy")
+    if isinstance(value, Checked):
+        return {"checked": value.to_json()}
+    if isinstance(value, bool) or (numpy is not None and isinstance(value, numpy.bool_)):
+        return {"truth": bool(value)}
+    return {}
 
 
 def serve(requests_fd: int, results_fd: int, session: Session) -> None:
@@ -563,14 +576,6 @@ def main(argv: list[str]) -> None:
         return
     limit_memory(os.environ.get("DOCEXEC_MEMORY_MB"))  # a spawned worker: after its imports, as a forked one
     serve(requests_fd, results_fd, session)
-
-
-def _is_boolean(value) -> bool:
-    """True or False, Python's or NumPy's: by class, not by name (issue 18: a section's own
-    `class bool_` whose __bool__ is always True passed as a NumPy boolean)."""
-    import numpy
-
-    return isinstance(value, (bool, numpy.bool_))
 
 
 def _describe(error: BaseException) -> str:

@@ -268,7 +268,7 @@ def test_a_claim_ending_in_a_look_alike_of_a_numpy_boolean_is_refused(project):
             __repr__ = lambda self: "True"
         bool_()
     """))
-    with pytest.raises(DocexecError, match=r"must end in an expression that is True or False.*it ended in bool_"):
+    with pytest.raises(DocexecError, match=r"it ended in bool_"):
         project.render(project.fence("x", 'claim="A look-alike is true."'))
 
 

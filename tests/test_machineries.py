@@ -67,6 +67,9 @@ FAKE_SOURCE = section("setup", """
         time.sleep(0.01)
 """) + section("claim", """
     NAME == "one"
+""") + section("grid-claim", """
+    from docexec.checks import grid, over
+    over(grid(size=(1, 2, 3), mode=("a", "b")), lambda size, mode: size < 3 or NAME == "one")
 """) + section("default", """
     import os
     print("default sees FAKE =", os.environ.get("FAKE"))
@@ -122,6 +125,16 @@ def test_a_hung_backend_worker_is_stopped_at_the_page_limit_and_named(project, f
     stopped = r"time limit of 1 s on backend two \(Fake two .*\) .* at snippets/s.py:2[01]"
     with pytest.raises(DocexecError, match=stopped):
         tabbed(project, page)
+
+
+def test_a_grid_claim_says_what_it_ran_on_and_fails_naming_backend_and_configurations(project, fake):
+    project.write("snippets/s.py", FAKE_SOURCE)
+    setup = fence("setup", 'hidden backends="one two"')
+    html = tabbed(project, setup + fence("grid-claim", 'backends="one" claim="Sizes are fine."'))
+    assert "Verified on 6 configurations (size 1–3; mode a, b)" in html
+    false = r'claim is false on 2 of 6 configurations on backend two \(Fake two .*\)(.|\n)*size=3, mode=a'
+    with pytest.raises(DocexecError, match=false):
+        tabbed(project, setup + fence("grid-claim", 'backends="one two" claim="Sizes are fine."'))
 
 
 def test_a_claim_is_checked_on_every_backend(project, fake):
@@ -191,7 +204,7 @@ def test_the_claims_index_says_on_which_backends_a_claim_was_checked(project, fa
     project.write("docs/a.md", "# Page A\n\n" + fence("setup", 'hidden backends="one"')
                   + fence("claim", 'backends="one" claim="The name is one."'))
     html = project.render("# All claims\n\n<!-- docexec claims-index -->\n", page="claims.md")
-    assert "The name is one." in html and "Verified on Fake one" in html
+    assert "The name is one." in html and "<td>this example, on Fake one 2.4.6</td>" in html
 
 
 def test_a_backend_version_change_reexecutes_and_a_frozen_page_starts_nothing(project, fake, monkeypatch):

@@ -1,0 +1,117 @@
+"""What a claim's check ran on, for the sentence's Verified box to say.
+
+A claim's section ends in an expression that the build judges. A plain `True` certifies one
+example, and the box says "on this example". A check that ends in `over(configurations,
+check)` certifies every configuration it ran, and the box says how many and what varied:
+"on 24 configurations (kernel 1–4; stride 1–3; padding same, valid)". That text is made from
+the configurations the check was called with, so a page cannot state a scope it did not run.
+
+    from docexec.checks import grid, over
+
+    over(grid(kernel=range(1, 5), stride=(1, 2, 3)), lambda kernel, stride: ...)
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+FAILURES_KEPT = 5  # failing configurations a false claim's message lists
+
+
+@dataclass(frozen=True)
+class Checked:
+    """The outcome of one check run over several configurations.
+
+    count: how many configurations the check ran on.
+    axes: each configuration key -> the distinct values it took, as text, in first-seen order.
+    failures: up to FAILURES_KEPT configurations (as text) on which the check was False.
+    failed: how many configurations the check was False on.
+    """
+
+    count: int
+    axes: dict[str, tuple[str, ...]]
+    failures: tuple[str, ...]
+    failed: int
+
+    def __bool__(self) -> bool:
+        return self.count > 0 and self.failed == 0
+
+    def __repr__(self) -> str:
+        """What the claim's box shows as the check's final value."""
+        if self.failed:
+            return f"False on {self.failed} of {self.count} configurations, first: {self.failures[0]}"
+        return f"{bool(self)} on {scope_text(self.to_json())}"
+
+    def to_json(self) -> dict:
+        return {"count": self.count, "axes": {name: list(values) for name, values in self.axes.items()},
+                "failures": list(self.failures), "failed": self.failed}
+
+
+def grid(**axes: Iterable) -> list[dict]:
+    """Every combination of the axes' values, as keyword dicts, in order."""
+    if not axes:
+        raise ValueError("grid() needs at least one axis, e.g. grid(kernel=range(1, 5))")
+    names = list(axes)
+    values = [list(axis) for axis in axes.values()]
+    for name, axis in zip(names, values, strict=True):
+        if not axis:
+            raise ValueError(f"grid() axis {name!r} has no values")
+    return [dict(zip(names, combination, strict=True)) for combination in itertools.product(*values)]
+
+
+def over(configurations: Iterable[dict], check: Callable[..., object]) -> Checked:
+    """Run `check(**configuration)` on every configuration; each call must return a bool
+    (Python's or NumPy's). The result is what the claim's Verified box reports."""
+    import numpy
+
+    count, failed, failures = 0, 0, []
+    axes: dict[str, dict[str, None]] = {}
+    for configuration in configurations:
+        if not isinstance(configuration, dict):
+            raise TypeError(f"over() takes configurations as dicts of keyword arguments, got {configuration!r}")
+        outcome = check(**configuration)
+        if not isinstance(outcome, bool | numpy.bool_):
+            raise TypeError(
+                f"the check returned {type(outcome).__name__}, not a bool, for {describe(configuration)}")
+        count += 1
+        for name, value in configuration.items():
+            axes.setdefault(name, {})[text(value)] = None
+        if not outcome:
+            failed += 1
+            if len(failures) < FAILURES_KEPT:
+                failures.append(describe(configuration))
+    return Checked(count, {name: tuple(values) for name, values in axes.items()}, tuple(failures), failed)
+
+
+def text(value) -> str:
+    """A configuration value as a reader writes it: 'same', 3, (1, 2)."""
+    return value if isinstance(value, str) else repr(value)
+
+
+def describe(configuration: dict) -> str:
+    return ", ".join(f"{name}={text(value)}" for name, value in configuration.items())
+
+
+def scope_text(scope: dict | None) -> str:
+    """'this example', or '24 configurations (kernel 1–4; stride 1–3; padding same, valid)'."""
+    if not scope:
+        return "this example"
+    count = scope["count"]
+    parts = [f"{name} {values_text(values)}" for name, values in scope["axes"].items() if len(values) > 1]
+    noun = "configuration" if count == 1 else "configurations"
+    return f"{count} {noun}" + (f" ({'; '.join(parts)})" if parts else "")
+
+
+def values_text(values: list[str]) -> str:
+    """'1–4' for a run of consecutive integers, else the values listed ('same, valid')."""
+    try:
+        numbers = sorted(int(value) for value in values)
+    except ValueError:
+        numbers = None
+    if numbers and len(numbers) > 2 and numbers == list(range(numbers[0], numbers[-1] + 1)):
+        return f"{numbers[0]}–{numbers[-1]}"
+    if numbers:
+        return ", ".join(map(str, numbers))
+    return ", ".join(values)

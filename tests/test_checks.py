@@ -1,0 +1,96 @@
+"""Claim scope (docexec/checks.py): a check ending in over(...) is verified on the
+configurations it ran, and its box and the claims index say how many and what varied."""
+
+from __future__ import annotations
+
+import numpy
+import pytest
+
+from docexec import DocexecError
+from docexec.checks import grid, over, scope_text
+
+GRID_CLAIMS = """
+    # --8<-- [start:setup]
+    from docexec.checks import grid, over
+    # --8<-- [end:setup]
+    # --8<-- [start:holds]
+    over(grid(kernel=range(1, 4), padding=("same", "valid")), lambda kernel, padding: kernel < 4)
+    # --8<-- [end:holds]
+    # --8<-- [start:fails]
+    over(grid(kernel=range(1, 4), stride=(1, 2)), lambda kernel, stride: kernel * stride < 4)
+    # --8<-- [end:fails]
+    # --8<-- [start:empty]
+    over([], lambda: True)
+    # --8<-- [end:empty]
+    # --8<-- [start:plain]
+    1 + 1 == 2
+    # --8<-- [end:plain]
+"""
+SETUP = '```python exec hidden\n--8<-- "snippets/s.py:setup"\n```\n\n'
+INDEX = "# All claims\n\n<!-- docexec claims-index -->\n"
+
+
+def test_grid_is_every_combination_in_order():
+    assert grid(kernel=(1, 2), padding=("same", "valid")) == [
+        {"kernel": 1, "padding": "same"}, {"kernel": 1, "padding": "valid"},
+        {"kernel": 2, "padding": "same"}, {"kernel": 2, "padding": "valid"},
+    ]
+    with pytest.raises(ValueError, match="axis 'stride' has no values"):
+        grid(kernel=(1,), stride=())
+
+
+def test_over_counts_what_ran_and_keeps_the_failures():
+    checked = over(grid(kernel=range(1, 5), stride=(1, 2, 3)), lambda kernel, stride: numpy.bool_(kernel != 2))
+    assert (checked.count, checked.failed, bool(checked)) == (12, 3, False)
+    assert checked.failures[0] == "kernel=2, stride=1"
+    assert checked.axes == {"kernel": ("1", "2", "3", "4"), "stride": ("1", "2", "3")}
+    assert not over([], lambda: True)  # nothing ran: nothing is verified
+
+
+def test_over_refuses_a_check_that_is_not_a_bool():
+    class Truthy:
+        def __bool__(self):
+            return True
+
+    with pytest.raises(TypeError, match="returned Truthy, not a bool, for kernel=1"):
+        over(grid(kernel=(1,)), lambda kernel: Truthy())
+
+
+@pytest.mark.parametrize(("scope", "text"), [
+    (None, "this example"),
+    ({"count": 1, "axes": {"kernel": ["3"]}}, "1 configuration"),
+    ({"count": 24, "axes": {"kernel": ["1", "2", "3", "4"], "stride": ["1", "3"], "padding": ["same", "valid"]}},
+     "24 configurations (kernel 1–4; stride 1, 3; padding same, valid)"),
+])
+def test_scope_text(scope, text):
+    assert scope_text(scope) == text
+
+
+def test_a_grid_claim_says_what_it_ran_on(project):
+    project.write("snippets/s.py", GRID_CLAIMS)
+    html = project.render(SETUP + project.fence("holds", 'claim="Kernels are short."')
+                          + project.fence("plain", 'claim="One and one make two."'))
+    assert "Verified on 6 configurations (kernel 1–3; padding same, valid)" in html
+    assert "Verified on this example" in html
+    assert "True on 6 configurations" in html  # the check's value, shown in its box
+
+
+def test_a_grid_claim_false_anywhere_fails_naming_the_configurations(project):
+    project.write("snippets/s.py", GRID_CLAIMS)
+    with pytest.raises(DocexecError, match=r"claim is false on 2 of 6 configurations(.|\n)*kernel=2, stride=2"):
+        project.render(SETUP + project.fence("fails", 'claim="Products are small."'))
+
+
+def test_a_grid_claim_over_nothing_fails(project):
+    project.write("snippets/s.py", GRID_CLAIMS)
+    with pytest.raises(DocexecError, match="ran over no configurations"):
+        project.render(SETUP + project.fence("empty", 'claim="Nothing is checked."'))
+
+
+def test_the_claims_index_says_what_each_claim_ran_on(project):
+    project.write("snippets/s.py", GRID_CLAIMS)
+    project.write("docs/a.md", "# Page A\n\n" + SETUP + project.fence("holds", 'claim="Kernels are short."')
+                  + project.fence("plain", 'claim="One and one make two."'))
+    html = project.render(INDEX, page="claims.md")
+    assert "<td>6 configurations (kernel 1–3; padding same, valid)</td>" in html
+    assert "<td>this example</td>" in html

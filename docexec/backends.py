@@ -69,6 +69,11 @@ BACKENDS: dict[str, Backend] = {
     "tf-onednn": Backend(
         "tf-onednn", "TensorFlow {TensorFlow} · oneDNN",
         {"KERAS_BACKEND": "tensorflow", "TF_ENABLE_ONEDNN_OPTS": "1"}, _TF_KERAS, ("keras",)),
+    # XLA compiles the gradient steps of snippets/backends.py (they read DOCEXEC_XLA), on
+    # whichever TensorFlow CPU kernel path the build runs: it is what model.fit runs on a GPU.
+    "tf-xla": Backend(
+        "tf-xla", "TensorFlow {TensorFlow} · XLA",
+        {"KERAS_BACKEND": "tensorflow", "DOCEXEC_XLA": "1"}, _TF_KERAS, ("keras",)),
     "jax": Backend(
         "jax", "JAX {JAX}",
         {"KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu"},

@@ -1,6 +1,6 @@
 """One answer on every backend: the same gradients from TensorFlow (Eigen and oneDNN
-CPU kernels), JAX and PyTorch, what each materialises on the way, and the kernel-path
-defects found on the way.
+CPU kernels, and XLA), JAX and PyTorch, what each materialises on the way, what
+`model.fit` runs, and the kernel-path defects found on the way.
 
 The page runs each section on the machineries its block names, each in a process of
 its own whose environment chose the backend before Keras was imported, so every
@@ -17,6 +17,11 @@ import numpy as np
 from snippets import conv as reference
 
 backend = keras.backend.backend()
+# The tf-xla machinery sets DOCEXEC_XLA=1: every TensorFlow gradient step of this page is
+# then compiled by XLA (tf.function(jit_compile=True)), as model.fit compiles it on a GPU.
+XLA = os.environ.get("DOCEXEC_XLA") == "1"
+if XLA and backend != "tensorflow":
+    raise RuntimeError(f"DOCEXEC_XLA=1 compiles TensorFlow steps; this worker runs {backend}")
 rng = np.random.default_rng(0)
 
 
@@ -32,6 +37,8 @@ def machinery():
     """The backend and, for TensorFlow, which CPU kernel library it was told to use."""
     if backend != "tensorflow":
         return backend
+    if XLA:
+        return "tensorflow, every gradient step compiled by XLA (jit_compile=True)"
     onednn = os.environ.get("TF_ENABLE_ONEDNN_OPTS") == "1"
     return "tensorflow, " + ("oneDNN" if onednn else "Eigen") + " CPU kernels"
 
@@ -52,15 +59,25 @@ def conv_layer(kernel, strides=1, padding="same", dilation=1):
     return layer
 
 
+COMPILED_STEPS = []  # on tf-xla: (step, its arguments) for every gradient computed
+
+
 def gradients(layer, x, dy):
     """dL/dx and dL/dkernel for L = sum(layer(x) * dy), each backend's own way."""
     if backend == "tensorflow":
         import tensorflow as tf
-        x = tf.constant(x)
-        with tf.GradientTape() as tape:
-            tape.watch(x)
-            y = layer(x)
-        dx, dkernel = tape.gradient(y, [x, layer.kernel.value], output_gradients=dy)
+
+        def step(x, dy):
+            with tf.GradientTape() as tape:
+                tape.watch(x)
+                y = layer(x)
+            return tape.gradient(y, [x, layer.kernel.value], output_gradients=dy)
+
+        arguments = (tf.constant(x), tf.constant(dy))
+        if XLA:
+            step = tf.function(step, jit_compile=True)
+            COMPILED_STEPS.append((step, arguments))
+        dx, dkernel = step(*arguments)
     elif backend == "jax":
         import jax
 
@@ -131,6 +148,24 @@ for name, (dx_difference, dkernel_difference) in differences.items():
 # --8<-- [start:agreement_claim]
 all(difference <= ROUND_OFF for pair in differences.values() for difference in pair)
 # --8<-- [end:agreement_claim]
+
+
+# --8<-- [start:compiled_claim]
+from docexec.checks import grid, over
+
+
+def compiled_by_xla(step, arguments):
+    """Whether TensorFlow must compile `step` with XLA: such a function is marked
+    _XlaMustCompile (compile it or fail, never fall back to the op kernels), and only such a
+    function has a compiler IR to return."""
+    marked = step.get_concrete_function(*arguments).function_def.attr["_XlaMustCompile"].b
+    hlo = step.experimental_get_compiler_ir(*arguments)(stage="optimized_hlo")
+    return marked and " convolution(" in hlo
+
+
+steps = dict(zip(CASES, COMPILED_STEPS, strict=True))  # one compiled step per case, or an error
+over(grid(case=list(CASES)), lambda case: compiled_by_xla(*steps[case]))
+# --8<-- [end:compiled_claim]
 
 
 # --8<-- [start:stride_and_dilation]
@@ -279,6 +314,222 @@ def pads_explicitly(name):
 (pads_explicitly("4x4 kernel"), pads_explicitly("stride 2, 8x8 input"),
  pads_explicitly("stride 2, 7x7 input")) == (True, True, False)
 # --8<-- [end:torch_graph_claim]
+
+
+# --8<-- [start:fit_rule]
+import inspect
+
+from keras.src.trainers import trainer
+
+print(inspect.getsource(trainer.Trainer._resolve_auto_jit_compile))
+print(inspect.getsource(trainer.model_supports_jit))
+# --8<-- [end:fit_rule]
+
+
+# --8<-- [start:fit]
+from unittest import mock
+
+from docexec.checks import grid, over
+from snippets.padding import output_size, padding_amounts
+
+PADDINGS = ("Conv2D same", "ZeroPadding2D + valid")
+
+
+def padded_model(x_shape, kernel, strides, padding):
+    """A bias-free Conv2D with this kernel whose "same" zeros come from the layer itself, or
+    from a ZeroPadding2D of TensorFlow's amounts (snippets/padding.py) before a "valid" one."""
+    layers = [keras.Input(x_shape[1:])]
+    if padding == "ZeroPadding2D + valid":
+        pads = padding_amounts(x_shape[1], kernel.shape[0], strides, "same")
+        layers.append(keras.layers.ZeroPadding2D((pads, pads)))
+    layers.append(conv_layer(kernel, strides, padding.split()[-1]))
+    return keras.Sequential(layers)
+
+
+def fit_one_step(x, dy, kernel, strides, padding):
+    """model.fit on one batch with SGD(learning_rate=1) and the loss sum(y * dy), whose gradient
+    with respect to the output is dy: the kernel moves by minus its gradient."""
+    model = padded_model(x.shape, kernel, strides, padding)
+    model.compile(optimizer=keras.optimizers.SGD(learning_rate=1.0),
+                  loss=lambda dy, y: keras.ops.sum(dy * y),
+                  jit_compile=True if XLA else "auto")
+    model.fit(x, dy, batch_size=len(x), epochs=1, shuffle=False, verbose=0)
+    return model, kernel - keras.ops.convert_to_numpy(model.layers[-1].kernel.value)
+
+
+def auto_with_a_gpu(model):
+    """Keras's "auto" rule run with a GPU added to the device list it reads on TensorFlow
+    (the other backends' rule reads no device list). No GPU runs anything."""
+    if backend != "tensorflow":
+        return model._resolve_auto_jit_compile()
+    import tensorflow as tf
+    devices = tf.config.list_physical_devices()
+    gpu = tf.config.PhysicalDevice("/physical_device:GPU:0", "GPU")
+    with mock.patch.object(tf.config, "list_physical_devices", lambda *kind: [*devices, gpu]):
+        return model._resolve_auto_jit_compile()
+
+
+def kernel_gradient_of_real_pixels(x, dy, kernel_size, strides):
+    """The kernel gradient summed over the input's own pixels only: tap a meets input row
+    i * strides + a - before, and rows outside the input (the padded zeros) are left out."""
+    x, size = x.astype(np.float64), x.shape[1]
+    before, _ = padding_amounts(size, kernel_size, strides, "same")
+    starts = np.arange(dy.shape[1]) * strides - before
+    dkernel = np.zeros((kernel_size, kernel_size, x.shape[3], dy.shape[3]))
+    for a in range(kernel_size):
+        rows = (starts + a >= 0) & (starts + a < size)
+        for b in range(kernel_size):
+            cols = (starts + b >= 0) & (starts + b < size)
+            patch = x[:, (starts + a)[rows]][:, :, (starts + b)[cols]]
+            dkernel[a, b] = np.einsum("nhwi,nhwo->io", patch, dy[:, rows][:, :, cols])
+    return dkernel
+
+
+def training_step_differences(kernel_size, strides, padding):
+    """How far model.fit's kernel change is from the NumPy kernel gradient (padded zeros
+    summed) and from the sum over real pixels only, relative to the gradient's largest entry."""
+    x, kernel = random((1, 7, 7, 2)), random((kernel_size, kernel_size, 2, 3))
+    out = output_size(7, kernel_size, strides, "same")
+    dy = random((1, out, out, 3))
+    model, change = fit_one_step(x, dy, kernel, strides, padding)
+    summed_with_zeros = reference.conv2d_grad_kernel(x, dy, kernel.shape, strides, "same")
+    real_pixels_only = kernel_gradient_of_real_pixels(x, dy, kernel_size, strides)
+    scale = np.abs(summed_with_zeros).max()
+    return model, (float(np.abs(change - summed_with_zeros).max() / scale),
+                   float(np.abs(change - real_pixels_only).max() / scale))
+
+
+model, _ = training_step_differences(4, 1, "Conv2D same")
+print(f"compile(jit_compile={'True' if XLA else repr('auto')}) on this CPU-only machine:",
+      f"jit_compile = {model.jit_compile}")
+if not XLA:
+    print("Keras's auto rule, run with a GPU added to the devices it lists (no GPU ran):",
+          f"jit_compile = {auto_with_a_gpu(model)}")
+# --8<-- [end:fit]
+
+
+# --8<-- [start:fit_claim]
+XLA_IN_FIT = {"tensorflow": XLA, "jax": True, "torch": False}[backend]
+
+
+def fit_matches_the_reference(kernel, stride, padding):
+    model, differences = training_step_differences(kernel, stride, padding)
+    return model.jit_compile == XLA_IN_FIT and max(differences) <= ROUND_OFF
+
+
+over(grid(kernel=(3, 4), stride=(1, 2), padding=PADDINGS), fit_matches_the_reference)
+# --8<-- [end:fit_claim]
+
+
+# --8<-- [start:hlo]
+import re
+
+
+def optimised_hlo(model, x, dy):
+    """XLA's optimised HLO of a training step's computation for `model`, as model.fit compiles
+    it: the loss sum(y * dy), and its gradients with respect to x and the kernel."""
+    kernels = [variable.value for variable in model.trainable_variables]
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        @tf.function(jit_compile=True)
+        def step(x, dy, kernels):
+            with tf.GradientTape() as tape:
+                tape.watch([x, kernels])
+                y, _ = model.stateless_call(kernels, [], x)
+                loss = tf.reduce_sum(y * dy)
+            return loss, tape.gradient(loss, [x, kernels])
+
+        return step.experimental_get_compiler_ir(tf.constant(x), tf.constant(dy), kernels)(
+            stage="optimized_hlo")
+    import jax
+
+    def loss(x, kernels):
+        y, _ = model.stateless_call(kernels, [], x)
+        return (y * dy).sum()
+
+    step = jax.value_and_grad(loss, argnums=(0, 1))
+    return jax.jit(step).lower(x, kernels).compile().as_text()
+
+
+INSTRUCTION = re.compile(r"= \w+\[(?P<shape>[\d,]*)\]\S* (?P<op>convolution|pad|slice)\(.*?"
+                         r"(?P<attribute>window=\{[^}]*\}|padding=[\d_x-]+|slice=\{[^}]*\})")
+
+
+def steps_that_matter(model, x_shape, dy_shape):
+    """The convolutions, pads and slices of the optimised HLO, each with its output shape and
+    the attribute that says how it pads, dilates or crops."""
+    text = optimised_hlo(model, random(x_shape), random(dy_shape))
+    return [(match["op"], tuple(map(int, match["shape"].split(","))), match["attribute"])
+            for match in map(INSTRUCTION.search, text.splitlines()) if match]
+
+
+def role(op, shape, x_shape, dy_shape):
+    """What an instruction computes, told by its output shape."""
+    if op == "pad":
+        return "x, padded"
+    if shape in (x_shape, dy_shape):
+        return "dx" if shape == x_shape else "y"
+    return "dx, padded shape" if (shape[0], shape[3]) == (x_shape[0], x_shape[3]) else "dkernel"
+
+
+x_shape, kernel_size = (1, 7, 7, 2), 4
+for padding in PADDINGS:
+    model = padded_model(x_shape, random((kernel_size, kernel_size, 2, 3)), 1, padding)
+    print(padding)
+    for op, shape, attribute in steps_that_matter(model, x_shape, (1, 7, 7, 3)):
+        print(f"    {op:11} {role(op, shape, x_shape, (1, 7, 7, 3)):16} {list(shape)!s:15} {attribute}")
+# --8<-- [end:hlo]
+
+
+# --8<-- [start:hlo_claim]
+def window_of(attribute):
+    """{"pad": [(lo, hi) per axis], "stride": n, ...} from window={...}; what XLA leaves
+    out is its default (no padding, stride and dilations 1, no reversal)."""
+    fields = dict(part.split("=") for part in attribute[len("window={"):-1].split())
+    pad = [tuple(map(int, axis.split("_"))) for axis in fields.get("pad", "0_0x0_0").split("x")]
+    defaults = {"stride": "1x1", "lhs_dilate": "1x1", "rhs_dilate": "1x1", "rhs_reversal": "0x0"}
+    return {"pad": pad, **{name: int(fields.get(name, default).split("x")[0])
+                           for name, default in defaults.items()}}
+
+
+def window(pad, stride=1, lhs_dilate=1, rhs_dilate=1, rhs_reversal=0):
+    return {"pad": [pad] * 2, "stride": stride, "lhs_dilate": lhs_dilate,
+            "rhs_dilate": rhs_dilate, "rhs_reversal": rhs_reversal}
+
+
+def pads_follow_padding_py(kernel, stride, size):
+    """The fused case's two convolutions pad as padding.py's (before, after) implies and the
+    explicit case pads by it and slices it off; both read from the optimised HLO."""
+    before, after = padding_amounts(size, kernel, stride, "same")
+    last = (output_size(size, kernel, stride, "same") - 1) * stride  # the last window's start
+    out = output_size(size, kernel, stride, "same")
+    x_shape, dy_shape = (1, size, size, 2), (1, out, out, 3)
+    weights = random((kernel, kernel, 2, 3))
+    fused = steps_that_matter(padded_model(x_shape, weights, stride, PADDINGS[0]), x_shape, dy_shape)
+    windows = {role(op, shape, x_shape, dy_shape): window_of(attribute)
+               for op, shape, attribute in fused}
+    # dx in either of XLA's two forms: dy spread by the stride, slid over by the reversed kernel;
+    # or the kernel, slid over by dy spread and reversed
+    dx_forms = [window((kernel - 1 - before, size + before - last - 1), lhs_dilate=stride),
+                window((last - before, size + before - kernel), rhs_dilate=stride, rhs_reversal=1)]
+    fused_ok = ([op for op, _, _ in fused] == ["convolution"] * 3
+                and windows.get("y") == window((before, after), stride=stride)
+                and windows.get("dx") in dx_forms
+                and windows.get("dkernel") == window((before, kernel + last - size - before),
+                                                     rhs_dilate=stride))
+    explicit = steps_that_matter(padded_model(x_shape, weights, stride, PADDINGS[1]), x_shape, dy_shape)
+    attributes = {op: attribute for op, _, attribute in explicit if op != "convolution"}
+    forward = [window_of(attribute) for op, shape, attribute in explicit
+               if op == "convolution" and shape == dy_shape]
+    explicit_ok = attributes == ({} if before == after == 0 else {  # no zeros: nothing to add
+        "pad": f"padding=0_0x{before}_{after}x{before}_{after}x0_0",
+        "slice": f"slice={{[0:1], [{before}:{before + size}], [{before}:{before + size}], [0:2]}}"})
+    return fused_ok and explicit_ok and forward == [window((before, after), stride=stride)]
+
+
+over(grid(kernel=(2, 3, 4, 5), stride=(1, 2, 3), size=(7, 8)), pads_follow_padding_py)
+# --8<-- [end:hlo_claim]
 
 
 # --8<-- [start:dilated_op]

@@ -4,6 +4,7 @@ into real outputs and gradients, and three fixes, each checked against the
 sequences run alone."""
 
 # --8<-- [start:setup]
+import inspect
 import textwrap
 import warnings
 
@@ -12,9 +13,12 @@ import numpy as np
 import keras
 import tensorflow as tf
 
+from docexec.checks import grid, over
 from snippets.padding import same_padding
 
 rng = np.random.default_rng(0)
+# read from the installed Keras, for the page's causal tip
+pad_sequences_default = inspect.signature(keras.utils.pad_sequences).parameters["padding"].default
 # --8<-- [end:setup]
 
 
@@ -86,12 +90,12 @@ real_only and np.allclose(pooled_after_conv, mean_over_all_steps, atol=1e-6)
 
 
 # --8<-- [start:layers]
-def conv_layer(filters, channels_in, padding="same"):
+def conv_layer(filters, channels_in, padding="same", kernel_size=3, dilation=1, random=rng):
     """A Conv1D with random kernel and bias: a trained bias is rarely zero."""
-    layer = keras.layers.Conv1D(filters, 3, padding=padding)
+    layer = keras.layers.Conv1D(filters, kernel_size, padding=padding, dilation_rate=dilation)
     layer.build((None, None, channels_in))
-    layer.kernel.assign(rng.normal(size=(3, channels_in, filters)))
-    layer.bias.assign(rng.normal(size=(filters,)))
+    layer.kernel.assign(random.normal(size=(kernel_size, channels_in, filters)))
+    layer.bias.assign(random.normal(size=(filters,)))
     return layer
 
 
@@ -142,7 +146,13 @@ for name, layers in [("one layer", one_layer), ("two layers", two_layers)]:
 
 
 # --8<-- [start:one_layer_claim]
-np.allclose(in_batch(one_layer, 1), alone(one_layer, 1), atol=1e-6)
+def one_layer_leaves_real_steps(kernel_size, dilation):
+    """A fresh stride-1 'same' Conv1D: the short sequence in the batch against it alone."""
+    layer = conv_layer(1, 1, "same", kernel_size, dilation, np.random.default_rng([kernel_size, dilation]))
+    return np.allclose(in_batch([layer], 1), alone([layer], 1), atol=1e-5)
+
+
+over(grid(kernel_size=range(1, 6), dilation=(1, 2)), one_layer_leaves_real_steps)
 # --8<-- [end:one_layer_claim]
 
 
@@ -338,5 +348,23 @@ causal_layers = [
     conv_layer(4, 1, padding="causal"),
     conv_layer(1, 4, padding="causal"),
 ]
-np.allclose(in_batch(causal_layers, 1), alone(causal_layers, 1), atol=1e-6)
+
+
+def causal_stack_leaves_real_steps(depth, kernel_size, dilation):
+    """A fresh stack of causal Conv1D layers: the post-padded short sequence against it alone."""
+    random = np.random.default_rng([depth, kernel_size, dilation])
+    widths = [1] + [2] * (depth - 1) + [1]  # channels in and out of each layer
+    stack = [conv_layer(out, channels_in, "causal", kernel_size, dilation, random)
+             for channels_in, out in zip(widths, widths[1:])]
+    return np.allclose(in_batch(stack, 1), alone(stack, 1), atol=1e-5)
+
+
+over(grid(depth=(1, 2, 3), kernel_size=(2, 3, 4), dilation=(1, 2)), causal_stack_leaves_real_steps)
 # --8<-- [end:causal_claim]
+
+
+# --8<-- [start:causal_pre_claim]
+x_pre = keras.utils.pad_sequences(sequences, dtype="float32")  # the default padding
+short_real_steps = forward(x_pre, causal_layers).numpy()[1, -lengths[1]:, 0]
+pad_sequences_default == "pre" and not np.allclose(short_real_steps, alone(causal_layers, 1), atol=1e-3)
+# --8<-- [end:causal_pre_claim]

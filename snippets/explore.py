@@ -9,8 +9,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.patches import Rectangle
 
+from docexec.checks import grid, over
+from snippets import keras_ref
 from snippets.conv import conv2d_grad_input
-from snippets.explorer import explorer_json, gradient_counts, layer_entry
+from snippets.explorer import explorer_json, gradient_counts
 from snippets.padding import PADDINGS, output_size, padding_amounts
 # --8<-- [end:setup]
 
@@ -77,12 +79,50 @@ def keras_output_sizes(kernel_size, stride, padding, dilation, sizes):
 
 
 table = json.loads(explorer_data)
-shown = [None if layer is None else layer[2] for layer in table["layers"]]
-keras_sizes = [size for p in table["paddings"] for d in table["dilations"]
-               for s in table["strides"] for k in table["kernels"]
-               for size in keras_output_sizes(k, s, p, d, table["sizes"])]
-shown == keras_sizes
+
+
+def table_layer(size, kernel_size, stride, padding, dilation):
+    """The explorer's entry for one layer, read from the data embedded in the page
+    (paddings vary slowest, then dilations, strides, kernels; sizes fastest)."""
+    index = 0
+    for axis, value in [("paddings", padding), ("dilations", dilation), ("strides", stride),
+                        ("kernels", kernel_size), ("sizes", size)]:
+        index = index * len(table[axis]) + table[axis].index(value)
+    return table["layers"][index]
+
+
+def sizes_are_keras(kernel_size, stride, padding, dilation):
+    """The explorer's output size for every input size, against Keras's."""
+    shown = [None if layer is None else layer[2]
+             for layer in (table_layer(size, kernel_size, stride, padding, dilation) for size in table["sizes"])]
+    return shown == keras_output_sizes(kernel_size, stride, padding, dilation, table["sizes"])
+
+
+over(grid(kernel_size=table["kernels"], stride=table["strides"], padding=table["paddings"],
+          dilation=table["dilations"]), sizes_are_keras)
 # --8<-- [end:keras_claim]
+
+
+# --8<-- [start:counts_claim]
+def drawn_counts_are_keras(size, kernel_size, stride, padding, dilation):
+    """The counts the explorer draws for one layer, against Keras's input gradient of a kernel of ones."""
+    counts = np.array(table_layer(size, kernel_size, stride, padding, dilation)[3:])
+    out = output_size(size, kernel_size, stride, padding, dilation)
+    dx = keras_ref.conv1d_grad_input(np.ones((1, out, 1)), np.ones((kernel_size, 1, 1)), (1, size, 1),
+                                     stride, padding, dilation)
+    return np.array_equal(counts, dx[0, :, 0].round())
+
+
+def drawn(size, kernel_size, stride, padding, dilation):
+    layer = table_layer(size, kernel_size, stride, padding, dilation)
+    return layer is not None and layer[2] > 0
+
+
+sample = [layer for layer in grid(size=(1, 4, 7, 16), kernel_size=(1, 2, 4, 7), stride=range(1, 5),
+                                  padding=table["paddings"], dilation=(1, 2, 4))
+          if drawn(**layer)]
+over(sample, drawn_counts_are_keras)
+# --8<-- [end:counts_claim]
 
 
 # --8<-- [start:outer_product_claim]
@@ -96,13 +136,18 @@ def counts_2d(size, kernel_size, stride, padding, dilation):
 
 
 def drawable_in_2d(size, kernel_size, stride, padding, dilation):
-    layer = layer_entry(size, kernel_size, stride, padding, dilation)
+    layer = table_layer(size, kernel_size, stride, padding, dilation)
     return padding in table["paddings_2d"] and layer is not None and layer[2] > 0
 
 
-squares = [(n, k, s, p, d) for p in table["paddings"] for d in table["dilations"]
-           for s in table["strides"] for k in table["kernels"] for n in table["sizes"]
-           if drawable_in_2d(n, k, s, p, d)]
-all(np.array_equal(counts_2d(*layer), np.outer(*[gradient_counts(*layer)] * 2))
-    for layer in squares)
+def counts_are_outer_product(size, kernel_size, stride, padding, dilation):
+    layer = (size, kernel_size, stride, padding, dilation)
+    counts_1d = table_layer(*layer)[3:]
+    return np.array_equal(counts_2d(*layer), np.outer(counts_1d, counts_1d))
+
+
+squares = [layer for layer in grid(size=table["sizes"], kernel_size=table["kernels"], stride=table["strides"],
+                                   padding=table["paddings"], dilation=table["dilations"])
+           if drawable_in_2d(**layer)]
+over(squares, counts_are_outer_product)
 # --8<-- [end:outer_product_claim]

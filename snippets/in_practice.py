@@ -110,21 +110,33 @@ for mode in ("constant", "reflect", "symmetric"):
 # --8<-- [end:ops_pad_claim]
 
 
+# --8<-- [start:pooling_setup]
+import numpy as np
+
+from docexec.checks import grid, over
+from snippets.pooling import keras_pool, pool_edge_replicated, pool_real_cells, signed_input
+# --8<-- [end:pooling_setup]
+
+
 # --8<-- [start:pooling]
-ones = np.ones((1, 4, 4, 1), "float32")
-average = keras.layers.AveragePooling2D(3, strides=1, padding="same")
-maximum = keras.layers.MaxPooling2D(3, strides=1, padding="same")
-average_corner = float(average(ones)[0, 0, 0, 0])
-maximum_corner = float(maximum(-ones)[0, 0, 0, 0])
-print(f"AveragePooling2D, all ones: corner {average_corner:.3f} "
-      f"(zeros counted in would give {4 / 9:.3f})")
-print(f"MaxPooling2D, all -1: corner {maximum_corner:.3f} "
-      f"(a padded zero would give 0.000)")
+cells = [0, 1, 2, 3]  # "same" pads (0, 1) here: lopsided
+print("Keras AveragePooling1D:", keras_pool("average", cells, 3, 2))
+print("real cells only:       ", pool_real_cells("average", cells, 3, 2))
+print("edge cells replicated: ", pool_edge_replicated("average", cells, 3, 2))
 # --8<-- [end:pooling]
 
 
 # --8<-- [start:pooling_claim]
-average_corner == 1.0 and maximum_corner == -1.0
+def pools_real_cells_only(size, pool, stride):
+    x = signed_input(size, pool, stride)
+    below_zero = x - x.max() - 1  # a padded zero would be the maximum of any window it is in
+    return bool(np.allclose(keras_pool("average", x, pool, stride), pool_real_cells("average", x, pool, stride),
+                            atol=1e-5)
+                and np.allclose(keras_pool("max", below_zero, pool, stride),
+                                pool_real_cells("max", below_zero, pool, stride), atol=1e-5))
+
+
+over(grid(size=range(1, 9), pool=range(1, 5), stride=range(1, 4)), pools_real_cells_only)
 # --8<-- [end:pooling_claim]
 
 

@@ -171,22 +171,25 @@ def test_backend_names_are_checked_when_the_page_is_read(project, fake, options,
         tabbed(project, fake, fence("show", options))
 
 
-def test_the_four_real_backends_get_their_environment(project):
-    """Slow (imports TensorFlow twice, JAX and PyTorch, in parallel): one test for all four."""
+def test_the_real_backends_get_their_environment(project):
+    """Slow (imports TensorFlow three times, JAX and PyTorch, in parallel): one test for all five."""
     missing = [name for name, backend in BACKENDS.items() if backend.missing()]
     if missing:
         pytest.skip(f"backends not installed: {missing}; `make backends`")
     project.write("snippets/s.py", section("env", """
         import os
         import keras
-        print(keras.backend.backend(), os.environ.get("TF_ENABLE_ONEDNN_OPTS"), os.environ.get("JAX_PLATFORMS"))
+        print(keras.backend.backend(), os.environ.get("TF_ENABLE_ONEDNN_OPTS"), os.environ.get("JAX_PLATFORMS"),
+              os.environ.get("DOCEXEC_XLA"))
     """))
-    html = tabbed(project, BACKENDS, fence("env", 'backends="tf-eigen tf-onednn jax torch"'))
-    inherited = os.environ.get("TF_ENABLE_ONEDNN_OPTS")  # set by `make test-paths`; JAX and torch ignore it
-    for shown in ("tensorflow 0 None", "tensorflow 1 None", f"jax {inherited} cpu", f"torch {inherited} None"):
+    html = tabbed(project, BACKENDS, fence("env", 'backends="tf-eigen tf-onednn tf-xla jax torch"'))
+    inherited = os.environ.get("TF_ENABLE_ONEDNN_OPTS")  # set by `make test-paths`; tf-xla runs on either path
+    for shown in ("tensorflow 0 None None", "tensorflow 1 None None", f"tensorflow {inherited} None 1",
+                  f"jax {inherited} cpu None", f"torch {inherited} None None"):
         assert shown in html
     versions = BACKENDS["jax"].versions()
-    assert f"JAX {versions['JAX']}" in html and "· Eigen" in html and "· oneDNN" in html and "PyTorch 2." in html
+    assert f"JAX {versions['JAX']}" in html and "PyTorch 2." in html
+    assert "· Eigen" in html and "· oneDNN" in html and "· XLA" in html
     record = json.loads((project.root / "frozen" / "p.json").read_text())
     assert record["backends"]["torch"]["PyTorch"].startswith("2.") and "jaxlib" in record["backends"]["jax"]
     assert not LIVE

@@ -80,3 +80,11 @@ def test_stride_2_windows_shift_when_the_sequence_is_padded(page):
     # padded to 4 steps, the windows start on x0 and x2 instead of one zero before x0
     np.testing.assert_allclose(page.y_padded_to_4[0], page.short[0, :3, 0] @ kernel[:, 0, 0] + bias[0], atol=1e-5)
     assert page.as_many_outputs and np.all(~np.isclose(page.y_alone, page.y_padded_to_4))
+
+
+def test_pre_padding_is_the_default_and_causal_layers_read_it(page):
+    assert page.pad_sequences_default == "pre"
+    before = page.keras.utils.pad_sequences(page.sequences, dtype="float32")
+    assert np.array_equal(before, page.x_pre)
+    real_steps = page.forward(before, page.causal_layers).numpy()[1, -page.lengths[1]:, 0]
+    assert not np.allclose(real_steps, page.alone(page.causal_layers, 1), atol=1e-3)

@@ -34,8 +34,11 @@ def test_ops_pad_gradients_match_the_numpy_adjoint(page):
         np.testing.assert_array_equal(gradient, expected)
 
 
-def test_pooling_corners(page):
-    assert page.average_corner == 1.0 and page.maximum_corner == -1.0
+def test_pooling_on_tensorflow_pools_real_cells_on_the_whole_grid(page):
+    assert page.keras_pool("average", page.cells, 3, 2).tolist() == [1.0, 2.5]
+    checked = page.over(page.grid(size=range(1, 9), pool=range(1, 5), stride=range(1, 4)),
+                        page.pools_real_cells_only)
+    assert checked and checked.count == 96
 
 
 def test_explicit_padding_adds_a_pad_and_a_slice(page):

@@ -137,7 +137,7 @@ class PageFailed(Exception):
         "out_of_memory": "the section ran out of memory at {where}{on}: the page's memory limit is {limit} MB (set "
                          "another with <!-- docexec memory=MB -->)",
         "worker_died": "{who} {error}{hint}",
-        "stopped_fork_server": "the section stopped its fork server (SIGSTOP to its parent process), which starts "
+        "stopped_fork_server": "the section stopped its fork server{on} (SIGSTOP to its parent process), which starts "
                                "every page's worker; a section must not signal processes it did not start",
     }
 

@@ -290,7 +290,7 @@ class PageRun:
                 hint = (f"\n(if it ran out of memory: the page's memory limit is {self.limits.memory} MB; "
                         f"set another with <!-- docexec memory=MB -->)")
             raise PageFailed.of("worker_died", item, who=self._who(name), error=error, hint=hint) from None
-        self._refuse_stopped_fork_server(worker, item)
+        self._refuse_stopped_fork_server(name, worker, item)
         if isinstance(answer, Fatal):
             raised = answer.raised
             raise PageFailed.of("exited", item, self._on(name), text=clean(str(raised.text)), where=raised.where,
@@ -300,12 +300,11 @@ class PageRun:
         self._note_modules(getattr(answer, "modules", None) or {}, name, item)
         return answer
 
-    @staticmethod
-    def _refuse_stopped_fork_server(worker, item) -> None:
+    def _refuse_stopped_fork_server(self, name: str, worker, item) -> None:
         """Blame the section that stopped its fork server, not the next page, which would wait
         for a fork that never comes (issue 18)."""
         if worker.zygote.stopped():
-            raise PageFailed.of("stopped_fork_server", item)
+            raise PageFailed.of("stopped_fork_server", item, self._on(name))
 
     def _run_item(self, name: str, worker, item, deadline: float):
         if isinstance(item, InlineValue):

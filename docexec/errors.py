@@ -85,7 +85,7 @@ class FrozenFileError(Exception):
 
     @classmethod
     def edited(cls, file) -> FrozenFileError:
-        return cls(f"{file} was edited by hand: its results do not match its checksum")
+        return cls(f"{file} was edited by hand: its content does not match its checksum")
 
 
 class WorkerFailed(Exception):
@@ -130,6 +130,15 @@ class PageFailed(Exception):
         "backends_missing": "the section runs on backends that are not installed ({parts}); {hint}. Reading the site "
                             "does not need them: frozen outputs serve every page whose sections are unchanged",
         "inline_raised": "`{{py}} {expression}` raised {text}",
+        "inline_threads": "the inline value left {count} thread(s) running ({names}); an inline value must not start "
+                          "threads",
+        "inline_too_big": "the inline value is {kb:.0f} kB, over the limit of {limit_kb:g} kB; show less, or raise the "
+                          "page's limit with <!-- docexec output-limit=KB -->",
+        "out_of_memory": "the section ran out of memory at {where}{on}: the page's memory limit is {limit} MB (set "
+                         "another with <!-- docexec memory=MB -->)",
+        "worker_died": "{who} {error}{hint}",
+        "stopped_fork_server": "the section stopped its fork server{on} (SIGSTOP to its parent process), which starts "
+                               "every page's worker; a section must not signal processes it did not start",
     }
 
     def __init__(self, reason: str, item=None):

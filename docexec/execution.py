@@ -24,8 +24,24 @@ from .cleaning import OUTPUT_LIMIT_KB, clean, clean_record, find_address, size
 from .errors import PageFailed, WorkerFailed, WorkerTimeout
 from .freeze import PACKAGE, libraries_used, top_level_imports
 from .model import Block, BlockRecord, BlockResult, InlineValue, ItemRecord, ValueRecord
-from .pool import POOL
-from .protocol import BlockAnswer, BlockRequest, Fatal, PageRequest, Refused, ValueAnswer, ValueRequest, under
+from .pool import POOL, Limits
+from .protocol import (
+    BlockAnswer,
+    BlockRequest,
+    Fatal,
+    PageRequest,
+    Refused,
+    Truth,
+    TruthRequest,
+    ValueAnswer,
+    ValueRequest,
+    under,
+)
+
+# A page's default limits (<!-- docexec memory=MB processes=N --> sets others, README): a 3 GB
+# array or a fork bomb is refused, with a message naming the block.
+MEMORY_LIMIT_MB = 2048
+PROCESS_LIMIT = 64
 
 STARTUP_LIMIT = 300.0  # seconds a fork server may take to import its libraries (not counted in the page's limit)
 
@@ -81,15 +97,19 @@ def _sha256(path: Path) -> str:
 # --------------------------------------------------------------------- verdicts (pure)
 
 
-def decide(item: Block, answer: BlockAnswer, output_limit: int, on: str = "") -> BlockResult:
+def decide(item: Block, answer: BlockAnswer, output_limit: int, on: str = "", truth: Truth | None = None,
+           memory_limit: float = MEMORY_LIMIT_MB) -> BlockResult:
     """What one block's answer means: its result, or PageFailed. Every rule is applied here,
-    in the build; `on` names the backend in messages (" on backend jax (JAX 0.10.2)")."""
+    in the build; `on` names the backend in messages (" on backend jax (JAX 0.10.2)"); `truth`
+    is a claim's final value, judged (asked for after the block answered)."""
     expected = item.options.raises
     raised = answer.raised
     error = None
     if raised:
         if expected and raised.type == expected:
             error = raised.text
+        elif raised.type == "MemoryError":
+            raise PageFailed.of("out_of_memory", item, on, where=raised.where, limit=f"{memory_limit:g}")
         else:
             raise PageFailed.of("code_failed", item, on, where=raised.where, details=clean(str(raised.details)),
                                 expected=f" (the page expected {expected})" if expected else "")
@@ -113,10 +133,10 @@ def decide(item: Block, answer: BlockAnswer, output_limit: int, on: str = "") ->
     return BlockResult(record["output"].splitlines(),
                        None if record["value"] is None else record["value"].splitlines(),
                        record["error"], [svg.splitlines() for svg in record["figures"]],
-                       check_claim(item, answer, record["output"], on) if claim else None, claim)
+                       check_claim(item, truth or Truth(), record["output"], on) if claim else None, claim)
 
 
-def check_claim(item: Block, answer: BlockAnswer, output: str, on: str = "") -> dict | None:
+def check_claim(item: Block, answer: Truth, output: str, on: str = "") -> dict | None:
     """The claim's scope (None: one example; else what docexec.checks.over() ran on), or
     PageFailed if its check is false, ran on nothing, or ended in something else."""
     checked = answer.checked
@@ -144,9 +164,17 @@ def refuse_address(item, text: str, source: str, on: str = "") -> None:
         raise PageFailed.of("address", item, on, line=line, source=source)
 
 
-def decide_value(item: InlineValue, answer: ValueAnswer, on: str = "") -> ValueRecord:
+def decide_value(item: InlineValue, answer: ValueAnswer, on: str = "", output_limit: int = OUTPUT_LIMIT_KB * 1000
+                 ) -> ValueRecord:
+    """A `{py}` value gets a block's checks: no thread left running, no more than a block's
+    output (issue 18: a 5 MB value made a 5 MB page), no memory address."""
     if answer.raised is not None:
         raise PageFailed.of("inline_raised", item, expression=item.expression, text=clean(answer.raised.text))
+    if answer.threads:
+        raise PageFailed.of("inline_threads", item, count=len(answer.threads), names=", ".join(answer.threads))
+    length = len(str(answer.value or "").encode("utf-8", "surrogatepass"))
+    if length > output_limit:
+        raise PageFailed.of("inline_too_big", item, kb=length / 1000, limit_kb=output_limit / 1000)
     text = clean(str(answer.value or ""))
     refuse_address(item, text, "the inline value", on)
     return ValueRecord(item.expression, text)
@@ -169,6 +197,7 @@ class PageRun:
                  backends: Backends = BACKENDS, pool=POOL):
         self.root, self.page, self.limit, self.pool, self.backends = root, page, limit, pool, backends
         self.output_limit = int((output_limit_kb or OUTPUT_LIMIT_KB) * 1000)
+        self.limits = Limits(int(page.memory or MEMORY_LIMIT_MB), int(page.processes or PROCESS_LIMIT))
         self.modules: dict[str, str] = {}  # module file (relative) -> sha256
         self.lock = threading.Lock()
         self.phrases: dict[str, str] = {}
@@ -189,7 +218,7 @@ class PageRun:
                     imports = ("keras",) if uses_keras(codes, self.root) else ()
                 else:  # a backend's worker imports Keras on that backend before any section runs
                     imports = backend.imports
-                worker = self.pool.take(backend, self.root, imports)
+                worker = self.pool.take(backend, self.root, imports, self.limits)
                 workers[name] = (worker, items, "keras" in imports)
         results: dict[int, dict] = {}
         failures: list[tuple[int, str]] = []
@@ -256,7 +285,12 @@ class PageRun:
             raise PageFailed.of("timeout", item, self._on(name), limit=self.limit,
                                 at=f"; it was at {timeout.at}" if timeout.at else "") from None
         except WorkerFailed as error:
-            raise PageFailed(f"{self._who(name)} {error}", item) from None
+            hint = ""
+            if any(f"killed by {signal}" in str(error) for signal in ("SIGABRT", "SIGSEGV", "SIGBUS")):
+                hint = (f"\n(if it ran out of memory: the page's memory limit is {self.limits.memory} MB; "
+                        f"set another with <!-- docexec memory=MB -->)")
+            raise PageFailed.of("worker_died", item, who=self._who(name), error=error, hint=hint) from None
+        self._refuse_stopped_fork_server(name, worker, item)
         if isinstance(answer, Fatal):
             raised = answer.raised
             raise PageFailed.of("exited", item, self._on(name), text=clean(str(raised.text)), where=raised.where,
@@ -266,13 +300,24 @@ class PageRun:
         self._note_modules(getattr(answer, "modules", None) or {}, name, item)
         return answer
 
+    def _refuse_stopped_fork_server(self, name: str, worker, item) -> None:
+        """Blame the section that stopped its fork server, not the next page, which would wait
+        for a fork that never comes (issue 18)."""
+        if worker.zygote.stopped():
+            raise PageFailed.of("stopped_fork_server", item, self._on(name))
+
     def _run_item(self, name: str, worker, item, deadline: float):
         if isinstance(item, InlineValue):
             answer = self._call(name, worker, ValueRequest(item.expression), deadline, item)
-            return decide_value(item, self._expect(answer, ValueAnswer, name, item), self._on(name))
+            return decide_value(item, self._expect(answer, ValueAnswer, name, item), self._on(name),
+                                self.output_limit)
         request = BlockRequest(item.code, item.section.path, item.section.first_line)
         answer = self._expect(self._call(name, worker, request, deadline, item), BlockAnswer, name, item)
-        return decide(item, answer, self.output_limit, self._on(name))
+        truth = None
+        if item.options.claim is not None and answer.raised is None:
+            # asked only now, with a fresh nonce: code that ran in the block cannot answer for it
+            truth = self._expect(self._call(name, worker, TruthRequest(), deadline, item), Truth, name, item)
+        return decide(item, answer, self.output_limit, self._on(name), truth, self.limits.memory)
 
     def _expect(self, answer, kind, name, item):
         if not isinstance(answer, kind):

@@ -8,6 +8,8 @@ that renders these pages can build them without running their code.
 from __future__ import annotations
 
 import re
+import secrets
+import sys
 from pathlib import Path
 
 from markdown import Extension
@@ -21,8 +23,12 @@ from .freeze import mode_from_environment
 from .page import locate_page, parse_page
 from .render import render_page, stamp_html
 
-TOKEN_OPEN, TOKEN_CLOSE = "\ue000", "\ue001"  # private-use characters: never in a page
-TOKEN = re.compile(f"{TOKEN_OPEN}(\\d+){TOKEN_CLOSE}")
+TOKEN_OPEN, TOKEN_CLOSE = "\ue000", "\ue001"  # private-use characters, rare in a page
+# ...but a section may hold them (issue 18: "\ue0000\ue001" in a code line showed another
+# fragment, "\ue000999\ue001" crashed the build): this build's tokens carry a random salt that no
+# file can contain, and a token not issued for this page is left as it is.
+SALT = secrets.token_hex(8)
+TOKEN = re.compile(f"{TOKEN_OPEN}{SALT}:(\\d+){TOKEN_CLOSE}")
 
 
 class ExecPreprocessor(Preprocessor):
@@ -46,16 +52,18 @@ class ExecPreprocessor(Preprocessor):
             page = parse_page(lines, self.cache.root, self.backends)
             name = self.page_name(lines) if page.items else None
             record = self.cache.record(name, page) if page.items else None
-            output = render_page(page, record, self.stash, self.backends)
+            output = render_page(page, record, self.stash, self.backends, escape="snippet" in self.md.preprocessors)
             if page.claims_index:
                 output += claims_index(self.cache, name, self.stash)
         except DocexecError as error:
-            found = self.config["page"] or locate_page(lines, self.cache.docs_dir) or "(unknown page)"
+            found = (self.config["page"] or page_being_rendered(self.cache.docs_dir)
+                     or locate_page(lines, self.cache.docs_dir) or "(unknown page)")
             raise error.at(page=f"{self.cache.docs_dir.name}/{found}") from None
         return output + ["", self.stash(stamp_html(record, library_versions(), self.backends))]
 
     def page_name(self, lines: list[str]) -> str:
-        found = self.config["page"] or locate_page(lines, self.cache.docs_dir)
+        docs = self.cache.docs_dir
+        found = self.config["page"] or page_being_rendered(docs) or locate_page(lines, docs)
         if not found:
             raise DocexecError(
                 f"cannot tell which file under {self.cache.docs_dir} this page is "
@@ -67,7 +75,26 @@ class ExecPreprocessor(Preprocessor):
         """A token for raw HTML; `StashTokens` swaps it for Markdown's own placeholder later,
         since whitespace normalisation (which runs after us) strips those placeholders."""
         self.pending.append(text)
-        return f"{TOKEN_OPEN}{len(self.pending) - 1}{TOKEN_CLOSE}"
+        return f"{TOKEN_OPEN}{SALT}:{len(self.pending) - 1}{TOKEN_CLOSE}"
+
+
+def page_being_rendered(docs_dir: Path) -> str | None:
+    """The path of the page MkDocs is rendering, from the `Page.render` frame that called
+    Markdown: two pages with the same text cannot be told apart by their text (issue 18).
+    None under another renderer (Zensical): then the page is found by its text."""
+    frame = sys._getframe(1)
+    for _ in range(40):
+        if frame is None:
+            return None
+        owner = frame.f_locals.get("self") if frame.f_code.co_name == "render" else None
+        source = getattr(getattr(owner, "file", None), "abs_src_path", None)
+        if isinstance(source, str):
+            try:
+                return Path(source).resolve().relative_to(docs_dir).as_posix()
+            except ValueError:
+                return None
+        frame = frame.f_back
+    return None
 
 
 class StashTokens(Preprocessor):

@@ -128,10 +128,12 @@ def page_key(items: list[dict], root: Path, versions: dict[str, str]) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
 
-def results_checksum(record: dict) -> str:
-    """Ties a record's results to its key, so an edit by hand (or a botched merge) of a frozen
-    file is noticed instead of published."""
-    payload = json.dumps([record["key"], record["results"]], sort_keys=True, ensure_ascii=False)
+def record_checksum(record: dict) -> str:
+    """Covers every field of a record's JSON (Record.to_json) but the checksum itself, so an
+    edit by hand (or a botched merge) of a frozen file is noticed instead of published: editing
+    only its versions made the page's stamp false, emptying its modules made auto builds stale
+    (issue 18)."""
+    payload = json.dumps({k: v for k, v in record.items() if k != "checksum"}, sort_keys=True, ensure_ascii=False)
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
@@ -158,7 +160,7 @@ class Store:
             record = Record.from_json(data, items)
         except ValueError as problem:
             raise FrozenFileError.wrong_shape(file, str(problem)) from None
-        if data["checksum"] != results_checksum(data):
+        if data["checksum"] != record_checksum(data):
             raise FrozenFileError.edited(file)
         return record
 
@@ -168,7 +170,7 @@ class Store:
         file = self.path(page)
         file.parent.mkdir(parents=True, exist_ok=True)
         data = record.to_json()
-        data["checksum"] = results_checksum(data)
+        data["checksum"] = record_checksum(data)
         text = json.dumps(data, indent=1, ensure_ascii=False) + "\n"
         if file.is_file() and file.read_text(encoding="utf-8", errors="replace") == text:
             return

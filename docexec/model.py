@@ -18,8 +18,8 @@ from .errors import DocexecError
 from .sections import Section
 
 # Bump when the shape of stored records or their rendering changes (3: records list the modules a run loaded;
-# 4: a claim's result carries its scope, docexec.checks).
-FORMAT = 4
+# 4: a claim's result carries its scope, docexec.checks; 5: the checksum covers the whole record).
+FORMAT = 5
 
 
 def _flag(doc: str) -> Any:
@@ -147,6 +147,8 @@ class Page:
     directives: set[int] = field(default_factory=set)  # indexes of directive lines (not shown)
     timeout: float | None = None  # seconds the page may run (<!-- docexec timeout=SECONDS -->)
     output_limit: float | None = None  # kB one block may produce (<!-- docexec output-limit=KB -->)
+    memory: float | None = None  # MB of memory a worker may use (<!-- docexec memory=MB -->)
+    processes: int | None = None  # processes a page may have at once (<!-- docexec processes=N -->)
     claims_index: bool = False  # <!-- docexec claims-index -->: list every other page's claims here
 
     @property

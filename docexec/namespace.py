@@ -19,7 +19,7 @@ import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .protocol import FIXED_ENVIRONMENT, project_file
+from .protocol import FIXED_ENVIRONMENT, project_code
 
 # A worker has these already; a test running Namespace in its own process may not (PYTHONHASHSEED
 # only counts when a process starts).
@@ -171,4 +171,4 @@ def collect_figures() -> list[str]:
 
 
 def _in_project(filename: str, root: Path) -> bool:
-    return project_file(str(Path(filename).resolve()), root.resolve()) is not None
+    return project_code(filename, root) is not None

@@ -141,12 +141,15 @@ def _apply_directive(page: Page, text: str, line: int) -> None:
         if key == "claims-index" and not value:
             page.claims_index = True
         elif key == "timeout":
-            try:
-                page.timeout = float(value)
-            except ValueError:
-                page.timeout = -1
-            if not page.timeout > 0:
-                raise DocexecError(f"timeout must be a positive number of seconds, got {value!r}", line=line)
+            # inf gave a cryptic OverflowError and 1e9 was accepted (issue 18): a day at most
+            page.timeout = _in_range(value, 0, 86400, f"timeout must be a number of seconds between 0 and 86400, "
+                                                      f"got {value!r}", line, whole=False, open_low=True)
+        elif key == "memory":
+            page.memory = _in_range(value, 64, 1 << 20, f"memory must be a number of MB between 64 and 1048576, "
+                                                        f"got {value!r}", line, whole=False)
+        elif key == "processes":
+            page.processes = _in_range(value, 1, 4096, f"processes must be a whole number between 1 and 4096, "
+                                                       f"got {value!r}", line, whole=True)
         elif key == "output-limit":
             try:
                 page.output_limit = float(value)
@@ -156,8 +159,20 @@ def _apply_directive(page: Page, text: str, line: int) -> None:
                 raise DocexecError(f"output-limit must be a positive number of kB, got {value!r}", line=line)
         else:
             raise DocexecError(
-                f"unknown docexec directive {word!r}; use timeout=SECONDS, output-limit=KB or claims-index", line=line
+                f"unknown docexec directive {word!r}; use timeout=SECONDS, output-limit=KB, memory=MB, "
+                f"processes=N or claims-index", line=line
             )
+
+
+def _in_range(text: str, low: float, high: float, message: str, line: int, whole: bool, open_low: bool = False):
+    """`text` as a number within [low, high] (or (low, high]), else a DocexecError at `line`."""
+    try:
+        value = int(text) if whole else float(text)
+    except ValueError:
+        raise DocexecError(message, line=line) from None
+    if not (low < value <= high if open_low else low <= value <= high):  # also false for nan
+        raise DocexecError(message, line=line)
+    return value
 
 
 def key_items(page: Page) -> list[dict]:

@@ -15,9 +15,11 @@ frozen starts no process.
 from __future__ import annotations
 
 import atexit
+import dataclasses
 import json
 import os
 import re
+import secrets
 import select
 import signal
 import socket
@@ -26,11 +28,12 @@ import sys
 import tempfile
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from .backends import PACKAGE_PARENT, Backend
 from .errors import WorkerFailed, WorkerTimeout
-from .protocol import Ready, decode, encode, project_file
+from .protocol import Fatal, Ready, decode_with_nonce, encode, project_file
 
 
 class Zygote:
@@ -54,7 +57,19 @@ class Zygote:
             theirs.close()
         self.ready = False
         self.statuses: dict[int, int] = {}
+        self.over: dict[int, int] = {}  # worker pid -> processes its page had when it was killed for it
         self.lock = threading.Lock()
+
+    def _note(self, message: dict) -> None:
+        if "exited" in message:
+            self.statuses[message["exited"]] = message["status"]
+        elif "over" in message:
+            self.over[message["over"]] = message["processes"]
+
+    def stopped(self) -> bool:
+        """Whether the fork server is stopped (SIGSTOP from a section): it would never answer
+        the next page (issue 18: a 300 s stall, then the wrong page blamed)."""
+        return _stopped(self.process.pid)
 
     def _receive(self, deadline: float) -> dict | None:
         """The next message, or None at the deadline."""
@@ -76,21 +91,23 @@ class Zygote:
                     if not message["ready"]:
                         raise WorkerFailed(f"importing its libraries failed: {message.get('error')}")
                     self.ready = True
-                elif "exited" in message:
-                    self.statuses[message["exited"]] = message["status"]
+                else:
+                    self._note(message)
 
-    def fork(self, root: Path, fds: tuple, deadline: float) -> int:
+    def fork(self, root: Path, fds: tuple, deadline: float, limits: Limits | None = None) -> int:
         self.wait_ready(deadline)
+        if self.stopped():
+            raise WorkerFailed("its fork server is stopped (SIGSTOP)")
         with self.lock:
-            socket.send_fds(self.control, [json.dumps({"root": str(root)}).encode()], list(fds))
+            request = {"root": str(root), **(dataclasses.asdict(limits) if limits else {})}
+            socket.send_fds(self.control, [json.dumps(request).encode()], list(fds))
             while True:
                 message = self._receive(deadline)
                 if message is None:
                     raise WorkerFailed("its fork server did not answer")
                 if "forked" in message:
                     return message["forked"]
-                if "exited" in message:
-                    self.statuses[message["exited"]] = message["status"]
+                self._note(message)
 
     def status(self, pid: int, timeout: float) -> int | None:
         """The exit status of a worker this server forked (negative: the signal that killed it)."""
@@ -103,17 +120,26 @@ class Zygote:
                     return None
                 if message is None:
                     return None
-                if "exited" in message:
-                    self.statuses[message["exited"]] = message["status"]
+                self._note(message)
             return self.statuses.pop(pid)
 
     def kill(self) -> None:
+        """Close the control socket, so that the fork server kills everything below it and
+        exits; SIGKILL it if it has not within a few seconds."""
+        self.control.close()
+        try:
+            os.killpg(self.process.pid, signal.SIGCONT)  # a stopped fork server cannot clean up
+        except (ProcessLookupError, PermissionError):
+            pass
+        try:
+            self.process.wait(3)
+        except subprocess.TimeoutExpired:
+            pass
         try:
             os.killpg(self.process.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
         self.process.wait()
-        self.control.close()
         self.log.close()
 
 
@@ -127,16 +153,24 @@ class Spawner:
         self.processes: dict[int, subprocess.Popen] = {}
         self.process = self  # Pool checks `zygote.process.poll()`: a spawner never dies
 
+    over: dict = {}  # no fork server watches a spawned worker's process count (README)
+
     @staticmethod
     def poll() -> None:
         return None
 
+    @staticmethod
+    def stopped() -> bool:
+        return False
+
     def wait_ready(self, deadline: float) -> None:
         pass
 
-    def fork(self, root: Path, fds: tuple, deadline: float) -> int:
+    def fork(self, root: Path, fds: tuple, deadline: float, limits: Limits | None = None) -> int:
         requests, results, log = fds
         environment = self.backend.worker_environment(first_on_path=(str(root),))
+        if limits is not None:
+            environment["DOCEXEC_MEMORY_MB"] = str(limits.memory)
         process = subprocess.Popen(
             [sys.executable, "-m", "docexec.worker", str(requests), str(results), *self.imports],
             pass_fds=(requests, results), stdin=subprocess.DEVNULL, stdout=log, stderr=log,
@@ -165,11 +199,20 @@ def _starter(backend: Backend, imports: tuple):
     return Zygote(backend, imports) if _forking() else Spawner(backend, imports)
 
 
+@dataclass(frozen=True)
+class Limits:
+    """What a page's worker may use (<!-- docexec memory=MB processes=N -->): its fork server
+    sets the memory limit in the worker and watches the page's process count."""
+
+    memory: int  # MB of RLIMIT_DATA
+    processes: int  # processes the page may have at once, its worker included
+
+
 class Worker:
     """One page's worker process (forked by a Zygote), its two pipes and its log."""
 
-    def __init__(self, zygote: Zygote | Spawner, root: Path):
-        self.zygote, self.root = zygote, root
+    def __init__(self, zygote: Zygote | Spawner, root: Path, limits: Limits | None = None):
+        self.zygote, self.root, self.limits = zygote, root, limits
         self.log = tempfile.TemporaryFile()
         theirs_read, self.requests = os.pipe()
         self.results, theirs_write = os.pipe()
@@ -184,10 +227,10 @@ class Worker:
             return
         if self.pid is None:
             try:
-                self.pid = self.zygote.fork(self.root, (*self._theirs, self.log.fileno()), deadline)
+                self.pid = self.zygote.fork(self.root, (*self._theirs, self.log.fileno()), deadline, self.limits)
             finally:
                 self._close_theirs()
-        answer = self.read(deadline, "starting")
+        answer, _ = self.read(deadline, "starting")
         if not isinstance(answer, Ready) or not answer.ready:
             raise WorkerFailed(f"could not start: {getattr(answer, 'error', None) or answer}")
         self.started = True
@@ -195,15 +238,24 @@ class Worker:
     def call(self, request, deadline: float, doing: str):
         """Send one request (docexec.protocol) and wait for its answer until `deadline` (time.monotonic())."""
         self.wait_ready(deadline)
-        data = encode(request)
+        nonce = secrets.token_hex(16)
+        data = encode(request, nonce)
         try:
             while data:
                 data = data[os.write(self.requests, data):]
         except BrokenPipeError:
             raise WorkerFailed(self.death(doing)) from None
-        return self.read(deadline, doing)
+        answer, carried = self.read(deadline, doing)
+        if not isinstance(answer, Fatal) and carried != nonce:
+            self.kill()
+            raise WorkerFailed(
+                f"answered out of turn while {doing}: the answer does not carry its request's nonce, so it was "
+                f"not the worker's answer (a section wrote to the build's result channel)"
+            )
+        return answer
 
-    def read(self, deadline: float, doing: str):
+    def read(self, deadline: float, doing: str) -> tuple:
+        """(the next message, the nonce it carries)."""
         while b"\n" not in self.buffer:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
@@ -219,17 +271,20 @@ class Worker:
             self.buffer += chunk
         line, _, self.buffer = self.buffer.partition(b"\n")
         try:
-            answer = decode(line)
+            return decode_with_nonce(line)
         except (ValueError, TypeError):
             self.kill()
             raise WorkerFailed(f"answered something that is not a result while {doing}: {line[:200]!r}") from None
-        return answer
 
     def death(self, doing: str) -> str:
         """What happened to a worker whose result pipe closed."""
         status = self.zygote.status(self.pid, timeout=5) if self.pid else None
         tail = _tail(self.log)
         self.kill()
+        over = self.zygote.over.pop(self.pid, None)
+        if over is not None:
+            return (f"had {over} processes, more than the page's limit of {self.limits.processes} processes, "
+                    f"and was stopped while {doing} (set another with <!-- docexec processes=N -->)")
         if status is None:
             return f"closed its result pipe while {doing}{tail}"
         if status < 0:
@@ -305,6 +360,21 @@ def _tail(log, lines: int = 15) -> str:
     return "; its last output:\n" + "\n".join(text.splitlines()[-lines:]) if text else ""
 
 
+_STOP_SIGNALS = sum(1 << (number - 1) for number in (signal.SIGSTOP, signal.SIGTSTP, signal.SIGTTIN, signal.SIGTTOU))
+
+
+def _stopped(pid: int) -> bool:
+    """Whether process `pid` is stopped, or has a stop signal pending (a section's SIGSTOP may
+    not have taken effect yet when its block answers); False off Linux."""
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            fields = dict(line.split(":", 1) for line in status if ":" in line)
+    except OSError:
+        return False
+    pending = int(fields.get("SigPnd", "0"), 16) | int(fields.get("ShdPnd", "0"), 16)
+    return fields.get("State", "").strip()[:1] in ("T", "t") or bool(pending & _STOP_SIGNALS)
+
+
 def _descendants(pid: int) -> list[int]:
     try:
         import psutil
@@ -325,12 +395,12 @@ class Pool:
         self.zygotes: dict[tuple, Zygote] = {}
         self.lock = threading.Lock()
 
-    def take(self, backend: Backend, root: Path, imports: tuple) -> Worker:
-        """A fresh worker for one page; it is forked when first used."""
+    def take(self, backend: Backend, root: Path, imports: tuple, limits: Limits | None = None) -> Worker:
+        """A fresh worker for one page, with the page's `limits`; it is forked when first used."""
         key = (backend.name, tuple(imports), _engine_stamp(), _forking())
         with self.lock:
             zygote = self.zygotes.get(key)
-            if zygote is not None and zygote.process.poll() is not None:
+            if zygote is not None and (zygote.process.poll() is not None or zygote.stopped()):
                 del self.zygotes[key]
                 zygote.kill()
                 zygote = None
@@ -338,7 +408,7 @@ class Pool:
                 for old in [k for k in self.zygotes if k[2] != key[2]]:
                     self.zygotes.pop(old).kill()
                 zygote = self.zygotes[key] = _starter(backend, tuple(imports))
-        return Worker(zygote, root)
+        return Worker(zygote, root, limits)
 
     def prestart(self, backend: Backend, imports: tuple) -> None:
         """Start the fork server now (it imports in the background) if none is running."""

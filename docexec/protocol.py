@@ -43,6 +43,15 @@ def project_file(filename: str, root: str | Path) -> str | None:
     return None if "docexec" in parts or ".venv" in parts else relative
 
 
+def project_code(filename: str, root: Path) -> str | None:
+    """Like project_file, for a code object's filename as Python wrote it, links resolved.
+    "<string>" (exec) and "<frozen importlib._bootstrap>" are not files: resolved, they landed
+    under the working directory, the project root, and took the blame (issue 18)."""
+    if not Path(filename).is_absolute():
+        return None
+    return project_file(str(Path(filename).resolve()), root.resolve())
+
+
 # ------------------------------------------------------------------ requests (build -> worker)
 
 
@@ -72,6 +81,12 @@ class ValueRequest:
     expression: str
 
 
+@dataclass
+class TruthRequest:
+    """Judge the last block's final value (a claim's check). Sent only once that block has
+    answered, with a fresh nonce, so code the block ran cannot answer for it (issue 18)."""
+
+
 # ------------------------------------------------------------------ answers (worker -> build)
 
 
@@ -90,7 +105,7 @@ class Raised:
         paths) is applied to its text, as to the output it may be shown with."""
         normalise = normalise or (lambda text: text.replace(str(root) + os.sep, ""))
         frames = traceback.extract_tb(error.__traceback__)
-        ours = [frame for frame in frames if project_file(str(Path(frame.filename).resolve()), root.resolve())]
+        ours = [frame for frame in frames if project_code(frame.filename, root)]
         if isinstance(error, SyntaxError) and error.filename:
             where = f"{_relative(error.filename, root)}:{error.lineno}"
         elif ours:
@@ -131,14 +146,20 @@ class BlockAnswer:
     value: str | None = None  # the final expression's text, when it is not None
     figures: list[str] = field(default_factory=list)  # SVG documents
     raised: Raised | None = None
-    truth: bool | None = None  # the final value, when it is a bool, Python's or NumPy's (a claim's check)
-    checked: dict | None = None  # the final value, when it is a docexec.checks.Checked (its to_json())
-    value_type: str = "NoneType"  # the final value's type name (a claim's check that is not a bool)
     threads: list[str] = field(default_factory=list)  # threads the block left running
     modules: dict[str, str] = field(default_factory=dict)  # project module -> file, loaded so far
     truncated: bool = False  # more output than the page's limit: the rest was not stored
     size: int = 0  # characters printed, stored or not
     address_at: str | None = None  # file:line that first printed a memory address
+
+
+@dataclass
+class Truth:
+    """The last block's final value, judged (the answer to a TruthRequest)."""
+
+    truth: bool | None = None  # the final value, when it is a bool, Python's or NumPy's (a claim's check)
+    checked: dict | None = None  # the final value, when it is a docexec.checks.Checked (its to_json())
+    value_type: str = "NoneType"  # the final value's type name (a claim's check that is not a bool)
 
 
 @dataclass
@@ -148,6 +169,7 @@ class ValueAnswer:
     value: str | None = None
     raised: Raised | None = None
     modules: dict[str, str] = field(default_factory=dict)
+    threads: list[str] = field(default_factory=list)  # threads the expression left running
 
 
 @dataclass
@@ -164,14 +186,18 @@ class Refused:
     reason: str
 
 
-MESSAGES = {cls.__name__: cls for cls in (PageRequest, BlockRequest, ValueRequest, Ready, PageStarted,
-                                          BlockAnswer, ValueAnswer, Fatal, Refused)}
+MESSAGES = {cls.__name__: cls for cls in (PageRequest, BlockRequest, ValueRequest, TruthRequest, Ready,
+                                          PageStarted, BlockAnswer, Truth, ValueAnswer, Fatal, Refused)}
 NESTED = {"raised": Raised}
 
 
-def encode(message) -> bytes:
-    """One message as one ASCII JSON line."""
+def encode(message, nonce: str | None = None) -> bytes:
+    """One message as one ASCII JSON line. A request carries a random `nonce` and its answer
+    carries it back, so that a line a section wrote on the result channel is an answer out of
+    turn (issue 18; README, "What the build trusts")."""
     data = {"kind": type(message).__name__}
+    if nonce is not None:
+        data["nonce"] = nonce
     for name, value in vars(message).items():
         data[name] = vars(value) if name in NESTED and value is not None else value
     return (_dumps(data, ensure_ascii=True) + "\n").encode("ascii")
@@ -179,9 +205,15 @@ def encode(message) -> bytes:
 
 def decode(line: bytes | str):
     """The message a line holds; ValueError if it holds none."""
+    return decode_with_nonce(line)[0]
+
+
+def decode_with_nonce(line: bytes | str) -> tuple:
+    """(the message a line holds, the nonce it carries or None); ValueError if it holds none."""
     data = _loads(line)
     if not isinstance(data, dict) or data.get("kind") not in MESSAGES:
         raise ValueError("not a message")
+    nonce = data.pop("nonce", None)
     cls = MESSAGES[data.pop("kind")]
     known = {item.name for item in fields(cls)}
     if not known >= data.keys():
@@ -189,7 +221,7 @@ def decode(line: bytes | str):
     for name, nested in NESTED.items():
         if isinstance(data.get(name), dict):
             data[name] = nested(**data[name])
-    return cls(**data)
+    return cls(**data), nonce
 
 
 def _relative(filename: str, root: Path) -> str:

@@ -18,9 +18,25 @@ from .page import claim_id
 Stash = Callable[[str], str]
 
 
-def render_page(page: Page, record: Record | None, stash: Stash, backends: Backends = BACKENDS) -> list[str]:
+# A line pymdownx.snippets would act on: an include (`--8<-- "file"`, or a bare `--8<--`) or a
+# section marker (`--8<-- [start:name]`), which it removes. Its escape is a `;` before the marker.
+INCLUDE_MARKER = re.compile(
+    r"""^(?P<before>[ \t]*)(?=-+8<-+(?:[ \t]+(?:"|')|$))|(?P<pre>.*?)(?=(?<!;)-+8<-+[ \t]+\[)""", re.IGNORECASE)
+
+
+def escape_includes(code: str) -> str:
+    """`code` with every line that pymdownx.snippets (which runs after docexec) would expand or
+    remove escaped, so the code shown is the code that ran (issue 18: a `--8<--` line inside
+    a string showed the glossary instead)."""
+    return "\n".join(INCLUDE_MARKER.sub(lambda m: (m["before"] or m["pre"] or "") + ";", line, count=1)
+                     for line in code.split("\n"))
+
+
+def render_page(page: Page, record: Record | None, stash: Stash, backends: Backends = BACKENDS,
+                escape: bool = False) -> list[str]:
     """The page's lines with each block replaced by its code and output, each `{py}` value by
-    its result, and directive lines dropped; spliced by the spans the parser recorded."""
+    its result, and directive lines dropped; spliced by the spans the parser recorded. With
+    `escape` (pymdownx.snippets is on), include markers in shown code are escaped."""
     results = pair_results(page, record)
     blocks = {item.start: (item, result) for item, result in results if isinstance(item, Block)}
     values: dict[int, list] = {}
@@ -31,7 +47,8 @@ def render_page(page: Page, record: Record | None, stash: Stash, backends: Backe
     while number < len(page.lines):
         if number in blocks:
             block, result = blocks[number]
-            out.extend(block_lines(block, result, record, stash, backends))
+            setup = hidden_setup_html(page, block) if block.options.claim is not None else ""
+            out.extend(block_lines(block, result, record, stash, backends, setup, escape))
             number = block.end
             continue
         line = page.lines[number]
@@ -62,25 +79,27 @@ def _what(result) -> str:
     return repr(getattr(result, "source", None) or getattr(result, "expression", None))
 
 
-def block_lines(block: Block, stored: BlockRecord, record: Record, stash: Stash, backends: Backends) -> list[str]:
+def block_lines(block: Block, stored: BlockRecord, record: Record, stash: Stash, backends: Backends,
+                setup: str = "", escape: bool = False) -> list[str]:
+    """`setup`: a claim's hidden set-up (hidden_setup_html); `escape`: see render_page."""
     if block.options.hidden:
         return []
     if stored.backends is not None:
-        return backend_lines(block, stored.backends, record.backends or {}, stash, backends)
+        return backend_lines(block, stored.backends, record.backends or {}, stash, backends, setup, escape)
     result = stored.result
     if block.options.claim is not None:
-        return claim_lines(block, result, record.versions, stash)
-    lines = code_lines(block)
+        return claim_lines(block, result, record.versions, stash, setup)
+    lines = code_lines(block, escape)
     output = output_html(result, block)
     if output:
         lines += [block.indent + stash(output), ""]
     return lines
 
 
-def code_lines(block: Block) -> list[str]:
+def code_lines(block: Block, escape: bool = False) -> list[str]:
     """The section's code as a fenced block titled with its file (fenced with more backticks
-    than any run in the code)."""
-    indent, code = block.indent, block.code
+    than any run in the code); with `escape`, its include markers escaped (escape_includes)."""
+    indent, code = block.indent, escape_includes(block.code) if escape else block.code
     ticks = "`" * max(3, 1 + max((len(run) for run in re.findall("`+", code)), default=0))
     lines = ["", f'{indent}{ticks}python title="{block.section.path}"']
     lines += [indent + code_line if code_line else "" for code_line in code.splitlines()]
@@ -111,9 +130,33 @@ def output_html(result: BlockResult, block: Block) -> str:
     return "\n".join(parts)
 
 
-def claim_lines(block: Block, result: BlockResult, versions: dict, stash: Stash) -> list[str]:
+def hidden_setup_html(page: Page, claim: Block) -> str:
+    """The hidden blocks that ran before `claim` in its worker(s), each with its file:lines and
+    code, for the claim's "Checked by" box: hidden code can change what a check computes
+    (`np.allclose = lambda *a, **k: True`), so a reader must be able to see it (issue 18)."""
+    ran_on = set(claim.options.backends or ("",))
+    shown = []
+    for block in page.blocks:
+        if block is claim:
+            break
+        if not block.options.hidden or not set(block.options.backends or ("",)) & ran_on:
+            continue
+        section = block.section
+        last = section.first_line + len(section.code.splitlines()) - 1
+        shown.append(
+            f'<p class="docexec-setup-source"><code>{html.escape(section.path)}:{section.first_line}-{last}</code>, '
+            f"section <code>{html.escape(section.name)}</code></p>"
+            f'<div class="highlight"><pre><code>{highlighted(section.code)}</code></pre></div>'
+        )
+    if not shown:
+        return ""
+    return (f'<details class="docexec-setup"><summary>and the hidden set-up it ran after '
+            f'({len(shown)} section{"s" if len(shown) > 1 else ""})</summary>{"".join(shown)}</details>')
+
+
+def claim_lines(block: Block, result: BlockResult, versions: dict, stash: Stash, setup: str = "") -> list[str]:
     title = f"Verified on {scope_text(result.scope)}"
-    return claim_box(block, title, f"with {versions_text(versions)}", output_html(result, block), stash)
+    return claim_box(block, title, f"with {versions_text(versions)}", output_html(result, block), stash, setup)
 
 
 def verified_on(stored: BlockRecord, versions: dict, backends: Backends) -> str:
@@ -131,7 +174,7 @@ def listed(names: list[str]) -> str:
     return ", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else names[0]
 
 
-def claim_box(block: Block, title: str, checked_with: str, outputs: str, stash: Stash) -> list[str]:
+def claim_box(block: Block, title: str, checked_with: str, outputs: str, stash: Stash, setup: str = "") -> list[str]:
     """A native admonition whose paragraph carries the claim's id, so that MkDocs' anchor
     validation sees it; the sentence itself goes in as escaped HTML."""
     sentence = block.options.claim
@@ -139,7 +182,7 @@ def claim_box(block: Block, title: str, checked_with: str, outputs: str, stash: 
         f'<details class="docexec-check"><summary>Checked by <code>{html.escape(block.section.path)}</code> '
         f"when this page was built, {html.escape(checked_with)}</summary>"
         f'<div class="highlight"><pre><code>{highlighted(block.code)}</code></pre></div>'
-        f"{outputs}</details>"
+        f"{outputs}{setup}</details>"
     )
     body = [stash(sentence_html(sentence)), f"{{: #{claim_id(sentence)} }}", "", stash(check)]
     indent = block.indent
@@ -148,14 +191,14 @@ def claim_box(block: Block, title: str, checked_with: str, outputs: str, stash: 
 
 
 def backend_lines(block: Block, runs: dict[str, BlockResult], versions: dict, stash: Stash,
-                  backends: Backends) -> list[str]:
+                  backends: Backends, setup: str = "", escape: bool = False) -> list[str]:
     """A block run on several backends: its code once, then one content tab per backend
     with what that backend printed (a claim: one Verified note naming every backend);
     `versions` are the record's, backend name -> library versions."""
     indent = block.indent
     if block.options.claim is not None:
-        return backend_claim_lines(block, runs, versions, stash, backends)
-    lines = code_lines(block)
+        return backend_claim_lines(block, runs, versions, stash, backends, setup)
+    lines = code_lines(block, escape)
     outputs = {name: output_html(run, block) for name, run in runs.items()}
     if not any(outputs.values()):  # a definition: like a block on one backend, nothing under it
         return lines
@@ -166,7 +209,7 @@ def backend_lines(block: Block, runs: dict[str, BlockResult], versions: dict, st
 
 
 def backend_claim_lines(block: Block, runs: dict[str, BlockResult], versions: dict, stash: Stash,
-                        backends: Backends) -> list[str]:
+                        backends: Backends, setup: str = "") -> list[str]:
     titles = [backend_title(name, versions, backends) for name in runs]
     scopes = [run.scope for run in runs.values()]
     same = all(scope == scopes[0] for scope in scopes)
@@ -177,7 +220,7 @@ def backend_claim_lines(block: Block, runs: dict[str, BlockResult], versions: di
     )
     scope = scope_text(scopes[0]) if same else "the configurations each lists"
     title = f"Verified on {scope}" + (f", on {len(titles)} backends" if len(titles) > 1 else "")
-    return claim_box(block, title, f"on each of {listed(titles)}", outputs, stash)
+    return claim_box(block, title, f"on each of {listed(titles)}", outputs, stash, setup)
 
 
 def sentence_html(sentence: str) -> str:

@@ -106,7 +106,7 @@ def load_section(root: Path, path: str, name: str) -> Section:
 @functools.lru_cache(maxsize=256)
 def _parsed_file(file: Path, path: str, mtime_ns: int, size: int) -> dict[str, Section]:
     """Sections of a file, parsed once per version of it (a page includes many from one module)."""
-    return parse_sections(file.read_text(encoding="utf-8"), path)
+    return parse_sections(_utf8(file, path), path)
 
 
 def parse_include(line: str) -> tuple[str, str]:
@@ -141,3 +141,17 @@ def stray_lines(text: str) -> list[int]:
         elif line.strip() and not inside and number not in docstring:
             stray.append(number)
     return stray
+
+
+def _utf8(file: Path, shown: str) -> str:
+    """The file's text; a byte that is not UTF-8 is an error naming the file and the byte's
+    offset, not a raw UnicodeDecodeError blamed on the page that included it (issue 18)."""
+    data = file.read_bytes()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        raise SectionError(
+            f"{shown} is not UTF-8: byte 0x{data[error.start]:02x} at offset {error.start} (line {line}); "
+            f"save it as UTF-8"
+        ) from None

@@ -166,7 +166,7 @@ def corrupt_not_a_record(file):
 def corrupt_too_few_results(file):
     record = json.loads(file.read_text())
     record["results"] = record["results"][:1]
-    record["checksum"] = freeze.results_checksum(record)
+    record["checksum"] = freeze.record_checksum(record)
     file.write_text(json.dumps(record))
 
 
@@ -214,7 +214,7 @@ def test_check_mode_compares_keys(numbers, project):
     file = project.root / "frozen" / "p.json"
     record = json.loads(file.read_text())
     record["key"] = "5"
-    record["checksum"] = freeze.results_checksum(record)
+    record["checksum"] = freeze.record_checksum(record)
     file.write_text(json.dumps(record))
     message = "docs/p.md: frozen/p.json was not made from the current page: its key differs"
     with pytest.raises(DocexecError, match=message):

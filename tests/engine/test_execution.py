@@ -9,7 +9,7 @@ import pytest
 from docexec.errors import PageFailed
 from docexec.execution import check_claim, combine, decide, decide_value, refuse_address
 from docexec.model import Block, BlockOptions, BlockRecord, BlockResult, InlineValue, ValueRecord
-from docexec.protocol import BlockAnswer, Raised, ValueAnswer
+from docexec.protocol import BlockAnswer, Raised, Truth, ValueAnswer
 from docexec.sections import Section
 
 LIMIT = 200_000
@@ -58,23 +58,23 @@ def test_a_hidden_block_must_stay_quiet():
 
 def test_a_claim_holds_only_when_its_check_ends_in_true():
     claim = block(claim="One is one.")
-    check_claim(claim, BlockAnswer(truth=True), "")
+    check_claim(claim, Truth(truth=True), "")
     with pytest.raises(PageFailed, match='claim is false: "One is one."\n  its check ends at snippets/s.py:5'):
-        decide(claim, BlockAnswer(truth=False), LIMIT)
+        decide(claim, BlockAnswer(), LIMIT, truth=Truth(truth=False))
     with pytest.raises(PageFailed, match=r"True or False, or in docexec.checks.over\(...\); it ended in int"):
-        decide(claim, BlockAnswer(value_type="int"), LIMIT)
+        decide(claim, BlockAnswer(), LIMIT, truth=Truth(value_type="int"))
 
 
 def test_a_claim_over_configurations_stores_its_scope_or_names_where_it_failed():
     claim = block(claim="Always.")
     checked = {"count": 4, "axes": {"k": ["1", "2"]}, "failures": [], "failed": 0}
-    result = decide(claim, BlockAnswer(checked=checked), LIMIT)
+    result = decide(claim, BlockAnswer(), LIMIT, truth=Truth(checked=checked))
     assert result.scope == {"count": 4, "axes": {"k": ["1", "2"]}} and result.to_json()["scope"] == result.scope
-    assert decide(claim, BlockAnswer(truth=True), LIMIT).to_json()["scope"] is None  # one example: stored as null
+    assert decide(claim, BlockAnswer(), LIMIT, truth=Truth(True)).to_json()["scope"] is None  # one example: null
     with pytest.raises(PageFailed, match="false on 1 of 4 configurations on x(.|\n)*    k=2"):
-        decide(claim, BlockAnswer(checked={**checked, "failed": 1, "failures": ["k=2"]}), LIMIT, " on x")
+        decide(claim, BlockAnswer(), LIMIT, " on x", Truth(checked={**checked, "failed": 1, "failures": ["k=2"]}))
     with pytest.raises(PageFailed, match="ran over no configurations"):
-        decide(claim, BlockAnswer(checked={**checked, "count": 0}), LIMIT)
+        decide(claim, BlockAnswer(), LIMIT, truth=Truth(checked={**checked, "count": 0}))
 
 
 def test_an_address_is_refused_wherever_it_shows():
@@ -88,6 +88,20 @@ def test_an_inline_value_is_its_cleaned_text_or_its_failure():
     assert decide_value(value, ValueAnswer("12\u202e")) == ValueRecord("x.size", "12\\u202e")
     with pytest.raises(PageFailed, match=r"`\{py\} x.size` raised NameError: x"):
         decide_value(value, ValueAnswer(raised=raised("NameError", "NameError: x")))
+
+
+def test_an_inline_value_gets_a_blocks_thread_and_size_checks():
+    value = InlineValue("x", 1, 5, 12)
+    with pytest.raises(PageFailed, match=r"the inline value left 1 thread\(s\) running \(Thread-1\)"):
+        decide_value(value, ValueAnswer("1", threads=["Thread-1"]))
+    with pytest.raises(PageFailed, match="the inline value is 5 kB, over the limit of 1 kB"):
+        decide_value(value, ValueAnswer("a" * 5000), output_limit=1000)
+
+
+def test_a_memory_error_names_the_pages_memory_limit():
+    answer = BlockAnswer(raised=raised("MemoryError", "MemoryError: "))
+    with pytest.raises(PageFailed, match=r"ran out of memory at snippets/s.py:5: the page's memory limit is 300 MB"):
+        decide(block(), answer, LIMIT, memory_limit=300)
 
 
 def test_results_are_stored_per_worker_that_ran_them():

@@ -84,7 +84,7 @@ def test_check_mode_executes_and_fails_on_a_changed_output_with_a_diff(counted, 
     stored = project.root / "frozen" / "p.json"
     record = json.loads(stored.read_text())
     record["results"][1]["output"] = ["goodbye"]
-    record["checksum"] = freeze.results_checksum(record)  # as if frozen by an older run
+    record["checksum"] = freeze.record_checksum(record)  # as if frozen by an older run
     stored.write_text(json.dumps(record))
     with pytest.raises(DocexecError) as error:
         project.render(page, mode="check")

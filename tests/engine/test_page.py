@@ -34,7 +34,7 @@ def test_one_scan_gives_blocks_with_their_sections_and_values_with_their_spans(p
         ('```python exec\nprint(1)\n```\n', ":1: expected an include line"),
         ('```python exec\n--8<-- "snippets/s.py:a"\n', ":1: the `python exec` fence is never closed"),
         ('```python exec\n--8<-- "snippets/s.py:zz"\n```\n', ":1 \\(snippets/s.py\\): the file has no section 'zz'"),
-        ("<!-- docexec timeout=soon -->\n", ":1: timeout must be a positive number"),
+        ("<!-- docexec timeout=soon -->\n", ":1: timeout must be a number of seconds between 0 and 86400"),
         # Include mistakes used to lose the page line (or reach pymdownx as a traceback).
         ('Text.\n\n```python exec\n--8<-- "snippets/s.py"\n```\n', ":3: .*names no section"),
         ('```python exec\n--8<-- "snippets/s.py:my section"\n```\n', ":1: .*names the section 'my section'"),

@@ -13,8 +13,12 @@ from docexec.protocol import (
     Fatal,
     Raised,
     Ready,
+    Truth,
+    TruthRequest,
     decode,
+    decode_with_nonce,
     encode,
+    project_code,
     project_file,
     under,
 )
@@ -32,6 +36,12 @@ def test_every_message_reads_back_as_written_on_one_ascii_line(message):
     assert decode(line) == message
 
 
+def test_a_nonce_travels_beside_the_message():
+    assert decode_with_nonce(encode(TruthRequest(), "n1")) == (TruthRequest(), "n1")
+    assert decode_with_nonce(encode(Truth(True, None, "bool"), "n2")) == (Truth(True, None, "bool"), "n2")
+    assert decode_with_nonce(encode(Truth()))[1] is None
+
+
 @pytest.mark.parametrize("line", [b"[]", b'{"kind": "Nonsense"}', b'{"kind": "Ready", "ready": true, "extra": 1}'])
 def test_anything_else_is_not_a_message(line):
     with pytest.raises(ValueError):
@@ -45,6 +55,13 @@ def test_paths_under_a_folder_and_the_projects_own_code(tmp_path):
     for other in ("docexec/worker.py", ".venv/lib/keras/x.py"):
         assert project_file(os.path.join(root, other), root) is None
     assert project_file(root + "-other/s.py", root) is None  # a sibling whose name starts the same
+
+
+def test_pseudo_files_are_never_the_projects_code(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # as in a worker: resolved, "<string>" would land under the root
+    for pseudo in ("<string>", "<frozen importlib._bootstrap>"):
+        assert project_code(pseudo, tmp_path) is None
+    assert project_code(str(tmp_path / "snippets" / "s.py"), tmp_path) == os.path.join("snippets", "s.py")
 
 
 def test_an_exception_is_described_at_the_projects_innermost_frame(tmp_path):

@@ -117,7 +117,7 @@ def test_a_record_that_does_not_match_the_page_is_an_error_not_a_misplaced_outpu
     # A record with the right number of results, one of them another item's (the store
     # rejects a wrong count or a hand edit first: tests/engine/test_compare.py).
     record["results"][-1] = {"expression": "2 + 2", "value": "4"}
-    record["checksum"] = freeze.results_checksum(record)
+    record["checksum"] = freeze.record_checksum(record)
     stored.write_text(json.dumps(record))
     with pytest.raises(DocexecError, match=r"docs/p.md:5:7: the record's result for this value is of '2 \+ 2'"):
         project.render(page)

@@ -1,11 +1,13 @@
 """What more than one test module needs: the repository's root, running a snippets module section by
-section as its page does, and the floating-point rounding bound the numeric tests compare with.
+section as its page does, the floating-point rounding bound the numeric tests compare with, and
+writing a snippet section or a page in a throwaway project (the engine's tests).
 
 Importable as `helpers` (pyproject.toml puts tests/ on pytest's `pythonpath`); fixtures are in conftest.py.
 """
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -40,3 +42,15 @@ def run_sections(module: str) -> tuple[dict, dict]:
     sections = parse_sections((REPO / module).read_text(encoding="utf-8"), module)
     results = {name: namespace.run(section.code, module, section.first_line) for name, section in sections.items()}
     return namespace.globals, results
+
+
+def section(name: str, body: str) -> str:
+    """A named snippet section, as the pages include them."""
+    return f"# --8<-- [start:{name}]\n{textwrap.dedent(body).strip()}\n# --8<-- [end:{name}]\n"
+
+
+def render_page(project, page: str, text: str, mode: str = "auto") -> str:
+    """Convert docs/<page> of a throwaway project as MkDocs does, keeping PageCache.memory (pages of one build)."""
+    text = textwrap.dedent(text).lstrip("\n")
+    project.write(f"docs/{page}", text)
+    return project.markdown(page, mode).convert(text)

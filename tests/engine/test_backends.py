@@ -11,17 +11,13 @@ from __future__ import annotations
 
 import json
 import os
-import textwrap
 
 import pytest
 
 from docexec import DocexecError, pool
 from docexec.backends import BACKENDS, Backend
 from docexec.pool import LIVE
-
-
-def section(name: str, body: str) -> str:
-    return f"# --8<-- [start:{name}]\n{textwrap.dedent(body).strip()}\n# --8<-- [end:{name}]\n"
+from helpers import section
 
 
 def tabbed(project, backends, text: str, mode: str = "auto") -> str:

@@ -21,18 +21,7 @@ import pytest
 from docexec import DocexecError
 from docexec.cache import PageCache
 from docexec.pool import LIVE
-from helpers import REPO
-
-
-def section(name: str, body: str) -> str:
-    return f"# --8<-- [start:{name}]\n{textwrap.dedent(body).strip()}\n# --8<-- [end:{name}]\n"
-
-
-def render_page(project, page: str, text: str, mode: str = "auto") -> str:
-    """Convert docs/<page> as MkDocs does, keeping PageCache.memory (pages of one build)."""
-    text = textwrap.dedent(text).lstrip("\n")
-    project.write(f"docs/{page}", text)
-    return project.markdown(page, mode).convert(text)
+from helpers import REPO, render_page, section
 
 
 def gone(pid: int, within: float = 5.0) -> bool:

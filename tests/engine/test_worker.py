@@ -11,7 +11,6 @@ import json
 import os
 import subprocess
 import sys
-import textwrap
 import time
 from pathlib import Path
 
@@ -21,19 +20,7 @@ import pytest
 from docexec import DocexecError
 from docexec.cache import PageCache
 from docexec.pool import LIVE
-
-REPO = Path(__file__).resolve().parents[2]
-
-
-def section(name: str, body: str) -> str:
-    return f"# --8<-- [start:{name}]\n{textwrap.dedent(body).strip()}\n# --8<-- [end:{name}]\n"
-
-
-def render_page(project, page: str, text: str, mode: str = "auto") -> str:
-    """Convert docs/<page> as MkDocs does, keeping PageCache.memory (pages of one build)."""
-    text = textwrap.dedent(text).lstrip("\n")
-    project.write(f"docs/{page}", text)
-    return project.markdown(page, mode).convert(text)
+from helpers import REPO, render_page, section
 
 
 def workers_of(root: Path) -> list[psutil.Process]:

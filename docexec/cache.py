@@ -10,8 +10,8 @@ from pathlib import Path
 from . import compare
 from .backends import BACKENDS, NOT_INSTALLED, Backends, backend_versions, library_versions, page_backends
 from .errors import DocexecError, FrozenFileError, Location, PageFailed
-from .execution import PageRun, modules_unchanged, prestart
-from .freeze import Store, page_key
+from .execution import PageRun, prestart
+from .freeze import Store, changed_modules, modules_current, page_key
 from .model import Page, Record
 from .page import key_items
 
@@ -41,11 +41,11 @@ class PageCache:
             # backend (editing the page's sections does, and the run says what to install).
             if NOT_INSTALLED in libraries.values() and stored and backend in (stored.backends or {}):
                 backends[backend] = stored.backends[backend]
-        key = page_key(key_items(page), self.root, {**versions, **({"backends": backends} if backends else {})})
+        key = page_key(key_items(page), {**versions, **({"backends": backends} if backends else {})})
         remembered = self.memory.get((self.root, name))
-        if remembered and remembered.key == key and modules_unchanged(remembered, self.root):
+        if remembered and remembered.key == key and modules_current(remembered, self.root):
             return remembered
-        if self.mode == "auto" and stored and stored.key == key and modules_unchanged(stored, self.root):
+        if self.mode == "auto" and stored and stored.key == key and modules_current(stored, self.root):
             record = stored
         else:
             results, modules = self.execute(name, page)
@@ -108,9 +108,16 @@ class PageCache:
                 )
         if stored.key != fresh.key:
             raise DocexecError(
-                f"{frozen_file} was not made from the current page: its key differs (the page's code, "
-                f"a snippets module it imports, or a library version changed since). "
-                f"Run `make outputs` and commit {frozen_file}.",
+                f"{frozen_file} was not made from the current page: its key differs (the page's code "
+                f"or a library version changed since). Run `make outputs` and commit {frozen_file}.",
+                **self.location(name, None),
+            )
+        changed = changed_modules(stored.modules, fresh.modules)
+        if changed:
+            raise DocexecError(
+                f"{frozen_file} was not made from the current project modules: this run loaded "
+                f"{', '.join(changed)} with other source, or the frozen run did not load them "
+                f"(or loaded them and this one did not). Run `make outputs` and commit {frozen_file}.",
                 **self.location(name, None),
             )
 

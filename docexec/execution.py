@@ -14,7 +14,6 @@ backend, the backend.
 
 from __future__ import annotations
 
-import hashlib
 import threading
 import time
 from pathlib import Path
@@ -22,7 +21,7 @@ from pathlib import Path
 from .backends import BACKENDS, DEFAULT, INSTALL_HINT, Backends, backends_of, page_backends, plan
 from .cleaning import OUTPUT_LIMIT_KB, clean, clean_record, find_address, size
 from .errors import PageFailed, WorkerFailed, WorkerTimeout
-from .freeze import PACKAGE, libraries_used, top_level_imports
+from .freeze import PACKAGE, file_digest, libraries_used, top_level_imports
 from .model import Block, BlockRecord, BlockResult, InlineValue, ItemRecord, ValueRecord
 from .pool import POOL, Limits
 from .protocol import (
@@ -78,20 +77,6 @@ def prestart(root: Path) -> None:
     files = sorted((root / PACKAGE).rglob("*.py")) if (root / PACKAGE).is_dir() else []
     if uses_keras([file.read_text(encoding="utf-8", errors="replace") for file in files], root, through_modules=False):
         POOL.prestart(DEFAULT, ("keras",))
-
-
-def modules_unchanged(record, root: Path) -> bool:
-    """Whether every project module the record's run actually loaded (dynamic imports
-    included) still has the source it had then."""
-    for file, digest in record.modules.items():
-        path = root / file
-        if not path.is_file() or _sha256(path) != digest:
-            return False
-    return True
-
-
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 # --------------------------------------------------------------------- verdicts (pure)
@@ -335,7 +320,7 @@ class PageRun:
             relative = path.absolute().relative_to(self.root)
             if relative.as_posix() not in self.modules and path.is_file():
                 with self.lock:
-                    self.modules[relative.as_posix()] = _sha256(path)
+                    self.modules[relative.as_posix()] = file_digest(path)
 
     # --------------------------------------------------------------------- naming
 

@@ -1,9 +1,12 @@
-"""Frozen outputs: a page's executed results stored as reviewable JSON, with a key that
-changes whenever anything they depend on changes.
+"""Frozen outputs: a page's executed results stored as reviewable JSON, and what decides
+whether they are still the page's.
 
-The key hashes the page's code and inline expressions, the source of every `snippets`
-module that code imports (transitively, found by reading imports, not by importing),
-and the versions of the libraries whose behaviour the page shows.
+Two things do. The key hashes the page's code and inline expressions and the versions of the
+libraries whose behaviour the page shows. The record's `modules` are the project modules the
+run really loaded (dynamic imports included, as the worker reports them) with the sha256 of each
+file: `modules_current` tells whether they still have that source. A page's modules are known
+only that way, from its run; reading imports (`reachable_modules`) only tells which libraries
+a page uses.
 """
 
 from __future__ import annotations
@@ -74,11 +77,12 @@ def top_level_imports(code: str) -> frozenset[str]:
 
 
 def libraries_used(codes: list[str], root: Path) -> set[str]:
-    """Top-level packages imported by `codes` or by the snippets modules they reach."""
+    """Top-level packages imported by `codes` or by the snippets modules they reach (read, not
+    imported: the worker must know before the code runs whether to import and seed Keras)."""
     names = set()
     for code in codes:
         names |= top_level_imports(code)
-    for module in dependency_sources(codes, root):
+    for module in reachable_modules(codes, root):
         names |= top_level_imports(module_file(module, root).read_text(encoding="utf-8"))
     return names
 
@@ -99,33 +103,43 @@ def module_file(name: str, root: Path) -> Path | None:
     return None
 
 
-def dependency_sources(codes: list[str], root: Path) -> dict[str, str]:
-    """module name -> sha256 of its source, for every snippets module reachable from `codes`."""
+def reachable_modules(codes: list[str], root: Path) -> set[str]:
+    """Names of the snippets modules `codes` import, transitively, by reading their imports."""
     pending = set()
     for code in codes:
         pending |= imported_modules(code, root)
-    hashes: dict[str, str] = {}
+    found: set[str] = set()
     while pending:
         name = pending.pop()
-        if name in hashes:
-            continue
+        found.add(name)
         file = module_file(name, root)
-        source = file.read_text(encoding="utf-8")
-        hashes[name] = hashlib.sha256(source.encode()).hexdigest()
         package = name if file.name == "__init__.py" else name.rpartition(".")[0]
-        pending |= imported_modules(source, root, package) - hashes.keys()
-    return dict(sorted(hashes.items()))
+        pending |= imported_modules(file.read_text(encoding="utf-8"), root, package) - found
+    return found
 
 
-def page_key(items: list[dict], root: Path, versions: dict[str, str]) -> str:
-    codes = [item["code"] for item in items if "code" in item]
-    payload = {
-        "format": FORMAT,
-        "items": items,
-        "modules": dependency_sources(codes, root),
-        "versions": versions,
-    }
+def page_key(items: list[dict], versions: dict[str, str]) -> str:
+    """What the page runs and with which libraries; its modules are checked apart (module docstring)."""
+    payload = {"format": FORMAT, "items": items, "versions": versions}
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+
+def file_digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def modules_current(record: Record, root: Path) -> bool:
+    """Whether every project module the record's run loaded still has the source it had then."""
+    for file, digest in record.modules.items():
+        path = root / file
+        if not path.is_file() or file_digest(path) != digest:
+            return False
+    return True
+
+
+def changed_modules(before: dict[str, str], after: dict[str, str]) -> list[str]:
+    """The module files two runs loaded differently: changed, or loaded by one run only."""
+    return sorted(file for file in before.keys() | after.keys() if before.get(file) != after.get(file))
 
 
 def record_checksum(record: dict) -> str:

@@ -225,10 +225,11 @@ class Record:
     the store), and what the page is rendered from."""
 
     page: str  # the page's path inside docs_dir
-    key: str  # the freeze key: a hash of everything the results depend on (freeze.page_key)
+    key: str  # a hash of the page's code and the library versions (freeze.page_key)
     versions: dict[str, str]  # library label -> version the build's own worker ran
     results: list[ItemRecord]  # one per executable item, in page order
-    modules: dict[str, str] = field(default_factory=dict)  # project file the run loaded -> its sha256
+    # project file the run loaded -> its sha256: the page's modules (freeze.modules_current)
+    modules: dict[str, str] = field(default_factory=dict)
     backends: dict[str, dict[str, str]] | None = None  # backend name -> its library versions, if any ran
 
     def to_json(self) -> dict:

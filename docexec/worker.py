@@ -241,7 +241,7 @@ class Session:
 
     def loaded(self) -> dict[str, str]:
         """The project's modules this process has imported, static or dynamic: the build
-        hashes them into the page's freeze key."""
+        stores them, hashed, as the page's modules (freeze.modules_current)."""
         found = {}
         for name, module in list(sys.modules.items()):
             if name == self.package or name.startswith(self.package + "."):

@@ -113,6 +113,29 @@ def test_mode_comes_from_the_environment(monkeypatch):
 def test_imports_are_followed_transitively_without_importing(project):
     project.write("snippets/a.py", "from .b import thing\n")
     project.write("snippets/b.py", "import snippets.c\n")
-    project.write("snippets/c.py", "raise SystemExit('never imported')\n")
-    found = freeze.dependency_sources(["from snippets import a"], project.root)
-    assert set(found) == {"snippets", "snippets.a", "snippets.b", "snippets.c"}
+    project.write("snippets/c.py", "import keras\nraise SystemExit('never imported')\n")
+    found = freeze.reachable_modules(["from snippets import a"], project.root)
+    assert found == {"snippets", "snippets.a", "snippets.b", "snippets.c"}
+    assert "keras" in freeze.libraries_used(["from snippets import a"], project.root)
+
+
+def test_the_key_does_not_read_imports_the_run_tells_the_modules(counted, project):
+    """One list of a page's modules: what its run loaded. An import the key would have found by
+    reading (snippets.helper) changes nothing in the key; the record's modules change instead."""
+    page, runs = counted
+    project.render(page)
+    stored = project.root / "frozen" / "p.json"
+    before = json.loads(stored.read_text())
+    project.write("snippets/helper.py", 'greeting = "changed"\n')
+    project.render(page)
+    after = json.loads(stored.read_text())
+    assert runs() == 2 and after["key"] == before["key"]
+    assert after["modules"]["snippets/helper.py"] != before["modules"]["snippets/helper.py"]
+
+
+def test_check_mode_fails_on_a_frozen_file_made_with_other_module_source(counted, project):
+    page, _ = counted
+    project.render(page)
+    project.write("snippets/helper.py", 'greeting = "hello"  # same output, other source\n')
+    with pytest.raises(DocexecError, match=r"not made from the current project modules: .*snippets/helper\.py"):
+        project.render(page, mode="check")

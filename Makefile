@@ -31,7 +31,7 @@ $(BACKENDS_READY): $(READY)
 	touch $@
 
 serve: $(READY)
-	$(BIN)/mkdocs serve --dev-addr 127.0.0.1:8000
+	$(BIN)/mkdocs serve --dirty --dev-addr 127.0.0.1:8000
 
 build: $(READY)
 	$(BIN)/mkdocs build --strict

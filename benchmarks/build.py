@@ -3,8 +3,8 @@
 Prints: cold build (nothing frozen), warm build (nothing changed), a build after one prose
 edit, a build after one section edit, a plain MkDocs build of the same pages with execution
 off, the bare run of every page's sections in one Python process, and how long a prose edit
-takes to show under `mkdocs serve`.  Targets: warm <= 1.1 x plain, cold <= 1.2 x bare,
-serve < 2 s.
+and a section edit take to show under `mkdocs serve --dirty` (as `make serve` runs it).
+Targets: warm <= 1.1 x plain, cold <= 1.2 x bare, serve: prose edit <= 1 s, section edit <= 2 s.
 
     .venv/bin/python benchmarks/build.py
 """
@@ -15,6 +15,7 @@ import os
 import re
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -118,23 +119,43 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def serve_prose_edit(project: Path) -> float:
-    """Seconds from saving a prose edit to the served page containing it."""
+# What `make serve` runs (Makefile): a dirty rebuild, widened by hooks/serve.py to every page
+# whose sections, modules or frozen record changed, and to the claims index.
+SERVE = ("serve", "--dirty")
+EDITS = 5  # edits of each kind; the median is reported (the file watcher polls every 0.5 s)
+
+
+def serve_edits(project: Path) -> tuple[list[float], list[float]]:
+    """Seconds from saving an edit to the served page showing it, for EDITS prose edits of the
+    demo page and EDITS edits of a section it runs (which re-executes the page); and after
+    them, the claims index still lists the demo page's claim, with its link."""
     port = free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "mkdocs", "serve", "-a", f"127.0.0.1:{port}"],
+        [sys.executable, "-m", "mkdocs", *SERVE, "-a", f"127.0.0.1:{port}"],
         cwd=project, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     try:
-        base = base_path(load_mkdocs_config(project))
-        url = f"http://127.0.0.1:{port}{base.rstrip('/')}/demo/"
-        wait_for(url, "How pages are executed", 120)
-        page = project / "docs" / "demo.md"
-        marker = f"Edited at {time.time_ns()}."
-        start = time.perf_counter()
-        page.write_text(page.read_text() + f"\n{marker}\n")
-        wait_for(url, marker, 60)
-        return time.perf_counter() - start
+        base = f"http://127.0.0.1:{port}{base_path(load_mkdocs_config(project)).rstrip('/')}"
+        wait_for(f"{base}/demo/", "How pages are executed", 120)
+        page, module = project / "docs" / "demo.md", project / "snippets" / "demo.py"
+        prose, section = [], []
+        for _ in range(EDITS):
+            time.sleep(0.6)  # edits land at different points of the watcher's polling cycle
+            marker = f"Edited at {time.time_ns()}."
+            start = time.perf_counter()
+            page.write_text(page.read_text() + f"\n{marker}\n")
+            wait_for(f"{base}/demo/", marker, 60)
+            prose.append(time.perf_counter() - start)
+        original = module.read_text()
+        for _ in range(EDITS):
+            time.sleep(0.6)
+            marker = f"section edit {time.time_ns()}"
+            start = time.perf_counter()
+            module.write_text(original.replace('print("', f'print("{marker}; ', 1))
+            wait_for(f"{base}/demo/", marker, 60)
+            section.append(time.perf_counter() - start)
+        wait_for(f"{base}/claims/", 'href="../demo/#', 60)
+        return prose, section
     finally:
         server.terminate()
         server.wait(10)
@@ -150,6 +171,10 @@ def wait_for(url: str, text: str, limit: float) -> None:
             pass
         time.sleep(0.05)
     sys.exit(f"{url} did not show {text!r} within {limit} s")
+
+
+def rounded(times: list[float]) -> str:
+    return ", ".join(f"{seconds:.2f}" for seconds in times)
 
 
 def best_of(times: int, action) -> float:
@@ -181,11 +206,15 @@ def main() -> None:
         plain = step("plain MkDocs build, execution off, best of 3",
                      lambda: best_of(3, lambda: build(project, plain_yml, strict=False)))
         bare = step("bare run of all sections, one process a backend", lambda: bare_run(project))
-        serve = step("prose edit shown by mkdocs serve", lambda: serve_prose_edit(project))
+        print(f"  {'serve --dirty: prose edits, then section edits':<50}", end="", flush=True)
+        prose_edits, section_edits = serve_edits(project)
+        serve_prose, serve_section = statistics.median(prose_edits), statistics.median(section_edits)
+        print(f"{serve_prose:7.2f} s, {serve_section:.2f} s (medians of {EDITS})", flush=True)
     print()
     print(f"warm / plain = {warm / plain:.2f}  (target <= 1.10)")
     print(f"cold / bare  = {cold / bare:.2f}  (target <= 1.20)")
-    print(f"serve prose edit = {serve:.2f} s  (target < 2 s)")
+    print(f"serve prose edit = {serve_prose:.2f} s  (target <= 1 s; each: {rounded(prose_edits)})")
+    print(f"serve section edit = {serve_section:.2f} s  (target <= 2 s; each: {rounded(section_edits)})")
     print(f"prose edit / warm = {prose / warm:.2f}; section edit / warm = {section / warm:.2f}")
 
 

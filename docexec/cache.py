@@ -9,11 +9,12 @@ from pathlib import Path
 
 from . import compare
 from .backends import BACKENDS, NOT_INSTALLED, Backends, backend_versions, library_versions, page_backends
+from .config import reading_order
 from .errors import DocexecError, FrozenFileError, Location, PageFailed
 from .execution import PageRun, prestart
 from .freeze import Store, changed_modules, modules_current, page_key
 from .model import Page, Record
-from .page import key_items
+from .page import key_items, page_lines, parse_page
 
 __all__ = ["DocexecError", "PageCache"]
 
@@ -58,6 +59,31 @@ class PageCache:
                 self.store.save(name, record)
         self.memory[(self.root, name)] = record
         return record
+
+    def inputs(self) -> dict[str, set[Path] | None]:
+        """For each page under docs_dir (path inside it), the files besides the page whose edit
+        can change what it shows: its sections' snippet files, the project modules its last run
+        loaded (from memory, else from its frozen record) and that record; for a page with the
+        claims index, also every other page and their inputs. None for a page that does not
+        parse (rebuilding it reports why). For dirty rebuilds (hooks/serve.py)."""
+        found: dict[str, set[Path] | None] = {}
+        indexes = []
+        for name in reading_order(self.root, self.docs_dir):
+            try:
+                page = parse_page(page_lines(self.docs_dir / name), self.root, self.backends)
+            except DocexecError:
+                found[name] = None
+                continue
+            record = self.memory.get((self.root, name)) or (self.load(name, page) if page.items else None)
+            found[name] = ({self.root / block.section.path for block in page.blocks} | {self.store.path(name)}
+                           | {self.root / module for module in (record.modules if record else {})})
+            if page.claims_index:
+                indexes.append(name)
+        for name in indexes:
+            for other, theirs in list(found.items()):
+                if other != name:
+                    found[name] |= {self.docs_dir / other} | (theirs or set())
+        return found
 
     def load(self, name: str, page: Page) -> Record | None:
         try:

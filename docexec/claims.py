@@ -7,19 +7,18 @@ import os
 
 from .backends import library_versions
 from .cache import PageCache
-from .config import load_mkdocs_config, nav_pages
+from .config import reading_order
 from .errors import DocexecError
-from .page import claim_id, parse_page, strip_front_matter
+from .page import claim_id, page_lines, parse_page
 from .render import Stash, sentence_html, verified_on, versions_text
 
 
 def claims_index(cache: PageCache, this_page: str | None, stash: Stash) -> list[str]:
     rows = []
-    for name in reading_order(cache):
+    for name in reading_order(cache.root, cache.docs_dir):
         if name == this_page:
             continue
-        file = cache.docs_dir / name
-        lines = strip_front_matter(file.read_text(encoding="utf-8-sig")).split("\n")
+        lines = page_lines(cache.docs_dir / name)
         try:
             page = parse_page(lines, cache.root, cache.backends)
         except DocexecError as error:
@@ -48,11 +47,3 @@ def claims_index(cache: PageCache, this_page: str | None, stash: Stash) -> list[
         "",
     ]
 
-
-def reading_order(cache: PageCache) -> list[str]:
-    """Page paths (inside docs_dir) in the order the site's navigation lists them, then any
-    others by name."""
-    listed = nav_pages(load_mkdocs_config(cache.root))
-    position = {name: index for index, name in reversed(list(enumerate(listed)))}
-    pages = [file.relative_to(cache.docs_dir).as_posix() for file in sorted(cache.docs_dir.rglob("*.md"))]
-    return sorted(pages, key=lambda name: position.get(name, len(listed)))

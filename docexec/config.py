@@ -53,6 +53,15 @@ def nav_pages(config: dict) -> list[str]:
     return found
 
 
+def reading_order(root: Path, docs: Path) -> list[str]:
+    """The Markdown pages under `docs` (paths inside it) in the order the navigation of the
+    project at `root` lists them, then any others by name."""
+    listed = nav_pages(load_mkdocs_config(root))
+    position = {name: index for index, name in reversed(list(enumerate(listed)))}
+    pages = [file.relative_to(docs).as_posix() for file in sorted(docs.rglob("*.md"))]
+    return sorted(pages, key=lambda name: position.get(name, len(listed)))
+
+
 def docs_dir(root: Path, config: dict) -> Path:
     return Path(root) / config.get("docs_dir", "docs")
 

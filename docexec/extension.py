@@ -36,16 +36,8 @@ class ExecPreprocessor(Preprocessor):
         super().__init__(md)
         self.config = config
         self.pending: list[str] = []
-        root = Path(config["root"]).resolve()
-        self.backends = config["backends"] or BACKENDS
-        self.cache = PageCache(
-            root,
-            (root / config["docs_dir"]).resolve(),
-            (root / config["store"]).resolve(),
-            config["mode"] or mode_from_environment(),
-            float(config["timeout"]),
-            self.backends,
-        )
+        self.cache = page_cache(config)
+        self.backends = self.cache.backends
 
     def run(self, lines: list[str]) -> list[str]:
         try:
@@ -76,6 +68,19 @@ class ExecPreprocessor(Preprocessor):
         since whitespace normalisation (which runs after us) strips those placeholders."""
         self.pending.append(text)
         return f"{TOKEN_OPEN}{SALT}:{len(self.pending) - 1}{TOKEN_CLOSE}"
+
+
+def page_cache(config: dict) -> PageCache:
+    """The cache for the extension's options (DocexecExtension(...).getConfigs())."""
+    root = Path(config["root"]).resolve()
+    return PageCache(
+        root,
+        (root / config["docs_dir"]).resolve(),
+        (root / config["store"]).resolve(),
+        config["mode"] or mode_from_environment(),
+        float(config["timeout"]),
+        config["backends"] or BACKENDS,
+    )
 
 
 def page_being_rendered(docs_dir: Path) -> str | None:

@@ -187,6 +187,11 @@ def key_items(page: Page) -> list[dict]:
     return items
 
 
+def page_lines(file: Path) -> list[str]:
+    """A page file's lines as MkDocs hands them to Markdown: BOM and front matter removed."""
+    return strip_front_matter(file.read_text(encoding="utf-8-sig")).split("\n")
+
+
 def strip_front_matter(text: str) -> str:
     match = re.match(r"^-{3}[ \t]*\n.*?\n(?:-{3}|\.{3})[ \t]*\n", text, re.S)
     return text[match.end():] if match else text

@@ -20,7 +20,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def test_the_hook_is_for_the_mkdocs_it_patches(tmp_path):
-    """hooks/serve.py reads three private names of MkDocs' live-reload server: a new MkDocs
+    """hooks/serve.py reads four private names of MkDocs' live-reload server: a new MkDocs
     fails here, before `make serve` shows a broken page, until the hook is re-read for it."""
     import mkdocs
     from mkdocs.livereload import LiveReloadServer
@@ -37,6 +37,8 @@ def test_the_hook_is_for_the_mkdocs_it_patches(tmp_path):
             assert isinstance(server._visible_epoch, int)
         assert b"livereload" in server._inject_js_into_html(b"<html><body></body></html>", server._visible_epoch)
         assert server.get_app() == server.serve_request
+        server.watch(str(tmp_path))
+        assert list(server._watched_paths) == [str(tmp_path)]
     finally:
         server.server_close()
 
@@ -118,3 +120,70 @@ def _alive(process: psutil.Process) -> bool:
         return process.status() != psutil.STATUS_ZOMBIE
     except psutil.NoSuchProcess:
         return False
+
+
+def test_a_dirty_serve_re_renders_what_an_edit_changes_and_keeps_the_claims_index(tmp_path):
+    """`make serve` runs `mkdocs serve --dirty`: a page is re-rendered when a module its run
+    loaded changes (not only its own text), the claims index whenever any page changes, every
+    page when mkdocs.yml changes; pages nothing touched are left alone; and strict mode still
+    fails on a real warning."""
+    (tmp_path / "snippets").mkdir()
+    (tmp_path / "snippets" / "__init__.py").write_text("")
+    (tmp_path / "snippets" / "helper.py").write_text('WORD = "alpha"\n')
+    (tmp_path / "snippets" / "a.py").write_text(section("from snippets.helper import WORD\nprint(WORD)"))
+    (tmp_path / "snippets" / "b.py").write_text(section("True"))
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "index.md").write_text('# Home\n\n```python exec\n--8<-- "snippets/a.py:x"\n```\n')
+    claim = '# Other\n\n```python exec claim="{}"\n--8<-- "snippets/b.py:x"\n```\n'
+    (tmp_path / "docs" / "other.md").write_text(claim.format("First wording."))
+    (tmp_path / "docs" / "claims.md").write_text("# Claims\n\n<!-- docexec claims-index -->\n")
+    config = (
+        "site_name: {}\nstrict: true\nnav:\n  - Home: index.md\n  - Other: other.md\n  - Claims: claims.md\n"
+        "markdown_extensions:\n  - tables\n  - attr_list\n  - pymdownx.superfences\n  - docexec\n"
+        f"watch:\n  - snippets\nhooks:\n  - {REPO / 'hooks' / 'serve.py'}\n"
+    )
+    (tmp_path / "mkdocs.yml").write_text(config.format("first name"))
+    port = free_port()
+    log = (tmp_path / "serve.log").open("w")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "mkdocs", "serve", "--dirty", "--dev-addr", f"127.0.0.1:{port}"],
+        cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT,
+        env={**os.environ, "PYTHONPATH": f"{tmp_path}{os.pathsep}{REPO}", "NO_MKDOCS_2_WARNING": "1",
+             "DOCEXEC_MODE": "auto", "CI": ""},
+    )
+    url = f"http://127.0.0.1:{port}/"
+
+    def rendered(after: int) -> str:
+        """The hook's first 'Re-rendering' line in the log after `after` characters."""
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            text = (tmp_path / "serve.log").read_text()[after:]
+            if "Re-rendering" in text and "Documentation built" in text.partition("Re-rendering")[2]:
+                return text.partition("Re-rendering")[2].splitlines()[0]
+            time.sleep(0.1)
+        raise AssertionError(f"no dirty rebuild logged:\n{(tmp_path / 'serve.log').read_text()}")
+
+    try:
+        wait_for(url, "alpha")
+        wait_for(f"{url}claims/", "First wording.")
+        seen = len((tmp_path / "serve.log").read_text())
+        (tmp_path / "snippets" / "helper.py").write_text('WORD = "beta"\n')  # imported, never a section
+        wait_for(url, "beta")
+        assert rendered(seen) == (" 2 of 3 pages: index.md (snippets/helper.py changed); "
+                                  "claims.md (snippets/helper.py changed)")
+        seen = len((tmp_path / "serve.log").read_text())
+        (tmp_path / "docs" / "other.md").write_text(claim.format("Second wording."))
+        wait_for(f"{url}claims/", "Second wording.")
+        assert rendered(seen) == " 2 of 3 pages: claims.md (docs/other.md changed); other.md (its text changed)"
+        seen = len((tmp_path / "serve.log").read_text())
+        (tmp_path / "mkdocs.yml").write_text(config.format("second name"))
+        for page in ("", "other/", "claims/"):
+            wait_for(f"{url}{page}", "second name")
+        assert rendered(seen).startswith(" 3 of 3 pages: index.md (mkdocs.yml changed)")
+        (tmp_path / "docs" / "index.md").write_text("# Home\n\n[a link to nowhere](missing.md)\n")
+        status, page = wait_for(url, "The last rebuild failed")
+        assert status == 500 and "missing.md" in page and "strict mode" in page, page[:1500]
+    finally:
+        server.send_signal(signal.SIGINT)
+        server.wait(30)
+        log.close()

@@ -54,9 +54,6 @@ def missing_backends(page, names: list[str], backends: Backends) -> PageFailed |
     return PageFailed.of("backends_missing", first, parts=parts, hint=INSTALL_HINT)
 
 
-_PRESTARTED: set = set()
-
-
 def uses_keras(codes: list[str], root: Path, through_modules: bool = True) -> bool:
     """Whether `codes` import Keras or TensorFlow (directly, or through the project's modules
     they import): their worker imports Keras ahead and seeds it."""
@@ -71,9 +68,9 @@ def prestart(root: Path) -> None:
     """When every page will run (refresh and check modes), start the default fork server at
     once, so that it imports Keras while MkDocs reads its configuration and the first pages,
     for projects whose snippets use Keras."""
-    if root in _PRESTARTED:
+    if root in POOL.prestarted:
         return
-    _PRESTARTED.add(root)
+    POOL.prestarted.add(root)
     files = sorted((root / PACKAGE).rglob("*.py")) if (root / PACKAGE).is_dir() else []
     if uses_keras([file.read_text(encoding="utf-8", errors="replace") for file in files], root, through_modules=False):
         POOL.prestart(DEFAULT, ("keras",))

@@ -201,19 +201,13 @@ def _normalised(text: str) -> str:
     return "\n".join(line.rstrip() for line in text.strip("\n").splitlines()).strip()
 
 
-_LOCATED: dict = {}
-
-
 def locate_page(lines: list[str], docs_dir: Path) -> str | None:
-    """The path (inside docs_dir) of the Markdown file whose body is exactly these lines."""
+    """The path (inside docs_dir) of the Markdown file whose body is exactly these lines (under
+    a renderer other than MkDocs; reads every page, a few milliseconds)."""
     wanted = _normalised("\n".join(lines))
-    if (docs_dir, wanted) in _LOCATED:
-        return _LOCATED[(docs_dir, wanted)]
     matches = [
         file.relative_to(docs_dir).as_posix()
         for file in sorted(docs_dir.rglob("*.md"))
         if _normalised(strip_front_matter(file.read_text(encoding="utf-8-sig"))) == wanted
     ]
-    found = matches[0] if len(matches) == 1 else None
-    _LOCATED[(docs_dir, wanted)] = found
-    return found
+    return matches[0] if len(matches) == 1 else None

@@ -152,8 +152,7 @@ class Spawner:
         self.backend, self.imports = backend, imports
         self.processes: dict[int, subprocess.Popen] = {}
         self.process = self  # Pool checks `zygote.process.poll()`: a spawner never dies
-
-    over: dict = {}  # no fork server watches a spawned worker's process count (README)
+        self.over: dict = {}  # stays empty: no fork server watches a spawned worker's process count (README)
 
     @staticmethod
     def poll() -> None:
@@ -211,8 +210,8 @@ class Limits:
 class Worker:
     """One page's worker process (forked by a Zygote), its two pipes and its log."""
 
-    def __init__(self, zygote: Zygote | Spawner, root: Path, limits: Limits | None = None):
-        self.zygote, self.root, self.limits = zygote, root, limits
+    def __init__(self, zygote: Zygote | Spawner, root: Path, limits: Limits | None, live: set):
+        self.zygote, self.root, self.limits, self.live = zygote, root, limits, live
         self.log = tempfile.TemporaryFile()
         theirs_read, self.requests = os.pipe()
         self.results, theirs_write = os.pipe()
@@ -220,7 +219,7 @@ class Worker:
         self.pid: int | None = None
         self.buffer = b""
         self.started = False
-        LIVE.add(self)
+        live.add(self)
 
     def wait_ready(self, deadline: float) -> None:
         if self.started:
@@ -327,7 +326,7 @@ class Worker:
 
     def kill(self) -> None:
         """The whole process group, and any descendant that left it (setsid)."""
-        LIVE.discard(self)
+        self.live.discard(self)
         if self.pid is not None:
             descendants = _descendants(self.pid)
             for kill in (lambda: os.killpg(self.pid, signal.SIGKILL), *(
@@ -384,9 +383,6 @@ def _descendants(pid: int) -> list[int]:
         return []
 
 
-LIVE: set = set()  # every worker not yet killed, whatever holds it
-
-
 class Pool:
     """One fork server per (backend, imports), started when a page first needs it and
     kept for the build (and, under `mkdocs serve`, until docexec's own code changes)."""
@@ -394,6 +390,8 @@ class Pool:
     def __init__(self):
         self.zygotes: dict[tuple, Zygote] = {}
         self.lock = threading.Lock()
+        self.live: set[Worker] = set()  # every worker not yet killed, whatever holds it
+        self.prestarted: set[Path] = set()  # project roots whose fork server was started ahead
 
     def take(self, backend: Backend, root: Path, imports: tuple, limits: Limits | None = None) -> Worker:
         """A fresh worker for one page, with the page's `limits`; it is forked when first used."""
@@ -408,7 +406,7 @@ class Pool:
                 for old in [k for k in self.zygotes if k[2] != key[2]]:
                     self.zygotes.pop(old).kill()
                 zygote = self.zygotes[key] = _starter(backend, tuple(imports))
-        return Worker(zygote, root, limits)
+        return Worker(zygote, root, limits, self.live)
 
     def prestart(self, backend: Backend, imports: tuple) -> None:
         """Start the fork server now (it imports in the background) if none is running."""
@@ -420,7 +418,7 @@ class Pool:
                 self.zygotes[key] = _starter(backend, tuple(imports))
 
     def shutdown(self) -> None:
-        for worker in list(LIVE):
+        for worker in list(self.live):
             worker.kill()
         with self.lock:
             zygotes, self.zygotes = list(self.zygotes.values()), {}

@@ -16,7 +16,7 @@ import pytest
 
 from docexec import DocexecError, pool
 from docexec.backends import BACKENDS, Backend
-from docexec.pool import LIVE
+from docexec.pool import POOL
 from helpers import section
 
 
@@ -34,7 +34,7 @@ def fake():
         for name in ("one", "two")
     }
     yield backends
-    assert not LIVE, "a worker outlived its page"
+    assert not POOL.live, "a worker outlived its page"
 
 
 FAKE_SOURCE = section("setup", """
@@ -188,7 +188,7 @@ def test_the_real_backends_get_their_environment(project):
     assert "· Eigen" in html and "· oneDNN" in html and "· XLA" in html
     record = json.loads((project.root / "frozen" / "p.json").read_text())
     assert record["backends"]["torch"]["PyTorch"].startswith("2.") and "jaxlib" in record["backends"]["jax"]
-    assert not LIVE
+    assert not POOL.live
 
 
 def test_the_claims_index_says_on_which_backends_a_claim_was_checked(project, fake):

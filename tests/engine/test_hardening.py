@@ -20,7 +20,7 @@ import pytest
 
 from docexec import DocexecError
 from docexec.cache import PageCache
-from docexec.pool import LIVE
+from docexec.pool import POOL
 from helpers import REPO, render_page, section
 
 
@@ -49,7 +49,7 @@ def wait_for(file: Path, within: float = 60.0) -> str:
 @pytest.fixture(autouse=True)
 def no_worker_left(project):
     yield
-    assert not LIVE, "a worker outlived its page"
+    assert not POOL.live, "a worker outlived its page"
 
 
 # ----------------------------------------------------------------------------- processes that outlive the build

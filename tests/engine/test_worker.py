@@ -19,7 +19,7 @@ import pytest
 
 from docexec import DocexecError
 from docexec.cache import PageCache
-from docexec.pool import LIVE
+from docexec.pool import POOL
 from helpers import REPO, render_page, section
 
 
@@ -40,7 +40,7 @@ def workers_of(root: Path) -> list[psutil.Process]:
 @pytest.fixture(autouse=True)
 def no_stray_process(project):
     yield
-    assert not LIVE, "a worker outlived its page"
+    assert not POOL.live, "a worker outlived its page"
     deadline = time.monotonic() + 5
     while workers_of(project.root) and time.monotonic() < deadline:
         time.sleep(0.05)

@@ -1,5 +1,6 @@
 """The cache policy: where a page's record comes from (memory, the frozen store, or running its
-code), by mode (auto, check, refresh); and the errors that stop a build."""
+code), by mode (auto, check, refresh); the errors that stop a build; and which files each
+page's record depends on (`inputs`, for dirty rebuilds)."""
 
 from __future__ import annotations
 

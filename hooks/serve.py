@@ -3,14 +3,15 @@
 **Fast rebuilds** (`make serve` runs `mkdocs serve --dirty`). A dirty MkDocs build re-renders
 a page only when its Markdown file is newer than its HTML. That is not enough here: a page
 shows what its code printed, and its code lives in other files. So before each dirty rebuild
-this hook also removes the HTML (which makes MkDocs re-render the page) of
+this hook removes the HTML (which makes MkDocs re-render the page) of
 
-- a page one of whose inputs is newer than its HTML (docexec's `PageCache.inputs`: its
-  sections' snippet files, the modules its last run loaded, its frozen record);
+- a page one of whose inputs changed since the last good build (docexec's `PageCache.inputs`:
+  its sections' snippet files, the modules its last run loaded, its frozen record; and the
+  page's own file);
 - the page with the claims index, whose inputs are every other page and theirs;
-- every page, when a file they all read changed since the last good build (mkdocs.yml, a
-  file under docs/ that is not published, such as the glossary every page includes, this
-  hook, or a watched file that is no page's input, such as the engine), or a page came or went.
+- every page, when a file they all read changed (mkdocs.yml, a file under docs/ that is not
+  published, such as the glossary every page includes, this hook, or a watched file that is
+  no page's input, such as the engine), or a page came or went.
 
 MkDocs warns that a dirty build "will likely lead to inaccurate navigation": for the reasons
 above that one warning is dropped (only under `serve --dirty`); every other warning still
@@ -28,7 +29,6 @@ from __future__ import annotations
 import html
 import logging
 import os
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -56,10 +56,12 @@ class Session:
 
     dirty: bool = False  # `mkdocs serve --dirty`
     failure: str | None = None  # the last rebuild's errors, shown instead of every page
-    built: float | None = None  # when the last good build read its inputs
-    starting: float = 0.0  # when this build read them
-    pages: frozenset = field(default_factory=frozenset)  # the pages of the last good build
-    reading: frozenset = field(default_factory=frozenset)  # the pages of this build
+    # {path: mtime} of every file the last good build read (pages, their inputs, the files every
+    # page reads), taken as the build began, so a save during a build counts at the next one;
+    # then, for the frozen records the build itself wrote, as it ended. And that build's pages.
+    seen: tuple[dict, frozenset] | None = None
+    reading: tuple[dict, frozenset] = ({}, frozenset())  # the same, for the build under way
+    written: tuple = ()  # the frozen records the build under way may write
     templates: dict = field(default_factory=dict)  # compiled theme templates (TemplateCache)
 
 
@@ -76,30 +78,32 @@ def on_startup(command, dirty):
 def on_files(files, config):
     if not SESSION.dirty:
         return files
-    SESSION.starting = time.time()
     pages = list(files.documentation_pages())
-    SESSION.reading = frozenset(file.src_uri for file in pages)
-    if SESSION.built is None:  # the first build: the site directory is empty, every page renders
-        return files
-    inputs = page_inputs(pages, config)
+    inputs, SESSION.written = page_inputs(pages, config)
     shared = shared_inputs(files, config, set().union(*[found or set() for found in inputs.values()]))
-    changed = [path for path in shared if _mtime(path) > SESSION.built]
-    if changed or SESSION.reading != SESSION.pages:
-        why = f"{_shown(changed[0], config)} changed" if changed else "a page was added or removed"
+    own = {file: Path(file.abs_src_path).resolve() for file in pages}
+    reads = _mtimes({*own.values(), *shared, *[path for found in inputs.values() for path in found or ()]})
+    SESSION.reading = (reads, frozenset(file.src_uri for file in pages))
+    if SESSION.seen is None:  # the first build: the site directory is empty, every page renders
+        return files
+    changed = set(_differ(SESSION.seen[0], reads))
+    everywhere = sorted(changed & set(shared))
+    if everywhere or SESSION.reading[1] != SESSION.seen[1]:
+        why = f"{_shown(everywhere[0], config)} changed" if everywhere else "a page was added or removed"
         stale = {file: why for file in pages}
     else:
         stale = {}
         for file in pages:
-            found = inputs.get(file, set())
-            output = _mtime(Path(file.abs_dest_path))
-            newer = sorted(path for path in (found or ()) if _mtime(path) > output)
-            if found is None:
+            newer = sorted(changed & (inputs.get(file) or set()))
+            if inputs.get(file, set()) is None:
                 stale[file] = "it did not parse"
+            elif own[file] in changed and not newer:
+                stale[file] = "its text changed"
             elif newer:
                 more = f" and {len(newer) - 1} more" if newer[1:] else ""
                 stale[file] = f"{_shown(newer[0], config)}{more} changed"
-            elif file.is_modified():
-                stale[file] = "its text changed"
+            elif not os.path.exists(file.abs_dest_path):
+                stale[file] = "it has not been rendered"
     for file in stale:
         Path(file.abs_dest_path).unlink(missing_ok=True)
     LOG.info("Re-rendering %d of %d pages: %s", len(stale), len(pages),
@@ -117,7 +121,8 @@ def on_env(env, config, files):
 
 def on_post_build(config):
     if SESSION.dirty:
-        SESSION.built, SESSION.pages = SESSION.starting, SESSION.reading
+        reads, pages = SESSION.reading
+        SESSION.seen = ({**reads, **_mtimes(SESSION.written)}, pages)
 
 
 class TemplateCache(BytecodeCache):
@@ -135,21 +140,24 @@ class TemplateCache(BytecodeCache):
         self.store[bucket.key] = bucket.bytecode_to_string()
 
 
-def page_inputs(pages, config) -> dict:
-    """Each docexec page's inputs besides itself (None if it does not parse)."""
+def page_inputs(pages, config) -> tuple[dict, tuple]:
+    """Each docexec page's inputs besides itself (None if it does not parse); and the paths of
+    the pages' frozen records, which a build writes."""
     if "docexec" not in config.markdown_extensions:
-        return {}
+        return {}, ()
     from docexec import DocexecExtension
     from docexec.extension import page_cache
 
     cache = page_cache(DocexecExtension(**config.mdx_configs.get("docexec", {})).getConfigs())
-    found = cache.inputs()
-    return {file: found[file.src_uri] for file in pages if file.src_uri in found}
+    found = {name: None if paths is None else {path.resolve() for path in paths}
+             for name, paths in cache.inputs().items()}
+    return ({file: found[file.src_uri] for file in pages if file.src_uri in found},
+            tuple(cache.store.path(file.src_uri).resolve() for file in pages if file.src_uri in found))
 
 
 def shared_inputs(files, config, page_inputs: set) -> list[Path]:
     """What every page reads: the config, unpublished files under docs/, the hooks, and every
-    watched file that is no page's input."""
+    watched file that is no page's input (`page_inputs`, resolved); resolved."""
     shared = [Path(config.config_file_path)] if config.config_file_path else []
     shared += [Path(file.abs_src_path) for file in files if file.inclusion.is_excluded() and file.abs_src_path]
     shared += [Path(hook.__file__) for hook in config.hooks.values() if getattr(hook, "__file__", None)]
@@ -157,16 +165,25 @@ def shared_inputs(files, config, page_inputs: set) -> list[Path]:
         if os.path.isfile(watched):
             shared.append(Path(watched))
         for folder, _, names in os.walk(watched):
-            shared += [Path(folder, name) for name in names if "__pycache__" not in folder]
-    read = {found.resolve() for found in page_inputs}
-    return [path for path in shared if path.resolve() not in read]
+            # not editors' swap and backup files, nor Python's caches
+            shared += [Path(folder, name) for name in names
+                       if "__pycache__" not in folder and not name.startswith(".") and not name.endswith("~")]
+    return [path for path in {path.resolve() for path in shared} if path not in page_inputs]
 
 
-def _mtime(path: Path) -> float:
-    try:
-        return path.stat().st_mtime
-    except OSError:
-        return 0.0
+def _mtimes(paths) -> dict[Path, int | None]:
+    found = {}
+    for path in paths:
+        try:
+            found[path] = path.stat().st_mtime_ns
+        except OSError:
+            found[path] = None
+    return found
+
+
+def _differ(before: dict, now: dict) -> list[Path]:
+    """The paths whose modification time differs, or that only one of the two has."""
+    return sorted(path for path in before.keys() | now.keys() if before.get(path) != now.get(path))
 
 
 def _shown(path: Path, config) -> str:

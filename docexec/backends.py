@@ -86,9 +86,11 @@ BACKENDS: dict[str, Backend] = {
 Backends = Mapping[str, Backend]
 
 
-def installed(names) -> str | None:
+@functools.cache
+def installed(names: tuple[str, ...]) -> str | None:
     """The version of the first of the distributions `names` that is installed, read from
-    package metadata (no import)."""
+    package metadata (no import); once per process, like `library_versions` (the workers'
+    fork server has imported the libraries already, so a later install needs a new process)."""
     for name in names:
         try:
             return metadata.version(name)

@@ -10,6 +10,7 @@ attributes, never string keys.
 
 from __future__ import annotations
 
+import functools
 import shlex
 from dataclasses import dataclass, field, fields
 from typing import Any
@@ -28,6 +29,13 @@ def _flag(doc: str) -> Any:
 
 def _value(doc: str) -> Any:
     return field(default=None, metadata={"flag": False, "doc": doc})
+
+
+@functools.lru_cache(maxsize=4096)
+def _words(text: str) -> tuple[str, ...]:
+    """shlex's split, once per distinct options text: a page is parsed again for the claims
+    index and under `serve --dirty`, and shlex is slow."""
+    return tuple(shlex.split(text))
 
 
 @dataclass(frozen=True)
@@ -51,7 +59,7 @@ class BlockOptions:
         """The options written after `python exec`; `known_backends` are the names backends= may use."""
         known = {option.name: option.metadata["flag"] for option in fields(cls)}
         values: dict[str, Any] = {}
-        for word in shlex.split(text):
+        for word in _words(text):
             key, has_value, value = word.partition("=")
             if key not in known:
                 raise DocexecError(f"unknown option {key!r}; allowed: {', '.join(sorted(known))}")

@@ -8,6 +8,7 @@ import pytest
 from docexec import DocexecError
 from docexec.model import Block, BlockOptions, InlineValue
 from docexec.page import parse_page
+from helpers import section
 
 MODULE = "# --8<-- [start:a]\na = 1\n# --8<-- [end:a]\n# --8<-- [start:b]\nb = 2\n# --8<-- [end:b]\n"
 
@@ -83,3 +84,22 @@ def test_claims_need_ids_of_their_own(project, claims, message):
     page = "".join(project.fence("a", f'claim="{sentence}"') for sentence in claims)
     with pytest.raises(DocexecError, match=message.replace("(", r"\(").replace("!", r"\!")):
         project.render(page)
+
+
+@pytest.mark.parametrize(
+    "directive, message",
+    [
+        ("timeout=inf", r"timeout must be a number of seconds between 0 and 86400, got 'inf'"),
+        ("timeout=1e9", r"timeout must be a number of seconds between 0 and 86400, got '1e9'"),
+        ("timeout=-1", r"timeout must be a number of seconds between 0 and 86400, got '-1'"),
+        ("timeout=nan", r"timeout must be a number of seconds between 0 and 86400, got 'nan'"),
+        ("memory=0", r"memory must be a number of MB between 64 and 1048576, got '0'"),
+        ("memory=lots", r"memory must be a number of MB between 64 and 1048576, got 'lots'"),
+        ("processes=0", r"processes must be a whole number between 1 and 4096, got '0'"),
+        ("processes=2.5", r"processes must be a whole number between 1 and 4096, got '2.5'"),
+    ],
+)
+def test_limits_outside_a_sane_range_are_refused_clearly(project, directive, message):
+    project.write("snippets/s.py", section("x", "print(1)"))
+    with pytest.raises(DocexecError, match=r"docs/p.md:1: " + message):
+        project.render(f"<!-- docexec {directive} -->\n\n" + project.fence("x"))

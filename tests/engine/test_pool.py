@@ -1,0 +1,160 @@
+"""The worker pool (docexec/pool.py): each page's worker runs in a process group of its own
+that is killed, with everything it started, after the page or when the build is killed; a
+fork server stopped by a section is blamed on that section; and the page's memory and process
+limits hold. Black-box (issue 18's reproductions): each builds a throwaway project."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+from docexec import DocexecError
+from docexec.cache import PageCache
+from docexec.pool import POOL
+from helpers import REPO, render_page, section
+
+
+@pytest.fixture(autouse=True)
+def no_worker_left(project):
+    yield
+    assert not POOL.live, "a worker outlived its page"
+
+
+def gone(pid: int, within: float = 5.0) -> bool:
+    """Whether process `pid` has ended (or is a zombie) within `within` seconds."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        try:
+            if psutil.Process(pid).status() == psutil.STATUS_ZOMBIE:
+                return True
+        except psutil.NoSuchProcess:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def wait_for(file: Path, within: float = 60.0) -> str:
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        if file.is_file() and file.read_text().strip():
+            return file.read_text().strip()
+        time.sleep(0.05)
+    raise AssertionError(f"{file} never appeared")
+
+
+DOUBLE_FORK = """
+    import os
+    pid = os.fork()
+    if pid == 0:
+        os.setsid()
+        if os.fork() == 0:
+            os.execvp("sleep", ["sleep", "303"])
+        os._exit(0)
+    os.waitpid(pid, 0)
+"""
+
+
+def test_a_re_parented_grandchild_is_killed_after_the_page(project):
+    project.write("snippets/s.py", section("x", textwrap.dedent(DOUBLE_FORK) + textwrap.dedent("""
+        import time
+        for _ in range(100):
+            found = [p for p in os.listdir("/proc") if p.isdigit()
+                     and open(f"/proc/{p}/cmdline", "rb").read() == b"sleep\\x00303\\x00"]
+            if found:
+                break
+            time.sleep(0.02)
+        open("grandchild.pid", "w").write(found[0])
+    """)))
+    project.render(project.fence("x"))
+    pid = int((project.root / "grandchild.pid").read_text())
+    assert gone(pid), "the re-parented `sleep 303` outlived its page"
+
+
+@pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGINT, signal.SIGKILL], ids=["SIGTERM", "SIGINT", "SIGKILL"])
+def test_a_build_that_is_killed_leaves_no_process_behind(project, how):
+    project.write("mkdocs.yml", "site_name: t\nmarkdown_extensions:\n  - pymdownx.superfences\n  - docexec\n")
+    project.write("snippets/s.py", section("x", """
+        import subprocess, time
+        child = subprocess.Popen(["sleep", "302"])
+        open("child.pid", "w").write(str(child.pid))
+        open("worker.pid", "w").write(str(__import__("os").getpid()))
+        time.sleep(60)
+    """))
+    project.write("docs/index.md", project.fence("x"))
+    build = subprocess.Popen(
+        [sys.executable, "-m", "mkdocs", "build", "--strict"], cwd=project.root,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env={**os.environ, "PYTHONPATH": f"{project.root}{os.pathsep}{REPO}", "NO_MKDOCS_2_WARNING": "1"},
+    )
+    try:
+        child = int(wait_for(project.root / "child.pid"))
+        worker = int(wait_for(project.root / "worker.pid"))
+        build.send_signal(how)
+        build.wait(30)
+        assert gone(child), f"the section's `sleep 302` outlived a build killed by {how.name}"
+        assert gone(worker), f"the page's worker outlived a build killed by {how.name}"
+    finally:
+        build.kill()
+        build.wait()
+
+
+def test_a_stopped_fork_server_blames_the_page_that_stopped_it_quickly(project):
+    project.write("snippets/s.py", section("stop", """
+        import os, signal
+        os.kill(os.getppid(), signal.SIGSTOP)
+    """) + section("fine", "print('page two ran')"))
+    PageCache.memory.clear()
+    start = time.monotonic()
+    stopped = r"docs/a.md:1 \(snippets/s.py:2, section 'stop'\): .*stopped its fork server"
+    with pytest.raises(DocexecError, match=stopped):
+        render_page(project, "a.md", project.fence("stop"))
+    assert time.monotonic() - start < 15
+    assert "page two ran" in render_page(project, "b.md", project.fence("fine"))
+    assert time.monotonic() - start < 30
+
+
+def test_a_section_over_the_memory_limit_fails_naming_the_block(project):
+    project.write("snippets/s.py", "# leading line\n" + section("x", """
+        big = bytearray(600 * 1024 * 1024)
+        big[::4096] = b"x" * len(big[::4096])
+    """))
+    over = (r"docs/p.md:3 \(snippets/s.py:3, section 'x'\): the section ran out of memory at snippets/s.py:3: "
+            r"the page's memory limit is 300 MB")
+    with pytest.raises(DocexecError, match=over):
+        project.render("<!-- docexec memory=300 -->\n\n" + project.fence("x"))
+    project.render("<!-- docexec memory=2000 -->\n\n" + project.fence("x"))  # within a larger limit
+
+
+def test_the_default_memory_limit_stops_a_three_gigabyte_allocation(project):
+    project.write("snippets/s.py", section("x", "big = bytearray(3 * 1024**3)"))
+    with pytest.raises(DocexecError, match=r"ran out of memory .* memory limit is \d+ MB"):
+        project.render(project.fence("x"))
+
+
+def test_a_section_over_the_process_limit_fails_naming_the_block(project):
+    project.write("snippets/s.py", section("x", """
+        import subprocess, time
+        children = [subprocess.Popen(["sleep", "30"]) for _ in range(12)]
+        time.sleep(5)
+    """))
+    over = r"docs/p.md:3 \(snippets/s.py:2, section 'x'\): .*more than the page's limit of 8 processes"
+    start = time.monotonic()
+    with pytest.raises(DocexecError, match=over):
+        project.render("<!-- docexec processes=8 -->\n\n" + project.fence("x"))
+    assert time.monotonic() - start < 5
+
+
+def test_a_few_subprocesses_are_within_the_default_process_limit(project):
+    project.write("snippets/s.py", section("x", """
+        import subprocess
+        print(sum(subprocess.run(["true"]).returncode for _ in range(20)))
+    """))
+    assert "0" in project.render(project.fence("x"))

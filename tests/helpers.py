@@ -1,6 +1,7 @@
 """What more than one test module needs: the repository's root, running a snippets module section by
 section as its page does, the floating-point rounding bound the numeric tests compare with, and
-writing a snippet section or a page in a throwaway project (the engine's tests).
+writing a snippet section or a page in a throwaway project, and waiting for a process to end
+(the engine's tests).
 
 Importable as `helpers` (pyproject.toml puts tests/ on pytest's `pythonpath`); fixtures are in conftest.py.
 """
@@ -8,9 +9,11 @@ Importable as `helpers` (pyproject.toml puts tests/ on pytest's `pythonpath`); f
 from __future__ import annotations
 
 import textwrap
+import time
 from pathlib import Path
 
 import numpy as np
+import psutil
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -54,3 +57,17 @@ def render_page(project, page: str, text: str, mode: str = "auto") -> str:
     text = textwrap.dedent(text).lstrip("\n")
     project.write(f"docs/{page}", text)
     return project.markdown(page, mode).convert(text)
+
+
+def gone(pid: int, within: float = 5.0) -> bool:
+    """Whether process `pid` has ended (or is a zombie) within `within` seconds; a process that
+    ends between two looks counts as ended, not as an error."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        try:
+            if psutil.Process(pid).status() == psutil.STATUS_ZOMBIE:
+                return True
+        except psutil.NoSuchProcess:
+            return True
+        time.sleep(0.05)
+    return False

@@ -13,32 +13,18 @@ import textwrap
 import time
 from pathlib import Path
 
-import psutil
 import pytest
 
 from docexec import DocexecError
 from docexec.cache import PageCache
 from docexec.pool import POOL
-from helpers import REPO, render_page, section
+from helpers import REPO, gone, render_page, section
 
 
 @pytest.fixture(autouse=True)
 def no_worker_left(project):
     yield
     assert not POOL.live, "a worker outlived its page"
-
-
-def gone(pid: int, within: float = 5.0) -> bool:
-    """Whether process `pid` has ended (or is a zombie) within `within` seconds."""
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        try:
-            if psutil.Process(pid).status() == psutil.STATUS_ZOMBIE:
-                return True
-        except psutil.NoSuchProcess:
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def wait_for(file: Path, within: float = 60.0) -> str:

@@ -20,7 +20,7 @@ import pytest
 from docexec import DocexecError
 from docexec.cache import PageCache
 from docexec.pool import POOL
-from helpers import REPO, render_page, section
+from helpers import REPO, gone, render_page, section
 
 
 def workers_of(root: Path) -> list[psutil.Process]:
@@ -164,10 +164,7 @@ def test_subprocesses_a_section_starts_are_killed_after_the_page(project, new_se
     """))
     project.render(project.fence("x"))
     pid = int((project.root / "child.pid").read_text())
-    deadline = time.monotonic() + 5
-    while psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
-        assert time.monotonic() < deadline, "the section's `sleep 300` is still running"
-        time.sleep(0.05)
+    assert gone(pid), "the section's `sleep 300` is still running"
 
 
 # ----------------------------------------------------------------------------- state that must not leak

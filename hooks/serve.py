@@ -59,6 +59,7 @@ class Session:
     # {path: mtime} of every file the last good build read (pages, their inputs, the files every
     # page reads), taken as the build began, so a save during a build counts at the next one;
     # then, for the frozen records the build itself wrote, as it ended. And that build's pages.
+    # A build that fails (strict warnings included) leaves it as it was (on_serve).
     seen: tuple[dict, frozenset] | None = None
     reading: tuple[dict, frozenset] = ({}, frozenset())  # the same, for the build under way
     written: tuple = ()  # the frozen records the build under way may write
@@ -214,9 +215,14 @@ def on_serve(server, config, builder):
         collect = _Collect()
         logger = logging.getLogger("mkdocs")
         logger.addHandler(collect)
+        last_good = SESSION.seen
         try:
             build()
         except Exception as error:  # MkDocs' Abort, a plugin's error, a DocexecError...
+            # MkDocs runs post_build before strict mode aborts on warnings: a page whose warning
+            # failed this build must not count as done, or the next save would leave it alone
+            # and the build would pass with the warning's cause still there.
+            SESSION.seen = last_good
             lines = [line for line in collect.lines if line.strip()]
             if str(error) not in lines:
                 lines.append(f"{type(error).__name__}: {error}")

@@ -126,7 +126,7 @@ def test_a_dirty_serve_re_renders_what_an_edit_changes_and_keeps_the_claims_inde
     """`make serve` runs `mkdocs serve --dirty`: a page is re-rendered when a module its run
     loaded changes (not only its own text), the claims index whenever any page changes, every
     page when mkdocs.yml changes; pages nothing touched are left alone; and strict mode still
-    fails on a real warning."""
+    fails on a real warning, also after a save to another page."""
     (tmp_path / "snippets").mkdir()
     (tmp_path / "snippets" / "__init__.py").write_text("")
     (tmp_path / "snippets" / "helper.py").write_text('WORD = "alpha"\n')
@@ -185,6 +185,12 @@ def test_a_dirty_serve_re_renders_what_an_edit_changes_and_keeps_the_claims_inde
         (tmp_path / "docs" / "index.md").write_text("# Home\n\n[a link to nowhere](missing.md)\n")
         status, page = wait_for(url, "The last rebuild failed")
         assert status == 500 and "missing.md" in page and "strict mode" in page, page[:1500]
+        # A save elsewhere re-renders the page whose warning failed the build, which fails again.
+        seen = len((tmp_path / "serve.log").read_text())
+        (tmp_path / "docs" / "other.md").write_text(claim.format("Third wording."))
+        assert "index.md (" in rendered(seen)
+        status, page = fetch(url)
+        assert status == 500 and "missing.md" in page, page[:1500]
     finally:
         server.send_signal(signal.SIGINT)
         server.wait(30)

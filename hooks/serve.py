@@ -87,7 +87,7 @@ def on_files(files, config):
     SESSION.reading = (reads, frozenset(file.src_uri for file in pages))
     if SESSION.seen is None:  # the first build: the site directory is empty, every page renders
         return files
-    changed = set(_differ(SESSION.seen[0], reads))
+    changed = _differ(SESSION.seen[0], reads)
     everywhere = sorted(changed & set(shared))
     if everywhere or SESSION.reading[1] != SESSION.seen[1]:
         why = f"{_shown(everywhere[0], config)} changed" if everywhere else "a page was added or removed"
@@ -182,9 +182,9 @@ def _mtimes(paths) -> dict[Path, int | None]:
     return found
 
 
-def _differ(before: dict, now: dict) -> list[Path]:
+def _differ(before: dict, now: dict) -> set[Path]:
     """The paths whose modification time differs, or that only one of the two has."""
-    return sorted(path for path in before.keys() | now.keys() if before.get(path) != now.get(path))
+    return {path for path in before.keys() | now.keys() if before.get(path) != now.get(path)}
 
 
 def _shown(path: Path, config) -> str:

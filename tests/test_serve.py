@@ -25,11 +25,7 @@ def test_the_hook_is_for_the_mkdocs_it_patches(tmp_path):
     import mkdocs
     from mkdocs.livereload import LiveReloadServer
 
-    sys.path.insert(0, str(REPO / "hooks"))
-    try:
-        import serve
-    finally:
-        sys.path.remove(str(REPO / "hooks"))
+    serve = load(REPO / "hooks" / "serve.py")
     assert mkdocs.__version__ == serve.MKDOCS_VERSION
     server = LiveReloadServer(builder=lambda: None, host="127.0.0.1", port=0, root=str(tmp_path))
     try:
@@ -41,6 +37,20 @@ def test_the_hook_is_for_the_mkdocs_it_patches(tmp_path):
         assert list(server._watched_paths) == [str(tmp_path)]
     finally:
         server.server_close()
+
+
+def load(path: Path):
+    """The module in `path`, loaded afresh (its own state, such as the hook's SESSION)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(f"{path.stem}_under_test", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        del sys.modules[spec.name]
+    return module
 
 
 def free_port() -> int:
@@ -202,11 +212,7 @@ def test_the_benchmark_measures_the_serve_that_make_serve_runs():
     run those, or the measured writer's loop is not the one writers get."""
     import re
 
-    sys.path.insert(0, str(REPO / "benchmarks"))
-    try:
-        import build
-    finally:
-        sys.path.remove(str(REPO / "benchmarks"))
+    build = load(REPO / "benchmarks" / "build.py")
     recipe = re.search(r"(?m)^serve:.*\n\t(.*)$", (REPO / "Makefile").read_text())[1]
     assert recipe.split()[1:1 + len(build.SERVE)] == list(build.SERVE), recipe
 
@@ -216,7 +222,6 @@ def test_the_dirty_rebuild_compares_with_the_last_good_build_as_it_began(tmp_pat
     re-rendered by the next build (the snapshot is taken as a build begins); the frozen records
     a build writes do not count as edits; and a failed build (no post-build) is not the baseline,
     so a page added in it still re-renders every page's navigation."""
-    import importlib.util
     import logging
 
     from mkdocs.config import load_config
@@ -227,13 +232,7 @@ def test_the_dirty_rebuild_compares_with_the_last_good_build_as_it_began(tmp_pat
         (tmp_path / "docs" / f"{name}.md").write_text(f"# {name}\n")
     (tmp_path / "mkdocs.yml").write_text("site_name: s\nmarkdown_extensions:\n  - docexec\n")
     monkeypatch.chdir(tmp_path)  # docexec's root, as under `mkdocs serve`
-    spec = importlib.util.spec_from_file_location("serve_hook_under_test", REPO / "hooks" / "serve.py")
-    hook = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = hook  # dataclasses look their module up
-    try:
-        spec.loader.exec_module(hook)
-    finally:
-        del sys.modules[spec.name]
+    hook = load(REPO / "hooks" / "serve.py")
     hook.SESSION.dirty = True
     caplog.set_level(logging.INFO, logger="mkdocs.hooks.serve")
 

@@ -17,7 +17,8 @@ export NO_MKDOCS_2_WARNING := 1
 # for (Linux x86-64, macOS arm64, Windows x86-64; not Linux aarch64 or macOS x86-64, where no pin would).
 CONSTRAINTS := -c constraints.txt
 
-.PHONY: serve build test test-paths lint outputs bench clean browser constraints backends
+
+.PHONY: serve build check test test-paths lint outputs bench clean browser constraints backends
 
 $(READY): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -40,6 +41,12 @@ build: $(READY)
 # tools/ensure_browser.py (fails loudly when there is none); axe-core comes from PyPI.
 test: $(READY) $(BACKENDS_READY) lint browser
 	$(BIN)/python -m pytest
+
+# The fast loop: lint, the engine, the tools and the maths extension, without Keras's backends
+# or a browser (tests marked `backends` or `browser` are left out; `make test` runs them all).
+check: $(READY)
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest tests/engine tests/tools tests/test_maths.py -m "not backends and not browser" -q
 
 # Formatting is not checked: `ruff format` would rewrite 52 of the 65 files.
 lint: $(READY)

@@ -167,6 +167,7 @@ def test_backend_names_are_checked_when_the_page_is_read(project, fake, options,
         tabbed(project, fake, fence("show", options))
 
 
+@pytest.mark.backends
 def test_the_real_backends_get_their_environment(project):
     """Slow (imports TensorFlow three times, JAX and PyTorch, in parallel): one test for all five."""
     missing = [name for name, backend in BACKENDS.items() if backend.missing()]

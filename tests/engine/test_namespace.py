@@ -101,6 +101,7 @@ def test_a_claim_must_end_in_a_boolean(project):
         project.render(project.fence("vague", 'claim="Vague."'))
 
 
+@pytest.mark.backends
 def test_a_page_draws_the_same_keras_random_numbers_whatever_ran_before_it(project):
     """Unseeded Keras initializers draw from a global generator that survives between pages;
     the engine resets it, so a page's output cannot depend on which pages ran before it."""

@@ -6,6 +6,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 import check_zensical
 from helpers import REPO
 
@@ -93,6 +95,7 @@ def test_the_command_exits_1_naming_the_problem_and_0_without(tmp_path):
     assert good.returncode == 0, good.stdout + good.stderr
 
 
+@pytest.mark.backends
 def test_the_site_mkdocs_builds_passes(built_site):
     problems, pages = check_zensical.check(built_site, REPO / "mkdocs.yml")
     assert problems == []

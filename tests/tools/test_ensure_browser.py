@@ -4,12 +4,15 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 import ensure_browser
 from helpers import REPO
 
 TOOL = REPO / "tools" / "ensure_browser.py"
 
 
+@pytest.mark.browser
 def test_the_browser_it_finds_starts_headless():
     # A process of its own: Playwright's sync API allows one session per thread,
     # and the browser tests' session may be open in this one.

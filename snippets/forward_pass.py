@@ -9,7 +9,10 @@ import textwrap
 import keras
 import matplotlib.pyplot as plt
 import numpy as np
+import tensorflow as tf
 from matplotlib.patches import Rectangle
+
+from docexec.checks import grid, over
 
 from snippets import keras_ref
 from snippets.padding import output_size, same_padding
@@ -55,17 +58,57 @@ for n, k, s, d in cases:
 
 
 # --8<-- [start:same_is_pad_then_valid]
-def keras_same_is_pad_then_valid(n, k, s, d):
-    x = np.random.default_rng(n * k).normal(size=(1, n, n, 1))
-    kernel = np.random.default_rng(s * d).normal(size=(k, k, 1, 1))
-    before, after = same_padding(n, k, s, d)
-    padded = zero_pad(x, before, after)
-    same = keras_ref.conv2d(x, kernel, s, padding="same", dilation=d)
-    valid = keras_ref.conv2d(padded, kernel, s, padding="valid", dilation=d)
-    return same.shape == valid.shape and np.allclose(same, valid, atol=1e-5)
+def output_and_gradients(layers, x, weights, seed):
+    """y, dx and dkernel of `layers` (the last is the Conv2D) for a random dy."""
+    model = keras.Sequential(layers)
+    model.build(x.shape)
+    model.layers[-1].kernel.assign(weights)
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        y = model(x)
+    dy = tf.constant(np.random.default_rng(seed).normal(size=y.shape), tf.float32)
+    dx, dkernel = tape.gradient(y, [x, model.layers[-1].kernel], dy)
+    return y, dx, dkernel
 
 
-all(keras_same_is_pad_then_valid(*case) for case in cases)
+def pad_then_valid(x, weights, pads, options, seed=0):
+    """ZeroPadding2D by `pads` = (before, after) on both axes, then 'valid'."""
+    return output_and_gradients(
+        [keras.layers.ZeroPadding2D((pads, pads)),
+         keras.layers.Conv2D(padding="valid", **options)], x, weights, seed)
+
+
+def agree(a, b):
+    return a.shape == b.shape and np.allclose(a, b, atol=1e-5)
+
+
+def same_is_pad_then_valid(size, kernel_size, strides, dilation):
+    """Conv2D('same') against ZeroPadding2D by same_padding's (before, after)
+    then 'valid': y, dx and dkernel agree; with one zero fewer on a side,
+    or an uneven split swapped, y does not."""
+    seeded = np.random.default_rng([size, kernel_size, strides, dilation])
+    x = tf.constant(seeded.normal(size=(1, size, size, 1)), tf.float32)
+    weights = seeded.normal(size=(kernel_size, kernel_size, 1, 1))
+    options = dict(filters=1, kernel_size=kernel_size, strides=strides,
+                   dilation_rate=dilation, use_bias=False)
+    fused = output_and_gradients(
+        [keras.layers.Conv2D(padding="same", **options)], x, weights, size)
+    before, after = same_padding(size, kernel_size, strides, dilation)
+    two_steps = pad_then_valid(x, weights, (before, after), options, size)
+    others = {(before - 1, after), (before, after - 1), (after, before)}
+    others -= {(before, after)}
+    return all(agree(a, b) for a, b in zip(fused, two_steps)) and not any(
+        agree(fused[0], pad_then_valid(x, weights, pads, options)[0])
+        for pads in others if min(pads) >= 0)
+
+
+# Keras refuses a stride > 1 together with a dilation > 1
+configurations = [
+    c for c in grid(size=(4, 5, 6, 7), kernel_size=range(1, 6),
+                    strides=(1, 2, 3), dilation=(1, 2))
+    if keras_ref.keras_accepts(c["strides"], c["dilation"])
+]
+over(configurations, same_is_pad_then_valid)
 # --8<-- [end:same_is_pad_then_valid]
 
 
@@ -89,7 +132,8 @@ print(textwrap.fill(docstring, 72))
 # --8<-- [start:keras_docstring_claim]
 uneven_rows = [case for case in cases
                if same_padding(*case)[1] == same_padding(*case)[0] + 1]
-"evenly" in docstring and len(uneven_rows) > 0
+"evenly" in docstring and len(uneven_rows) > 0 and all(
+    same_is_pad_then_valid(*case) for case in uneven_rows)
 # --8<-- [end:keras_docstring_claim]
 
 

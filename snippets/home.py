@@ -6,9 +6,6 @@ import matplotlib.pyplot as plt
 import numpy as np
 import tensorflow as tf
 
-from docexec.checks import grid, over
-from snippets.keras_ref import keras_accepts
-from snippets.padding import same_padding
 from snippets.show import image, taps
 
 rng = np.random.default_rng(0)
@@ -122,63 +119,29 @@ conv_ops
 
 
 # --8<-- [start:backward_ops_claim]
+def traced_kinds(**options):
+    """The op types traced for a 3x3 'same' Conv2D with these options, in
+    order, plumbing (constants, shapes, reads, identities) left out."""
+    layer = keras.layers.Conv2D(padding="same", kernel_size=3, use_bias=False,
+                                **options)
+    layer.build((1, 8, 8, 2))
+    plumbing = {"Placeholder", "Const", "Identity", "ReadVariableOp",
+                "Shape", "ShapeN", "NoOp"}
+    return [(kind, padding) for kind, padding in traced_ops(layer, (1, 8, 8, 2))
+            if kind not in plumbing]
+
+
 op_types = {kind for kind, _ in ops}
+dilated = traced_kinds(filters=1, dilation_rate=2)
+grouped = traced_kinds(filters=2, groups=2)
 (
     conv_ops == [("Conv2D", "SAME"), ("Conv2DBackpropInput", "SAME"),
                  ("Conv2DBackpropFilter", "SAME")]
     and not op_types & {"Pad", "PadV2", "Slice", "StridedSlice"}
+    and [kind for kind, _ in dilated] == [
+        "SpaceToBatchND", "Conv2D", "BatchToSpaceND", "SpaceToBatchND",
+        "Conv2DBackpropInput", "Conv2DBackpropFilter", "BatchToSpaceND"]
+    and {padding for _, padding in dilated if padding} == {"VALID"}
+    and {kind for kind, _ in grouped} <= {"PartitionedCall", "StatefulPartitionedCall"}
 )
 # --8<-- [end:backward_ops_claim]
-
-
-# --8<-- [start:uneven_padding]
-def output_and_gradients(layers, x, weights, seed):
-    """y, dx and dkernel of `layers` (the last is the Conv2D) for a random dy."""
-    model = keras.Sequential(layers)
-    model.build(x.shape)
-    model.layers[-1].kernel.assign(weights)
-    with tf.GradientTape() as tape:
-        tape.watch(x)
-        y = model(x)
-    dy = tf.constant(np.random.default_rng(seed).normal(size=y.shape), tf.float32)
-    dx, dkernel = tape.gradient(y, [x, model.layers[-1].kernel], dy)
-    return y, dx, dkernel
-
-
-def pad_then_valid_agrees(size, kernel_size, strides, dilation):
-    """ZeroPadding2D by TensorFlow's "same" amounts, then Conv2D("valid"),
-    against Conv2D("same"): do y, dx and dkernel all agree?"""
-    x = tf.constant(rng.normal(size=(1, size, size, 1)), tf.float32)
-    weights = rng.normal(size=(kernel_size, kernel_size, 1, 1))
-    pads = same_padding(size, kernel_size, strides, dilation)
-    options = dict(filters=1, kernel_size=kernel_size, strides=strides,
-                   dilation_rate=dilation, use_bias=False)
-    two_steps = output_and_gradients(
-        [keras.layers.ZeroPadding2D((pads, pads)),
-         keras.layers.Conv2D(padding="valid", **options)], x, weights, size)
-    fused = output_and_gradients(
-        [keras.layers.Conv2D(padding="same", **options)], x, weights, size)
-    return all(a.shape == b.shape and np.allclose(a, b, atol=1e-5)
-               for a, b in zip(two_steps, fused))
-
-
-# Keras refuses a stride > 1 together with a dilation > 1
-configurations = [
-    c for c in grid(size=(5, 6), kernel_size=range(1, 5), strides=(1, 2, 3),
-                    dilation=(1, 2))
-    if keras_accepts(c["strides"], c["dilation"])
-]
-uneven = [c for c in configurations
-          if len(set(same_padding(c["size"], c["kernel_size"], c["strides"],
-                                  c["dilation"]))) == 2]
-print(f"{len(configurations)} layers, {len(uneven)} of them padded unevenly, "
-      f"for example:")
-for c in uneven[:3]:
-    pads = same_padding(c["size"], c["kernel_size"], c["strides"], c["dilation"])
-    print(f"  {c} -> (before, after) = {pads}")
-# --8<-- [end:uneven_padding]
-
-
-# --8<-- [start:uneven_padding_claim]
-over(configurations, pad_then_valid_agrees)
-# --8<-- [end:uneven_padding_claim]

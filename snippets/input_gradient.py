@@ -8,6 +8,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import tensorflow as tf
 
+from docexec.checks import grid, over
 from snippets import keras_ref
 from snippets.conv import scatter_then_crop
 from snippets.padding import output_size, same_padding
@@ -186,12 +187,18 @@ for padding, counts in reads.items():
 
 
 # --8<-- [start:valid_vs_same_reach_claim]
-valid, same = reads["valid"], reads["same"]
-bool(
-    valid[0, 0] < same[0, 0] < same[4, 4]
-    and valid[0, 4] < same[0, 4] < same[4, 4]
-    and valid[4, 4] == same[4, 4]
-)
+def same_narrows_the_shortfall(size, kernel_size):
+    """Stride 1: 'same' reads every pixel at least as often as 'valid', and
+    every border pixel more often than 'valid' yet fewer than k * k times."""
+    valid = reads_per_pixel(size, kernel_size, "valid")
+    same = reads_per_pixel(size, kernel_size, "same")
+    border = np.ones((size, size), bool)
+    border[1:-1, 1:-1] = False
+    return bool(np.all(same >= valid) and np.all(same[border] > valid[border])
+                and np.all(same[border] < kernel_size**2))
+
+
+over(grid(size=(6, 7, 8), kernel_size=(3, 4, 5)), same_narrows_the_shortfall)
 # --8<-- [end:valid_vs_same_reach_claim]
 
 

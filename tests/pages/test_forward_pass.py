@@ -26,16 +26,33 @@ def test_same_corner_output_sums_only_real_pixels(page):
     (5, 3, 1, 1), (5, 4, 1, 1), (5, 3, 2, 1), (6, 3, 2, 1),
     (6, 4, 2, 1), (7, 3, 1, 2), (4, 5, 1, 1), (7, 2, 3, 1),
 ])
-def test_each_table_row_is_pad_then_valid_in_keras(page, case):
+def test_each_table_row_is_in_the_grid_and_pad_then_valid_in_keras(page, case):
     assert case in page.cases
-    assert page.keras_same_is_pad_then_valid(*case)
+    n, k, s, d = case
+    assert dict(size=n, kernel_size=k, strides=s, dilation=d) in page.configurations
+    assert page.same_is_pad_then_valid(*case)
+
+
+def test_the_grid_spans_odd_and_even_kernels_strides_and_dilations(page):
+    seen = {key: {c[key] for c in page.configurations}
+            for key in ("size", "kernel_size", "strides", "dilation")}
+    assert seen == {"size": {4, 5, 6, 7}, "kernel_size": {1, 2, 3, 4, 5},
+                    "strides": {1, 2, 3}, "dilation": {1, 2}}
 
 
 def test_pad_then_valid_check_can_fail(page, monkeypatch):
     # with the extra zero on the wrong side the check must say no
     monkeypatch.setattr(page, "same_padding",
                         lambda n, k, s, d: same_padding(n, k, s, d)[::-1])
-    assert not page.keras_same_is_pad_then_valid(5, 4, 1, 1)
+    assert not page.same_is_pad_then_valid(5, 4, 1, 1)
+
+
+def test_pad_then_valid_check_fails_on_an_unread_extra_zero(page, monkeypatch):
+    # at stride 2 an extra zero after the input is never read, so y, dx and
+    # dkernel still agree; only the "one zero fewer" half can catch it (C5)
+    monkeypatch.setattr(page, "same_padding",
+                        lambda n, k, s, d: (1, 2) if (n, k, s) == (5, 3, 2) else same_padding(n, k, s, d))
+    assert not page.same_is_pad_then_valid(5, 3, 2, 1)
 
 
 def test_even_kernel_pads_the_extra_zero_after(page):
@@ -80,4 +97,4 @@ def test_documented_padding_says_so_when_the_entry_is_missing(page):
 def test_uneven_rows_are_those_keras_pads_one_more_after(page):
     assert page.uneven_rows == [(5, 4, 1, 1), (6, 3, 2, 1), (7, 2, 3, 1)]
     for case in page.uneven_rows:
-        assert page.keras_same_is_pad_then_valid(*case)
+        assert page.same_is_pad_then_valid(*case)

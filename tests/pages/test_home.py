@@ -47,15 +47,7 @@ def test_traced_ops_name_the_convolutions_and_their_padding(home):
     assert {padding for _, padding in valid if padding is not None} == {"VALID"}
 
 
-def test_the_grid_spans_odd_and_even_kernels_strides_and_dilations(home):
-    seen = {key: {c[key] for c in home.configurations}
-            for key in ("size", "kernel_size", "strides", "dilation")}
-    assert seen == {"size": {5, 6}, "kernel_size": {1, 2, 3, 4},
-                    "strides": {1, 2, 3}, "dilation": {1, 2}}
-    assert home.uneven
-
-
-def test_pad_then_valid_fails_with_the_wrong_padding(home, monkeypatch):
-    # the check must be able to fail: pad (1, 2) where TensorFlow pads (2, 1)
-    monkeypatch.setattr(home, "same_padding", lambda *args: (2, 1))
-    assert not home.pad_then_valid_agrees(size=5, kernel_size=4, strides=1, dilation=1)
+def test_dilated_and_grouped_layers_trace_other_ops(home):
+    assert ("Conv2D", "VALID") in home.dilated
+    assert not any(padding == "SAME" for _, padding in home.dilated)
+    assert home.grouped and not any(kind.startswith("Conv2D") for kind, _ in home.grouped)

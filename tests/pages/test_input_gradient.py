@@ -116,3 +116,9 @@ def test_finite_differences_catch_a_gradient_of_the_wrong_padding(page):
     (wrong_jacobian,), _ = tf.test.compute_gradient(wrong, [page.x_64])
     _, (numeric,) = tf.test.compute_gradient(page.conv_of_x, [page.x_64])
     assert np.max(np.abs(wrong_jacobian - numeric)) > 1e-3
+
+
+def test_the_border_claim_can_fail_and_does_for_a_2x2_kernel(page):
+    # with k = 2 the one zero goes after the input: the first row and column gain nothing
+    assert page.same_narrows_the_shortfall(size=8, kernel_size=4)
+    assert not page.same_narrows_the_shortfall(size=8, kernel_size=2)

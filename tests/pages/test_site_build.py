@@ -36,7 +36,7 @@ def test_every_markdown_page_carries_a_version_stamp(built_site):
 
 def test_the_claims_page_lists_the_demo_claim(built_site):
     page = (built_site / "claims" / "index.html").read_text(encoding="utf-8")
-    assert 'href="../demo/#claim-summing-the-rows-of-x-gives-three-times-their-mean"' in page
+    assert 'href="../demo/#claim-each-row-of-x-rises-from-left-to-right"' in page
 
 
 def demo_project(into: Path, strict: bool = True) -> Path:

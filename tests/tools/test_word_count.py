@@ -1,5 +1,5 @@
-"""tools/word_count.py: what counts as prose, the table, the budget's exit code, and the site itself within
-budget."""
+"""tools/word_count.py: what counts (prose and claim sentences, explanation pages only), the table, the
+budget's exit code, and the site itself within budget."""
 from __future__ import annotations
 
 import subprocess
@@ -34,6 +34,18 @@ def test_only_prose_counts():
     assert word_count.prose_words(PAGE) == 13
 
 
+def test_claim_sentences_count_once_with_inline_code_as_one_word():
+    page = 'Prose here.\n\n```python exec claim="The `conv` output is exact."\n--8<-- "snippets/demo.py:a"\n```\n'
+    # "Prose here." 2, "The x output is exact." 5
+    assert word_count.prose_words(page) == 7
+
+
+def test_reference_pages_are_left_out(tmp_path):
+    pages = {name: "one two three" for name in ("questions", "appendix", "claims", "demo")}
+    docs = write_site(tmp_path, {**pages, "index": "one"})
+    assert word_count.page_counts(docs) == {"index": 1}
+
+
 def write_site(tmp_path, pages):
     for name, text in pages.items():
         (tmp_path / f"{name}.md").write_text(text, encoding="utf-8")
@@ -58,12 +70,14 @@ def test_over_budget_exits_non_zero_and_says_by_how_much(tmp_path):
     docs = write_site(tmp_path, {"page": "one two three"})
     result = run("--docs", str(docs), "--budget", "2")
     assert result.returncode == 1
-    assert "3 words of prose, 1 more than 2" in result.stderr
+    assert "3 words, 1 more than 2" in result.stderr
 
 
 def test_a_folder_without_pages_is_an_error(tmp_path):
-    with pytest.raises(FileNotFoundError, match="no Markdown pages"):
+    with pytest.raises(FileNotFoundError, match="no explanation pages"):
         word_count.page_counts(tmp_path)
+    with pytest.raises(FileNotFoundError, match="no explanation pages"):
+        word_count.page_counts(write_site(tmp_path, {"questions": "one"}))
 
 
 def test_a_negative_budget_is_refused(tmp_path):

@@ -81,13 +81,19 @@ whole(y_answer)
 
 # --8<-- [start:first_example_claim]
 def as_keras(matrix):
-    """A 2-D array as a batch of one single-channel NHWC image (or HWIO kernel)."""
+    """A 2-D array as a batch of one single-channel NHWC image."""
     return matrix[None, :, :, None]
 
 
-y_keras = keras_ref.conv2d(as_keras(digits), edge_kernel[:, :, None, None], padding="same")
-y_flipped = answers_forward(digits, edge_kernel[::-1, ::-1])  # a true convolution
-np.allclose(y_answer, y_keras[0, :, :, 0], atol=1e-5) and np.allclose(y_flipped, -y_keras[0, :, :, 0], atol=1e-5)
+def loop_is_keras(size, kernel_size):
+    """On random data, the answer's loop against Keras's stride-1 'same' output."""
+    x = rng.normal(size=(size, size)).astype("float32")
+    kernel = rng.normal(size=(kernel_size, kernel_size)).astype("float32")  # not symmetric
+    y_keras = keras_ref.conv2d(as_keras(x), kernel[:, :, None, None], padding="same")
+    return np.allclose(answers_forward(x, kernel), y_keras[0, :, :, 0], atol=1e-4)
+
+
+over(grid(kernel_size=(1, 3, 5), size=range(3, 7)), loop_is_keras)
 # --8<-- [end:first_example_claim]
 
 

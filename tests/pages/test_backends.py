@@ -139,10 +139,11 @@ def by_source(report: dict) -> dict:
 
 def test_every_block_names_known_backends_and_every_backend_starts_with_the_set_up():
     blocks = page_blocks()
-    # Only the numbers the prose quotes and the printed source of Keras's jit_compile rule, the
-    # same on every backend, run in the page's default worker.
+    # Only the numbers the prose quotes, the printed source of Keras's jit_compile rule and the
+    # TF32 flags, the same on every backend, run in the page's default worker.
     assert [block["source"] for block in blocks if not block["backends"]] == [
-        "snippets/backends.py:example_padding", "snippets/backends.py:fit_rule"]
+        "snippets/backends.py:example_padding", "snippets/backends.py:fit_rule",
+        "snippets/backends.py:tf32_flags"]
     for block in blocks:
         unknown = set(block["backends"]) - set(BACKENDS)
         assert not unknown, (f"docs/{PAGE} line {block['line']}: unknown {sorted(unknown)}; "
@@ -229,6 +230,13 @@ def test_model_fit_compiles_as_the_table_says(reports):
     for backend, values in expected.items():
         printed = by_source(reports[backend])["fit"]["output"].splitlines()
         assert [line.rsplit("= ", 1)[1] for line in printed] == values, (backend, printed)
+
+
+def test_the_tf32_flags_are_printed_as_the_libraries_report_them(reports):
+    """TF32 is on by default in TensorFlow and for cuDNN convolutions in PyTorch (the page's prose)."""
+    printed = by_source(reports["default"])["tf32_flags"]["output"].splitlines()
+    assert printed == ["tf.config.experimental.tensor_float_32_execution_enabled(): True",
+                       "torch.backends.cudnn.allow_tf32: True"]
 
 
 def test_xla_keeps_the_padding_inside_the_fused_convolutions_and_pads_and_slices_for_zero_padding(reports):

@@ -33,6 +33,14 @@ def test_padded_steps_carry_the_bias_after_one_layer(page):
     bias = page.two_layers[0].bias.numpy()
     assert np.allclose(page.hidden[1, 4], bias, atol=1e-6)
     assert not np.allclose(page.hidden[1, 3], bias, atol=1e-3)  # still within reach of the last real step
+    # ... which it holds: the bias plus the first tap times the last real step (W3 of review 3)
+    kernel = page.two_layers[0].kernel.numpy()
+    assert np.allclose(page.hidden[1, 3], bias + kernel[0, 0] * page.x[1, 2, 0], atol=1e-5)
+    assert page.reach
+
+
+def test_the_masking_warning_is_a_user_warning(page):
+    assert [warning.category for warning in page.caught] == [UserWarning]
 
 
 def test_one_layer_is_clean_but_two_layers_leak(page):

@@ -133,6 +133,8 @@ def problems(markdown, sources):
             wrong.append(f"{entry['id']}: {prose_words(answer)} words, more than {MAX_WORDS}")
         if not claim_links(answer) and READ_MARKER not in answer:
             wrong.append(f"{entry['id']}: links no claim and does not say {READ_MARKER!r}")
+        if f"]({entry['url']})" not in answer:
+            wrong.append(f"{entry['id']}: does not link its source {entry['url']}")
     return wrong
 
 

@@ -80,6 +80,8 @@ def test_an_answer_about_a_gpu_says_no_gpu_was_run():
      .replace("It [refuses on purpose](#claim-pytorch-s-nn-conv2d-refuses-padding-same-at-stride-2):", "It refuses."),
      "same-stride-2-fails: links no claim"),
     (lambda page: page + "\n### A question nobody asked?\n\nAn answer.\n", "which data/questions.yml does not list"),
+    (lambda page: page.replace("(https://github.com/keras-team/keras/issues/12204)", "(https://example.org/)"),
+     "padding-memory: does not link its source"),
 ])
 def test_the_agreement_check_fails_when_the_page_is_broken(break_it, expected):
     broken = break_it(PAGE)

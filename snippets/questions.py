@@ -1,17 +1,264 @@
-"""Questions readers ask: the numbers the short answers quote, computed when the page is built (the
-answers link the checked claims behind them)."""
+"""Questions readers ask: the numbers the short answers quote, computed when the page is built, the
+checks the answers link to where no other page has one, and the check that the page answers every
+question of data/questions.yml (the answers link the checked claims behind them)."""
 
 # --8<-- [start:numbers]
+import re
+from pathlib import Path
+
+import keras
 import numpy as np
+import tensorflow as tf
+import yaml
 
+from docexec.checks import grid, over
 from snippets import keras_ref
-from snippets.padding import same_padding
+from snippets.padding import causal_padding, output_size, padding_amounts, same_padding
+from tools.word_count import prose_words
 
+# "same" at stride 2: the asker's 64x64 input and 4x4 kernel.
+strides_out, strides_pads = output_size(64, 4, 2, "same"), same_padding(64, 4, 2)
+# Which side gets the odd zero: a 4x1 kernel on 100 rows.
+side_before, side_after = same_padding(100, 4)
+# "same" keeps the size only at stride 1: 7 positions at stride 2.
+same_size_out = output_size(7, 3, 2, "same")
+# The padding depends on the input's size: 1 and 2 positions, kernel 3, stride 2.
+one_pads, two_pads = same_padding(1, 3, 2), same_padding(2, 3, 2)
+# A dilated 3x3 kernel (dilation 2) at stride 1 on 32 positions.
+dilated_pads = same_padding(32, 3, 1, 2)
+# The forum's 3x4 image and 3x3 kernel of ones, zero-padded by 1: Keras's corner output and
+# the sum of the real pixels its window covers.
+forum_image = np.array([[1, 2, 3, 4], [4, 5, 6, 7], [7, 8, 9, 10]], float)[None, :, :, None]
+forum_corner = int(round(keras_ref.conv2d(forum_image, np.ones((3, 3, 1, 1)), padding="same")[0, 0, 0, 0]))
+forum_corner_pixels = int(forum_image[0, :2, :2, 0].sum())
 # Porting from PyTorch: a 3x3 kernel at stride 2 on a 6x6 input.
 port_before, port_after = same_padding(6, 3, 2)
-# Where the odd zero goes: a 4x4 kernel on a 5x5 input at stride 1.
-odd_before, odd_after = same_padding(5, 4)
-# "valid" at stride 2: the pixels of 6 that a 3-wide kernel's windows never read get no gradient from Keras.
-unread_dx = keras_ref.conv1d_grad_input(np.ones((1, 2, 1)), np.ones((3, 1, 1)), (1, 6, 1), strides=2)
-unread = np.flatnonzero(unread_dx[0, :, 0] == 0).tolist()
+# Stride 1 with a 3x3 kernel pads one zero each side, whatever the size.
+(stride_1_pads,) = {same_padding(n, 3) for n in range(3, 12)}
+# The onnx2keras question: a 2x2 kernel at stride 2 on 5x5.
+onnx_pads = same_padding(5, 2, 2)
+# The backward convolution of the Cross Validated question: 4x4 input padded by 2, 2x2 kernel.
+cv_out = output_size(4 + 2 * 2, 2)
+cv_full = cv_out + 2 - 1
+# Stride 2, "valid", 28 positions, kernel 3: outputs, and the positions Keras gives no gradient.
+quiz_out = output_size(28, 3, 2)
+quiz_dx = keras_ref.conv1d_grad_input(np.ones((1, quiz_out, 1)), np.ones((3, 1, 1)), (1, 28, 1), strides=2)
+quiz_unread = np.flatnonzero(quiz_dx[0, :, 0] == 0).tolist()
+# How many output positions read a pixel, 3x3 kernel of ones, dy of ones, 8x8, stride 1.
+reach_same = keras_ref.conv2d_grad_input(np.ones((1, 8, 8, 1)), np.ones((3, 3, 1, 1)), (1, 8, 8, 1), padding="same")
+reach_valid = keras_ref.conv2d_grad_input(np.ones((1, 6, 6, 1)), np.ones((3, 3, 1, 1)), (1, 8, 8, 1))
+reach = {name: (int(counts[0, 0, 0, 0]), int(counts[0, 0, 4, 0]), int(counts[0, 4, 4, 0]))
+         for name, counts in (("same", reach_same), ("valid", reach_valid))}
+# Causal padding: zeros before the input for a kernel of 3 at dilation 2.
+causal_zeros = causal_padding(3, 2)[0]
+
+
+def transposed_size(size, output_padding):
+    """Keras's Conv2DTranspose(1, 3, strides=2, padding='same') output height for a `size` input."""
+    layer = keras.layers.Conv2DTranspose(1, 3, strides=2, padding="same", output_padding=output_padding)
+    return layer.compute_output_shape((None, size, size, 1))[1]
+
+
+transposed_0, transposed_none = transposed_size(13, 0), transposed_size(13, None)
+# Two input sizes that a stride-2 "same" Conv2D maps to one output size.
+conv2d_sizes = {n: keras.layers.Conv2D(1, 3, strides=2, padding="same").compute_output_shape((None, n, n, 1))[1]
+                for n in (7, 8)}
+# The max-pooling question's 3x3 input, 2x2 pools at stride 2, "same": Keras's last output.
+pool_input = np.array([[1, -1, 0], [-1, 2, 1], [0, 2, -2]], "float32")[None, :, :, None]
+pool_same = keras.layers.MaxPooling2D(2, 2, padding="same")(pool_input).numpy()[0, :, :, 0]
+pool_shapes = {padding: tuple(keras.layers.MaxPooling2D(2, 2, padding=padding)(np.zeros((1, 2, 3, 1))).shape[1:3])
+               for padding in ("same", "valid")}
+# What this TensorFlow reports for TensorFloat-32 (it matters only on NVIDIA Ampere or newer GPUs).
+tf32_enabled = tf.config.experimental.tensor_float_32_execution_enabled()
+tf32_bits = 10  # read from TensorFlow's documentation of enable_tensor_float_32_execution, not run
+tf32_relative = f"{2.0 ** -(tf32_bits + 1):.1e}"  # the unit round-off of a 10-bit mantissa
+# What Keras's jit_compile="auto" resolves to for model.fit on this machine (CPU only, TensorFlow).
+fit_model = keras.Sequential([keras.Input((4, 4, 1)), keras.layers.Conv2D(1, 3, padding="same")])
+fit_model.compile(optimizer="sgd", loss="mse")
+fit_jit_here = fit_model.jit_compile
 # --8<-- [end:numbers]
+
+
+# --8<-- [start:sources]
+READ_MARKER = "read, not run"  # an answer about what cannot run here says it was read
+MAX_WORDS = 120
+SOURCES = Path("data/questions.yml")
+PAGE = Path("docs/questions.md")
+HEADING = re.compile(r"^(#{2,3}) (.+?)\s*$")
+LINK_TARGET = re.compile(r"\]\(([^)\s]+)\)")
+
+
+def load_sources(path=SOURCES):
+    """The collected questions and the topics they are grouped under."""
+    return yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+
+
+def answers(markdown):
+    """{H3 heading text: (its H2 heading text, the Markdown under it up to the next heading)}."""
+    found, topic, current, lines = {}, None, None, []
+    for line in markdown.splitlines() + ["## end"]:
+        heading = HEADING.match(line)
+        if heading:
+            if current is not None:
+                found[current] = (topic, "\n".join(lines))
+            current, lines = None, []
+            if heading.group(1) == "##":
+                topic = heading.group(2)
+            else:
+                current = heading.group(2)
+        elif current is not None:
+            lines.append(line)
+    return found
+
+
+def claim_links(answer):
+    """The link targets in an answer that point at a claim's anchor."""
+    return [target for target in LINK_TARGET.findall(answer) if "#claim-" in target]
+
+
+def problems(markdown, sources):
+    """What is wrong between the page and the collected questions (an empty list: nothing)."""
+    found, wrong = answers(markdown), []
+    asked = {entry["question"] for entry in sources["questions"]}
+    wrong += [f"the page answers {heading!r}, which data/questions.yml does not list"
+              for heading in found if heading not in asked]
+    for entry in sources["questions"]:
+        if entry["question"] not in found:
+            wrong.append(f"{entry['id']}: no H3 heading {entry['question']!r}")
+            continue
+        topic, answer = found[entry["question"]]
+        if topic != sources["topics"][entry["topic"]]:
+            wrong.append(f"{entry['id']}: under {topic!r}, not {sources['topics'][entry['topic']]!r}")
+        if prose_words(answer) > MAX_WORDS:
+            wrong.append(f"{entry['id']}: {prose_words(answer)} words, more than {MAX_WORDS}")
+        if not claim_links(answer) and READ_MARKER not in answer:
+            wrong.append(f"{entry['id']}: links no claim and does not say {READ_MARKER!r}")
+        if f"]({entry['url']})" not in answer:
+            wrong.append(f"{entry['id']}: does not link its source {entry['url']}")
+    return wrong
+
+
+found_problems = problems(PAGE.read_text(encoding="utf-8"), load_sources())
+if found_problems:
+    raise ValueError("docs/questions.md and data/questions.yml disagree:\n" + "\n".join(found_problems))
+# --8<-- [end:sources]
+
+
+# --8<-- [start:unread_2d_claim]
+def read_positions(size, kernel_size, stride, padding):
+    """The positions along one axis that some tap of some window reads."""
+    before, _ = padding_amounts(size, kernel_size, stride, padding)
+    windows = output_size(size, kernel_size, stride, padding)
+    return {i * stride + tap - before for i in range(windows) for tap in range(kernel_size)} & set(range(size))
+
+
+def no_gradient_exactly_off_read_rows_and_columns(kernel_size, stride, padding, height=7, width=8):
+    """Keras's input gradient of a 2-D layer, random x, kernel and dy: zero exactly at the pixels
+    whose row or whose column no window reads."""
+    seeded = np.random.default_rng([kernel_size, stride, len(padding)])
+    outputs = output_size(height, kernel_size, stride, padding), output_size(width, kernel_size, stride, padding)
+    x = seeded.normal(size=(1, height, width, 1))
+    kernel = seeded.normal(size=(kernel_size, kernel_size, 1, 1))
+    dy = seeded.normal(size=(1, *outputs, 1))
+    dx = keras_ref.conv_with_gradients(x, kernel, dy, stride, padding)[1]
+    rows = np.isin(np.arange(height), sorted(read_positions(height, kernel_size, stride, padding)))
+    columns = np.isin(np.arange(width), sorted(read_positions(width, kernel_size, stride, padding)))
+    return bool(np.array_equal(dx[0, :, :, 0] != 0, rows[:, None] & columns[None, :]))
+
+
+over(grid(kernel_size=range(1, 5), stride=(1, 2, 3), padding=("same", "valid")),
+     no_gradient_exactly_off_read_rows_and_columns)
+# --8<-- [end:unread_2d_claim]
+
+
+# --8<-- [start:pre_padding]
+def random_conv1d(kernel_size, dilation, seeded, filters=1, channels=1):
+    """A stride-1 "same" Conv1D with a random kernel and a random (non-zero) bias."""
+    layer = keras.layers.Conv1D(filters, kernel_size, padding="same", dilation_rate=dilation)
+    layer.build((None, None, channels))
+    layer.kernel.assign(seeded.normal(size=(kernel_size, channels, filters)))
+    layer.bias.assign(seeded.normal(size=(filters,)))
+    return layer
+
+
+def run(layers, x):
+    for layer in layers:
+        x = layer(x)
+    return np.asarray(x)
+
+
+sequences_rng = np.random.default_rng(7)
+short = sequences_rng.normal(size=(3, 1)).astype("float32")
+pre_padded = keras.utils.pad_sequences([sequences_rng.normal(size=(6, 1)), short], padding="pre", dtype="float32")
+
+
+def pre_padded_real_steps_as_alone(layers):
+    """The short sequence's real steps (the last 3 of the pre-padded row) against it run alone."""
+    return np.allclose(run(layers, pre_padded)[1, -len(short):], run(layers, short[None])[0], atol=1e-5)
+# --8<-- [end:pre_padding]
+
+
+# --8<-- [start:pre_padding_one_layer_claim]
+def one_layer_on_pre_padded(kernel_size, dilation):
+    return bool(pre_padded_real_steps_as_alone(
+        [random_conv1d(kernel_size, dilation, np.random.default_rng([kernel_size, dilation]))]))
+
+
+over(grid(kernel_size=range(1, 6), dilation=(1, 2)), one_layer_on_pre_padded)
+# --8<-- [end:pre_padding_one_layer_claim]
+
+
+# --8<-- [start:pre_padding_two_layers_claim]
+two_layers_rng = np.random.default_rng(11)
+two_layers = [random_conv1d(3, 1, two_layers_rng, filters=4), random_conv1d(3, 1, two_layers_rng, channels=4)]
+not pre_padded_real_steps_as_alone(two_layers)
+# --8<-- [end:pre_padding_two_layers_claim]
+
+
+# --8<-- [start:torch_setup]
+# The build runs this section and the two after it in a worker of their own, on the PyTorch backend.
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+from docexec.checks import grid, over  # noqa: E402
+
+
+def pytorch_conv2d(x, kernel, stride, padding):
+    """torch.nn.functional.conv2d on NHWC input and an HWIO kernel, returned NHWC."""
+    y = torch.nn.functional.conv2d(torch.from_numpy(x.transpose(0, 3, 1, 2)),
+                                   torch.from_numpy(kernel.transpose(3, 2, 0, 1)), stride=stride, padding=padding)
+    return y.numpy().transpose(0, 2, 3, 1)
+
+
+def keras_same(x, kernel, stride):
+    return keras.ops.convert_to_numpy(keras.ops.conv(x, kernel, strides=stride, padding="same"))
+# --8<-- [end:torch_setup]
+
+
+# --8<-- [start:torch_refuses_claim]
+def pytorch_refuses_same_at_stride_2():
+    try:
+        torch.nn.Conv2d(1, 1, 3, stride=2, padding="same")
+    except ValueError:
+        return True
+    return False
+
+
+pytorch_refuses_same_at_stride_2()
+# --8<-- [end:torch_refuses_claim]
+
+
+# --8<-- [start:torch_padding_claim]
+def symmetric_padding_is_same_exactly_on_odd_sizes(size, kernel_size):
+    """PyTorch's padding=(k - 1) // 2 at stride 2 against Keras's "same": equal iff the size is odd."""
+    seeded = np.random.default_rng([size, kernel_size])
+    x = seeded.normal(size=(1, size, size, 1)).astype("float32")
+    kernel = seeded.normal(size=(kernel_size, kernel_size, 1, 1)).astype("float32")
+    ours, theirs = keras_same(x, kernel, 2), pytorch_conv2d(x, kernel, 2, (kernel_size - 1) // 2)
+    equal = ours.shape == theirs.shape and np.allclose(ours, theirs, atol=1e-5)
+    return bool(equal == (size % 2 == 1))
+
+
+over(grid(size=range(5, 11), kernel_size=(3, 5)), symmetric_padding_is_same_exactly_on_odd_sizes)
+# --8<-- [end:torch_padding_claim]

@@ -1,30 +1,229 @@
-"""snippets/questions.py: the numbers the short answers quote are Keras's."""
+"""snippets/questions.py: the numbers the short answers quote are Keras's (or PyTorch's); the
+collected questions (data/questions.yml) and docs/questions.md agree, entry by entry; and every
+link of the built page lands on an anchor that exists."""
+
+import json
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import urlsplit
 
 import numpy as np
+import pytest
+from markdown.extensions.toc import slugify
 
+from helpers import REPO
 from snippets import keras_ref, questions
+from tools.word_count import prose_words
 
+SOURCES = questions.load_sources(REPO / "data" / "questions.yml")
+PAGE = (REPO / "docs" / "questions.md").read_text(encoding="utf-8")
+ANSWERS = questions.answers(PAGE)
+ENTRIES = SOURCES["questions"]
+
+
+# --- the data file ---------------------------------------------------------------------------
+
+def test_at_least_32_distinct_questions_each_with_its_own_id_heading_and_anchor():
+    assert len(ENTRIES) >= 32
+    for field in ("id", "question", "anchor"):
+        values = [entry[field] for entry in ENTRIES]
+        assert len(set(values)) == len(values), f"a repeated {field}"
+
+
+@pytest.mark.parametrize("entry", ENTRIES, ids=[entry["id"] for entry in ENTRIES])
+def test_an_entry_has_every_field_and_a_well_formed_https_source(entry):
+    assert set(entry) == {"id", "question", "url", "title", "site", "topic", "anchor"}
+    assert all(isinstance(value, str) and value.strip() for value in entry.values())
+    url = urlsplit(entry["url"])
+    assert url.scheme == "https" and "." in url.netloc and not re.search(r"\s", entry["url"]), entry["url"]
+    assert entry["topic"] in SOURCES["topics"]
+
+
+@pytest.mark.parametrize("entry", ENTRIES, ids=[entry["id"] for entry in ENTRIES])
+def test_the_anchor_is_the_id_the_table_of_contents_gives_the_question(entry):
+    assert entry["anchor"] == slugify(entry["question"], "-")
+
+
+# --- the page against the data file ---------------------------------------------------------
+
+def test_the_page_and_the_data_file_agree():
+    assert questions.problems(PAGE, SOURCES) == []
+
+
+def test_every_topic_is_an_h2_of_the_page_in_the_data_file_order():
+    h2 = [line[3:].strip() for line in PAGE.splitlines() if line.startswith("## ")]
+    used = list(dict.fromkeys(entry["topic"] for entry in ENTRIES))
+    assert h2 == [SOURCES["topics"][topic] for topic in used] == list(SOURCES["topics"].values())
+
+
+@pytest.mark.parametrize("entry", ENTRIES, ids=[entry["id"] for entry in ENTRIES])
+def test_an_answer_is_at_most_120_words_and_links_a_claim_or_says_it_was_read(entry):
+    topic, answer = ANSWERS[entry["question"]]
+    assert topic == SOURCES["topics"][entry["topic"]]
+    assert 0 < prose_words(answer) <= questions.MAX_WORDS
+    assert questions.claim_links(answer) or questions.READ_MARKER in answer
+
+
+def test_an_answer_about_a_gpu_says_no_gpu_was_run():
+    for entry in ENTRIES:
+        answer = ANSWERS[entry["question"]][1]
+        if re.search(r"\bGPU", answer):
+            assert "No GPU was run" in answer or questions.READ_MARKER in answer, entry["id"]
+
+
+@pytest.mark.parametrize("break_it, expected", [
+    (lambda page: page.replace("### Does zero padding require memory?\n", ""), "padding-memory: no H3 heading"),
+    (lambda page: page.replace("Nothing there is trained.", "Nothing there is trained. " + "word " * 121),
+     "avoid-padded-zones: "),
+    (lambda page: page.replace("(read, not run: PyTorch issue 67551)", "")
+     .replace("It [refuses on purpose](#claim-pytorch-s-nn-conv2d-refuses-padding-same-at-stride-2):", "It refuses."),
+     "same-stride-2-fails: links no claim"),
+    (lambda page: page + "\n### A question nobody asked?\n\nAn answer.\n", "which data/questions.yml does not list"),
+    (lambda page: page.replace("(https://github.com/keras-team/keras/issues/12204)", "(https://example.org/)"),
+     "padding-memory: does not link its source"),
+])
+def test_the_agreement_check_fails_when_the_page_is_broken(break_it, expected):
+    broken = break_it(PAGE)
+    assert broken != PAGE
+    assert any(expected in problem for problem in questions.problems(broken, SOURCES))
+
+
+def test_the_agreement_check_fails_when_an_entry_moves_topic():
+    moved = json.loads(json.dumps(SOURCES))
+    moved["questions"][0]["topic"] = "pooling"
+    assert any("same-strides: under" in problem for problem in questions.problems(PAGE, moved))
+
+
+# --- the built page --------------------------------------------------------------------------
+
+class Anchors(HTMLParser):
+    """The ids of a built page and the targets of its links."""
+
+    def __init__(self):
+        super().__init__()
+        self.ids, self.links = set(), []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if "id" in attrs:
+            self.ids.add(attrs["id"])
+        if tag == "a" and attrs.get("href"):
+            self.links.append(attrs["href"])
+
+
+def parsed(path: Path) -> Anchors:
+    anchors = Anchors()
+    anchors.feed(path.read_text(encoding="utf-8"))
+    return anchors
+
+
+def article_links(page: Path) -> list[str]:
+    """The links inside the page's article (the answers), not the theme's navigation."""
+    html = page.read_text(encoding="utf-8")
+    anchors = Anchors()
+    anchors.feed(html[html.index("<article"):html.index("</article>")])
+    return anchors.links
+
+
+def test_every_question_has_its_anchor_on_the_built_page(built_site):
+    ids = parsed(built_site / "questions" / "index.html").ids
+    assert [entry["anchor"] for entry in ENTRIES if entry["anchor"] not in ids] == []
+
+
+def test_every_link_of_the_built_page_lands_on_an_existing_anchor(built_site):
+    page = built_site / "questions" / "index.html"
+    dangling, checked = [], 0
+    for href in article_links(page):
+        target = urlsplit(href)
+        if target.scheme or not target.fragment:
+            continue
+        file = (page.parent / target.path / "index.html") if target.path else page
+        file = file.resolve()
+        checked += 1
+        if not file.is_file() or target.fragment not in parsed(file).ids:
+            dangling.append(href)
+    assert checked >= len(ENTRIES)
+    assert dangling == []
+
+
+def test_every_claim_anchor_an_answer_links_is_listed_for_the_report(built_site):
+    """The claims the answers rely on, each resolved (printed with -s, for re-pointing after merges)."""
+    linked = sorted({href for href in article_links(built_site / "questions" / "index.html") if "#claim-" in href})
+    print("\n".join(linked))
+    assert linked
+
+
+def test_the_search_index_has_a_section_for_every_answer(built_site):
+    index = json.loads((built_site / "search" / "search_index.json").read_text(encoding="utf-8"))
+    locations = {doc["location"] for doc in index["docs"]}
+    assert [entry["id"] for entry in ENTRIES if f"questions/#{entry['anchor']}" not in locations] == []
+
+
+# --- the numbers the answers quote -------------------------------------------------------------
 
 def test_porting_padding_is_what_keras_same_pads_at_stride_two():
     rng = np.random.default_rng(0)
     x, kernel = rng.normal(size=(1, 6, 6, 1)), rng.normal(size=(3, 3, 1, 1))
-    padding = [(0, 0), (questions.port_before, questions.port_after), (questions.port_before, questions.port_after),
-               (0, 0)]
+    pads = (questions.port_before, questions.port_after)
     np.testing.assert_allclose(keras_ref.conv2d(x, kernel, strides=2, padding="same"),
-                               keras_ref.conv2d(np.pad(x, padding), kernel, strides=2), atol=1e-5)
-    assert (questions.port_before, questions.port_after) == (0, 1)  # the answer's "no zero before"
+                               keras_ref.conv2d(np.pad(x, [(0, 0), pads, pads, (0, 0)]), kernel, strides=2), atol=1e-5)
+    assert pads == (0, 1)
 
 
-def test_the_odd_zero_goes_after_as_keras_pads():
-    rng = np.random.default_rng(1)
-    x, kernel = rng.normal(size=(1, 5, 5, 1)), rng.normal(size=(4, 4, 1, 1))
-    padding = [(0, 0), (questions.odd_before, questions.odd_after), (questions.odd_before, questions.odd_after),
-               (0, 0)]
-    np.testing.assert_allclose(keras_ref.conv2d(x, kernel, padding="same"),
-                               keras_ref.conv2d(np.pad(x, padding), kernel), atol=1e-5)
-    assert questions.odd_after == questions.odd_before + 1
+@pytest.mark.parametrize("size, kernel_size, stride, dilation, pads", [
+    (100, 4, 1, 1, (questions.side_before, questions.side_after)),
+    (64, 4, 2, 1, questions.strides_pads),
+    (2, 3, 2, 1, questions.two_pads),
+    (32, 3, 1, 2, questions.dilated_pads),
+    (5, 2, 2, 1, questions.onnx_pads),
+])
+def test_the_quoted_amounts_are_what_keras_same_pads(size, kernel_size, stride, dilation, pads):
+    rng = np.random.default_rng(size)
+    x, kernel = rng.normal(size=(1, size, 3, 1)), rng.normal(size=(kernel_size, 1, 1, 1))
+    padded = np.pad(x, [(0, 0), pads, (0, 0), (0, 0)])
+    np.testing.assert_allclose(
+        keras_ref.conv_with_gradients(x, kernel, strides=(stride, 1), padding="same", dilation=(dilation, 1))[0],
+        keras_ref.conv_with_gradients(padded, kernel, strides=(stride, 1), dilation=(dilation, 1))[0], atol=1e-5)
 
 
-def test_the_unread_pixels_are_those_no_window_reads():
-    windows = {start + tap for start in range(0, 6 - 3 + 1, 2) for tap in range(3)}
-    assert questions.unread == sorted(set(range(6)) - windows) == [5]
+def test_the_other_quoted_numbers():
+    assert questions.side_after == questions.side_before + 1
+    assert questions.forum_corner == questions.forum_corner_pixels == 1 + 2 + 4 + 5
+    assert questions.stride_1_pads == (1, 1)
+    assert (questions.cv_out, questions.cv_full) == (7, 8)
+    assert questions.quiz_out == 13 and questions.quiz_unread == [27]
+    assert questions.reach == {"same": (4, 6, 9), "valid": (1, 3, 9)}
+    assert questions.causal_zeros == 4
+    assert (questions.transposed_0, questions.transposed_none) == (25, 26)
+    assert questions.conv2d_sizes == {7: 4, 8: 4}
+    assert questions.pool_shapes == {"same": (1, 2), "valid": (1, 1)}
+    assert float(questions.pool_same[-1, -1]) == -2.0
+    assert questions.fit_jit_here is False
+
+
+def test_the_2d_rule_fails_on_a_wrong_rule():
+    """The check can fail: with every row counted as read, stride 3 leaves pixels it calls read at zero."""
+    original = questions.read_positions
+    try:
+        questions.read_positions = lambda size, *rest: set(range(size))
+        assert not questions.no_gradient_exactly_off_read_rows_and_columns(1, 3, "valid")
+    finally:
+        questions.read_positions = original
+    assert questions.no_gradient_exactly_off_read_rows_and_columns(1, 3, "valid")
+
+
+def test_pytorch_padding_matches_tensorflow_same_on_odd_sizes_only():
+    """Run here with Keras on TensorFlow: PyTorch's symmetric padding against TensorFlow itself."""
+    for size in range(5, 11):
+        for kernel_size in (3, 5):
+            assert questions.symmetric_padding_is_same_exactly_on_odd_sizes(size, kernel_size)
+    assert questions.pytorch_refuses_same_at_stride_2()
+
+
+def test_the_page_s_pytorch_blocks_hold_on_the_pytorch_backend():
+    """The blocks the build runs with KERAS_BACKEND=torch, run as its worker runs them (one
+    subprocess, tests/pages/test_backends.py's worker): every claim holds there too."""
+    from pages.test_backends import assert_claims_hold_and_failures_fail_as_stated, run_workers
+
+    assert_claims_hold_and_failures_fail_as_stated(run_workers("questions.md", ["torch"]), "torch", "questions.md")

@@ -4,8 +4,6 @@ Every figure is a shape or a byte count, never a time.
 """
 
 # --8<-- [start:setup]
-import os
-
 import keras
 import numpy as np
 
@@ -49,6 +47,7 @@ GRID = [configuration for configuration in grid(kernel=(2, 3, 4, 5), stride=(1, 
 # --8<-- [start:tf_setup]
 import tensorflow as tf  # noqa: E402 (its blocks run in different workers)
 from tensorflow.python.eager import context  # noqa: E402
+from tensorflow.python.util import _pywrap_util_port  # noqa: E402
 
 
 def step_function(model, training):
@@ -92,7 +91,7 @@ def kernels_ran(model, size, training=False):
                   if "Pad" in node.op or "Slice" in node.op or "Conv" in node.op)
 
 
-onednn = os.environ.get("TF_ENABLE_ONEDNN_OPTS") == "1"
+onednn = _pywrap_util_port.IsMklEnabled()  # the kernel path this process's TensorFlow runs
 # --8<-- [end:tf_setup]
 
 

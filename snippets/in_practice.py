@@ -1,6 +1,6 @@
-"""In practice: what padding changes for someone building, porting or
-profiling a Keras model: edge effects, porting stride-2 weights to PyTorch,
-the padding modes Keras offers, pooling, and what explicit padding costs."""
+"""In practice: what padding changes for someone building a Keras model: edge effects,
+the padding modes Keras offers and pooling. Porting to PyTorch is in snippets/porting.py,
+what padding costs in memory in snippets/cost.py."""
 
 # --8<-- [start:setup]
 import keras
@@ -8,10 +8,7 @@ import numpy as np
 import tensorflow as tf
 
 from snippets import keras_ref
-from snippets.padding import same_padding
 from snippets.show import image
-
-rng = np.random.default_rng(5)
 
 
 def pad_hw(x, before, after, mode="constant"):
@@ -33,30 +30,6 @@ print("reflect padding, then 'valid':", image(y_reflect), sep="\n")
 # --8<-- [start:edge_cue_claim]
 bool(len(np.unique(y_zeros)) > 1 and len(np.unique(y_reflect)) == 1)
 # --8<-- [end:edge_cue_claim]
-
-
-# --8<-- [start:porting]
-x = rng.normal(size=(1, 6, 6, 1))
-kernel = rng.normal(size=(3, 3, 1, 1))
-print("TensorFlow 'same' pads (before, after):", same_padding(6, 3, 2))
-y_keras = keras_ref.conv2d(x, kernel, strides=2, padding="same")
-# PyTorch's Conv2d(padding=1): one zero on every side, then no more padding
-y_symmetric = keras_ref.conv2d(pad_hw(x, 1, 1), kernel, strides=2)
-# the port that works: pad TensorFlow's (0, 1) explicitly, then 'valid'
-y_explicit = keras_ref.conv2d(pad_hw(x, 0, 1), kernel, strides=2)
-print("outputs equal to Keras's, padding=1 on every side:",
-      int(np.isclose(y_symmetric, y_keras, atol=1e-5).sum()), "of", y_keras.size)
-print("outputs equal to Keras's, padding (0, 1) explicitly:",
-      int(np.isclose(y_explicit, y_keras, atol=1e-5).sum()), "of", y_keras.size)
-# --8<-- [end:porting]
-
-
-# --8<-- [start:porting_claim]
-y_symmetric.shape == y_keras.shape and bool(
-    np.all(~np.isclose(y_symmetric, y_keras, atol=1e-5))
-    and np.allclose(y_explicit, y_keras, atol=1e-5)
-)
-# --8<-- [end:porting_claim]
 
 
 # --8<-- [start:reflect_refused_claim]
@@ -138,41 +111,3 @@ def pools_real_cells_only(size, pool, stride):
 
 over(grid(size=range(1, 9), pool=range(1, 5), stride=range(1, 4)), pools_real_cells_only)
 # --8<-- [end:pooling_claim]
-
-
-# --8<-- [start:cost]
-def forward_and_backward_ops(layers, shape):
-    """The TensorFlow operations of the layers' forward pass and gradients."""
-    model = keras.Sequential(layers)
-    model.build(shape)
-
-    @tf.function
-    def step(x):
-        with tf.GradientTape() as tape:
-            tape.watch(x)
-            loss = tf.reduce_sum(model(x))
-        return tape.gradient(loss, [x, *model.trainable_variables])
-
-    graph = step.get_concrete_function(tf.TensorSpec(shape)).graph
-    interesting = ("Pad", "Slice", "Conv2D")
-    return sorted(op.type for op in graph.get_operations()
-                  if op.type.startswith(interesting))
-
-
-shape = (8, 64, 64, 32)  # a batch of 8 feature maps, 64x64, 32 channels
-explicit = forward_and_backward_ops(
-    [keras.layers.ZeroPadding2D(1), keras.layers.Conv2D(32, 3)], shape)
-fused = forward_and_backward_ops([keras.layers.Conv2D(32, 3, padding="same")],
-                                 shape)
-input_bytes = np.prod(shape) * 4  # float32
-padded_bytes = np.prod((8, 66, 66, 32)) * 4
-print("ZeroPadding2D + Conv2D('valid'):", explicit)
-print("Conv2D('same'):                 ", fused)
-print(f"input {input_bytes / 2**20:.2f} MiB; the padded copy that ZeroPadding2D "
-      f"builds {padded_bytes / 2**20:.2f} MiB (+{padded_bytes / input_bytes - 1:.1%})")
-# --8<-- [end:cost]
-
-
-# --8<-- [start:cost_claim]
-set(explicit) - set(fused) >= {"Pad", "Slice"} and "Pad" not in fused
-# --8<-- [end:cost_claim]

@@ -167,14 +167,14 @@ def collect_figures() -> tuple[list[str], list[str]]:
         with matplotlib.rc_context(SVG_RC):
             figures.append(_svg(figure))
             dark_variant(figure)
-            dark.append(_svg(figure, transparent=True))
+            dark.append(_svg(figure))
         pyplot.close(figure)
     return figures, dark
 
 
-def _svg(figure, transparent: bool = False) -> str:
+def _svg(figure) -> str:
     buffer = io.StringIO()
-    figure.savefig(buffer, format="svg", metadata={"Date": None}, bbox_inches="tight", transparent=transparent)
+    figure.savefig(buffer, format="svg", metadata={"Date": None}, bbox_inches="tight")
     return buffer.getvalue()
 
 
@@ -182,49 +182,67 @@ def _svg(figure, transparent: bool = False) -> str:
 DARK_BACKGROUND, DARK_TEXT = (0.118, 0.129, 0.161), (0.886, 0.894, 0.914)
 
 
-def dark_for(colour, alpha_of=None):
+def dark_for(colour):
     """A grey (black, #555, white) for the dark palette: its lightness inverted between the
     page's dark background and its light text, so black text turns light and white cell
     borders turn into the background; a colour with a hue is kept, as are its readers' cues."""
+    if not _grey(colour):
+        return colour
     from matplotlib.colors import to_rgba
 
-    try:
-        red, green, blue, alpha = to_rgba(colour)
-    except (ValueError, TypeError):
-        return colour
-    if max(red, green, blue) - min(red, green, blue) > 0.12:  # a hue: content, kept
-        return colour
+    red, green, blue, alpha = to_rgba(colour)
     lightness = 0.2126 * red + 0.7152 * green + 0.0722 * blue
     mixed = tuple(dark + (light - dark) * (1 - lightness)
                   for dark, light in zip(DARK_BACKGROUND, DARK_TEXT, strict=True))
     return (*mixed, alpha)
 
 
+def _grey(colour) -> bool:
+    from matplotlib.colors import to_rgba
+
+    try:
+        red, green, blue, alpha = to_rgba(colour)
+    except (ValueError, TypeError):
+        return False
+    return max(red, green, blue) - min(red, green, blue) <= 0.12
+
+
 def dark_variant(figure) -> None:
     """Recolour `figure` in place for the dark palette, before it is saved a second time: the
-    background becomes transparent and the greys of its frame (titles, labels, ticks, spines,
-    legends, lines, cell borders) are inverted (dark_for), while what carries data keeps its
-    colours: images, filled cells and the numbers written on them (a heat map's numbers keep
-    the contrast they were given against their cell), and an axes that shows an image keeps
-    its white ground, under a translucent image as in the light figure."""
+    background becomes transparent and its greys are inverted (dark_for): titles, labels,
+    ticks, spines, legends, lines, cell borders, grey cells and shaded spans, with the text
+    written on them. What carries data keeps its colours: images, cells with a hue and the
+    numbers written on them (a heat map's numbers keep the contrast they were given against
+    their cell), and an axes that shows an image keeps its white ground (under a translucent
+    image, as in the light figure)."""
     from matplotlib.text import Text
 
     figure.patch.set_facecolor("none")
+    figure.patch.set_edgecolor("none")
+    recoloured = set()
     for axes in figure.axes:
         if not axes.images:
             axes.patch.set_facecolor("none")
         axes.patch.set_edgecolor(dark_for(axes.patch.get_edgecolor()))
-        ground = [*axes.images, *(patch for patch in axes.patches if _filled(patch))]
+        ground = [*axes.images,
+                  *(patch for patch in axes.patches if _filled(patch) and not _grey(patch.get_facecolor()))]
         for text in axes.texts:
-            if text.get_bbox_patch() is None and not _over(text, ground):
+            recoloured.add(text)
+            box = text.get_bbox_patch()
+            if box is not None:
+                if _grey(box.get_facecolor()):
+                    box.set_facecolor(dark_for(box.get_facecolor()))
+                    text.set_color(dark_for(text.get_color()))
+                box.set_edgecolor(dark_for(box.get_edgecolor()))
+            elif not _over(text, ground):
                 text.set_color(dark_for(text.get_color()))
         for line in axes.lines:
             line.set_color(dark_for(line.get_color()))
             line.set_markeredgecolor(dark_for(line.get_markeredgecolor()))
         for patch in axes.patches:
-            patch.set_edgecolor(dark_for(patch.get_edgecolor()))
+            _dark_patch(patch)
     for artist in figure.findobj(Text):
-        if artist.axes is None or artist not in artist.axes.texts:  # titles, labels, ticks, legends
+        if artist not in recoloured:  # titles, labels, ticks, legends
             artist.set_color(dark_for(artist.get_color()))
     for artist in figure.findobj(lambda found: hasattr(found, "spines")):
         for spine in artist.spines.values():
@@ -236,10 +254,20 @@ def dark_variant(figure) -> None:
         if legend is not None:
             legend.get_frame().set_facecolor(DARK_BACKGROUND)
             legend.get_frame().set_edgecolor(dark_for(legend.get_frame().get_edgecolor()))
+            for patch in legend.get_patches():
+                _dark_patch(patch)
+            for line in legend.get_lines():
+                line.set_color(dark_for(line.get_color()))
+
+
+def _dark_patch(patch) -> None:
+    patch.set_edgecolor(dark_for(patch.get_edgecolor()))
+    if _filled(patch):
+        patch.set_facecolor(dark_for(patch.get_facecolor()))
 
 
 def _filled(patch) -> bool:
-    return patch.get_fill() and patch.get_visible() and patch.get_facecolor()[3] > 0
+    return bool(patch.get_fill() and patch.get_visible() and patch.get_facecolor()[3] > 0)
 
 
 def _over(text, ground) -> bool:

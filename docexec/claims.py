@@ -41,7 +41,7 @@ def claims_index(cache: PageCache, this_page: str | None, stash: Stash) -> list[
         for block in claims:
             sentence = block.options.claim
             result = record.results[page.items.index(block)]
-            scope = verified_on(result, record.backends or {}, cache.backends)
+            scope = verified_on(result, cache.backends)
             badge = f'<span class="docexec-scope">{plain(scope)}</span>'
             # A Markdown link, so that MkDocs checks the anchor and makes the URL relative.
             sections.append(f"- [{stash(sentence_html(sentence))}]({link}#{claim_id(sentence)}) {stash(badge)}")

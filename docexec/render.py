@@ -92,7 +92,7 @@ def block_lines(block: Block, stored: BlockRecord, record: Record, stash: Stash,
     if stored.backends is not None:
         return backend_lines(block, stored.backends, record.backends or {}, stash, backends, setup, escape, source)
     if block.options.claim is not None:
-        return claim_box(block, {"": stored.result}, {}, stash, backends, setup, source)
+        return claim_box(block, {"": stored.result}, stash, backends, setup, source)
     lines = code_lines(block, escape)
     output = output_html(stored.result, block)
     if output:
@@ -192,7 +192,7 @@ def common_scope(runs: dict[str, BlockResult]) -> str:
     return scope_text(scopes[0]) if all(other == scopes[0] for other in scopes) else "configurations per backend"
 
 
-def verified_on(stored: BlockRecord, versions: dict, backends: Backends) -> str:
+def verified_on(stored: BlockRecord, backends: Backends) -> str:
     """What a claim was verified on, for the claims index (plain text, not escaped): the
     configurations its check ran (docexec.checks) and, for a claim run on backends, which."""
     if not stored.backends:
@@ -205,7 +205,7 @@ def listed(names: list[str]) -> str:
     return ", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else names[0]
 
 
-def claim_box(block: Block, runs: dict[str, BlockResult], versions: dict, stash: Stash, backends: Backends,
+def claim_box(block: Block, runs: dict[str, BlockResult], stash: Stash, backends: Backends,
               setup: str = "", source: str = "") -> list[str]:
     """A compact native admonition: one paragraph, the scope as a badge ("Verified on 96
     configurations"; what varied is in its tooltip and the check) and the sentence (it
@@ -268,7 +268,7 @@ def backend_lines(block: Block, runs: dict[str, BlockResult], versions: dict, st
     `versions` are the record's, backend name -> library versions."""
     indent = block.indent
     if block.options.claim is not None:
-        return claim_box(block, runs, versions, stash, backends, setup, source)
+        return claim_box(block, runs, stash, backends, setup, source)
     lines = code_lines(block, escape)
     outputs = {name: output_html(run, block) for name, run in runs.items()}
     if not any(outputs.values()):  # a definition: like a block on one backend, nothing under it

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -88,6 +90,10 @@ def derived_config(root: Path, into: Path, name: str, **overrides) -> Path:
     return file
 
 
+_SOURCE_URLS: dict = {}  # (root, repo_url) -> (when, URL): asked once per page, a git call each (~16 ms)
+SOURCE_URL_SECONDS = 10.0  # how long an answer is reused: a build's pages share it, `serve` sees a new commit
+
+
 def source_url(root: Path, config: dict | None = None) -> str:
     """The URL that a project file's path is appended to for a reader to open it as built:
     `repo_url` + "/blob/<commit>/", the commit being the checkout's HEAD, so that the claim
@@ -95,11 +101,19 @@ def source_url(root: Path, config: dict | None = None) -> str:
     link the same. A working tree with uncommitted edits links to HEAD's version of a file.
     Outside git (a source archive, no `git` installed) the commit is unknown: the links
     point at `main`, whose lines may have moved since. "" when mkdocs.yml has no repo_url."""
-    import subprocess
-
     repo = ((load_mkdocs_config(root) if config is None else config).get("repo_url") or "").rstrip("/")
     if not repo:
         return ""
+    key, now = (str(Path(root).resolve()), repo), time.monotonic()
+    when, url = _SOURCE_URLS.get(key, (None, ""))
+    if when is not None and now - when < SOURCE_URL_SECONDS:
+        return url
+    url = _source_url(root, repo)
+    _SOURCE_URLS[key] = (now, url)
+    return url
+
+
+def _source_url(root: Path, repo: str) -> str:
     try:  # the project's folder inside the repository (a site in a subfolder), then the commit
         found = subprocess.run(["git", "rev-parse", "--show-prefix", "HEAD"], cwd=root, capture_output=True,
                                text=True, timeout=10)

@@ -132,12 +132,15 @@ def test_the_check_links_to_its_lines_at_the_built_commit(project):
             'lines 2–3</a>') in html
 
 
-def test_source_url_is_the_commit_built_or_main_outside_git(tmp_path):
+def test_source_url_is_the_commit_built_or_main_outside_git(tmp_path, monkeypatch):
     """Links name the commit a build ran (so two builds of one commit are the same); a build
     outside git names main."""
     import subprocess
 
+    from docexec import config as module
     from docexec.config import source_url
+
+    monkeypatch.setattr(module, "SOURCE_URL_SECONDS", 0.0)  # each answer asked afresh
 
     config = {"repo_url": "https://github.com/o/r/"}
     assert source_url(tmp_path, config) == "https://github.com/o/r/blob/main/"
@@ -152,6 +155,8 @@ def test_source_url_is_the_commit_built_or_main_outside_git(tmp_path):
                             text=True, check=True).stdout.strip()
     assert source_url(tmp_path, config) == f"https://github.com/o/r/blob/{commit}/"
     assert source_url(tmp_path / "site", config) == f"https://github.com/o/r/blob/{commit}/site/"
+    monkeypatch.setattr(module, "SOURCE_URL_SECONDS", 10.0)  # a build's pages share one answer
+    assert source_url(tmp_path / "site", config) == source_url(tmp_path / "site", config)
 
 
 @pytest.mark.parametrize(

@@ -37,10 +37,11 @@ class Backend:
     """One way of running Keras: the environment a worker starts with, before Keras is imported."""
 
     name: str
-    label: str  # shown on the page's tab; {Name} fields are filled with library versions
+    label: str  # with its versions, "JAX {JAX}": {Name} fields are filled with library versions
     environment: dict = field(default_factory=dict)  # set in the worker's environment
     libraries: dict = field(default_factory=dict)  # version label -> distributions (first installed wins)
     imports: tuple = ()  # modules a worker imports before it is ready
+    tab: str = ""  # the short name on the page's tabs, "TF · Eigen" (the page's stamp has the versions); "": name
 
     def versions(self) -> dict[str, str]:
         return {label: installed(names) or NOT_INSTALLED for label, names in self.libraries.items()}
@@ -65,23 +66,23 @@ DEFAULT = Backend("default", "this build's environment")
 BACKENDS: dict[str, Backend] = {
     "tf-eigen": Backend(
         "tf-eigen", "TensorFlow {TensorFlow} · Eigen",
-        {"KERAS_BACKEND": "tensorflow", "TF_ENABLE_ONEDNN_OPTS": "0"}, _TF_KERAS, ("keras",)),
+        {"KERAS_BACKEND": "tensorflow", "TF_ENABLE_ONEDNN_OPTS": "0"}, _TF_KERAS, ("keras",), "TF · Eigen"),
     "tf-onednn": Backend(
         "tf-onednn", "TensorFlow {TensorFlow} · oneDNN",
-        {"KERAS_BACKEND": "tensorflow", "TF_ENABLE_ONEDNN_OPTS": "1"}, _TF_KERAS, ("keras",)),
+        {"KERAS_BACKEND": "tensorflow", "TF_ENABLE_ONEDNN_OPTS": "1"}, _TF_KERAS, ("keras",), "TF · oneDNN"),
     # XLA compiles the gradient steps of snippets/backends.py (they read DOCEXEC_XLA), on
     # whichever TensorFlow CPU kernel path the build runs: it is what model.fit runs on a GPU.
     "tf-xla": Backend(
         "tf-xla", "TensorFlow {TensorFlow} · XLA",
-        {"KERAS_BACKEND": "tensorflow", "DOCEXEC_XLA": "1"}, _TF_KERAS, ("keras",)),
+        {"KERAS_BACKEND": "tensorflow", "DOCEXEC_XLA": "1"}, _TF_KERAS, ("keras",), "TF · XLA"),
     "jax": Backend(
         "jax", "JAX {JAX}",
         {"KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu"},
-        {"JAX": ("jax",), "jaxlib": ("jaxlib",), "Keras": ("keras",)}, ("keras",)),
+        {"JAX": ("jax",), "jaxlib": ("jaxlib",), "Keras": ("keras",)}, ("keras",), "JAX"),
     "torch": Backend(
         "torch", "PyTorch {PyTorch}",
         {"KERAS_BACKEND": "torch"},
-        {"PyTorch": ("torch",), "Keras": ("keras",)}, ("keras",)),
+        {"PyTorch": ("torch",), "Keras": ("keras",)}, ("keras",), "PyTorch"),
 }
 Backends = Mapping[str, Backend]
 
@@ -132,8 +133,15 @@ def backend_versions(names: list[str], backends: Backends) -> dict[str, dict[str
     return {name: backends[name].versions() for name in names}
 
 
+def tab_label(name: str, backends: Backends) -> str:
+    """A backend's short name, on tabs and in claim boxes: "TF · Eigen", "JAX"."""
+    backend = backends.get(name)
+    return (backend.tab or backend.name) if backend else name
+
+
 def backend_title(name: str, versions: dict, backends: Backends) -> str:
-    """A backend's tab label, with the versions it ran: "TensorFlow 2.21.0 · Eigen", "JAX 0.10.2"."""
+    """A backend's name with the versions it ran, where no stamp is near: "TensorFlow 2.21.0 ·
+    Eigen", "JAX 0.10.2" (a block run on one backend: "Ran on JAX 0.10.2")."""
     backend = backends.get(name)
     try:
         return backend.title(versions.get(name) or {}) if backend else name

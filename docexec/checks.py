@@ -54,6 +54,10 @@ def grid(**axes: Iterable) -> list[dict]:
     if not axes:
         raise ValueError("grid() needs at least one axis, e.g. grid(kernel=range(1, 5))")
     names = list(axes)
+    for name, axis in axes.items():
+        if isinstance(axis, str | bytes):  # iterating it would make an axis of its characters
+            raise ValueError(f"grid() axis {name!r} is the string {axis!r}; "
+                             f"give its values as a tuple: {name}=({axis!r},)")
     values = [list(axis) for axis in axes.values()]
     for name, axis in zip(names, values, strict=True):
         if not axis:
@@ -67,7 +71,8 @@ def over(configurations: Iterable[dict], check: Callable[..., object]) -> Checke
     import numpy
 
     count, failed, failures = 0, 0, []
-    axes: dict[str, dict[str, None]] = {}
+    seen: set = set()  # distinct configurations: one repeated is checked, and counted, once
+    axes: dict[str, dict[tuple, None]] = {}
     for configuration in configurations:
         if not isinstance(configuration, dict):
             raise TypeError(f"over() takes configurations as dicts of keyword arguments, got {configuration!r}")
@@ -75,19 +80,43 @@ def over(configurations: Iterable[dict], check: Callable[..., object]) -> Checke
         if not isinstance(outcome, bool | numpy.bool_):
             raise TypeError(
                 f"the check returned {type(outcome).__name__}, not a bool, for {describe(configuration)}")
+        shown = tuple((name, _kind(value), text(value)) for name, value in configuration.items())
+        if shown in seen:
+            continue
+        seen.add(shown)
         count += 1
-        for name, value in configuration.items():
-            axes.setdefault(name, {})[text(value)] = None
+        for name, kind, value_text in shown:
+            axes.setdefault(name, {})[(kind, value_text)] = None
         if not outcome:
             failed += 1
             if len(failures) < FAILURES_KEPT:
                 failures.append(describe(configuration))
-    return Checked(count, {name: tuple(values) for name, values in axes.items()}, tuple(failures), failed)
+    return Checked(count, {name: _distinct(values) for name, values in axes.items()}, tuple(failures), failed)
 
 
 def text(value) -> str:
-    """A configuration value as a reader writes it: 'same', 3, (1, 2)."""
-    return value if isinstance(value, str) else repr(value)
+    """A configuration value as a reader writes it, on one line: same, 3, (1, 2); a NumPy
+    scalar as its number (1, not np.int64(1)); a string with a newline, a control or another
+    character that does not print, as its repr ('a\\nb')."""
+    if isinstance(value, str):
+        return value if value.isprintable() else repr(value)
+    item = getattr(value, "item", None)
+    if type(value).__module__ == "numpy" and callable(item) and getattr(value, "ndim", None) == 0:
+        value = item()  # np.int64(1) -> 1, np.float32(0.5) -> 0.5
+    return repr(value)
+
+
+def _kind(value) -> str:
+    """Which of two values that print alike a configuration holds: 1 and '1' are two values."""
+    return "str" if isinstance(value, str) else "value"
+
+
+def _distinct(values: dict[tuple, None]) -> tuple[str, ...]:
+    """An axis's values as text, in first-seen order; a string that prints as another value
+    of the axis does (1 and '1') is shown as its repr."""
+    texts = [value_text for _, value_text in values]
+    return tuple(repr(value_text) if kind == "str" and texts.count(value_text) > 1 else value_text
+                 for kind, value_text in values)
 
 
 def describe(configuration: dict) -> str:

@@ -1,20 +1,29 @@
 """The claims index: every claim of every other page, in the navigation's order, each checked
-(a false claim fails the build here, before it could be listed) and linked to its anchor."""
+(a false claim fails the build here, before it could be listed) and linked to its anchor.
+
+One heading per page (its title in the navigation), its claims as a list under it, each with
+what it was verified on as a small badge: it reads on a phone (no table to scroll sideways),
+fills the page's table of contents, and a search hit lands on one page's claims."""
 
 from __future__ import annotations
 
+import html
 import os
+import re
 
 from .backends import library_versions
 from .cache import PageCache
-from .config import reading_order
+from .config import load_mkdocs_config, reading_order
 from .errors import DocexecError
 from .page import claim_id, page_lines, parse_page
-from .render import Stash, sentence_html, verified_on, versions_text
+from .render import Stash, plain, sentence_html, verified_on, versions_text
+
+FENCE = re.compile(r"^[ \t]{0,3}(`{3,}|~{3,})")
 
 
 def claims_index(cache: PageCache, this_page: str | None, stash: Stash) -> list[str]:
-    rows = []
+    titles = nav_titles(load_mkdocs_config(cache.root))
+    sections, count = [], 0
     for name in reading_order(cache.root, cache.docs_dir):
         if name == this_page:
             continue
@@ -27,23 +36,65 @@ def claims_index(cache: PageCache, this_page: str | None, stash: Stash) -> list[
         if not claims:
             continue
         record = cache.record(name, page)  # a false claim fails here, before it is listed
-        title = next((line[2:].strip() for line in lines if line.startswith("# ")), name).replace("|", r"\|")
         link = os.path.relpath(name, os.path.dirname(this_page or "index.md"))
+        sections += ["", f"## {heading_text(titles.get(name) or page_title(lines) or name)}", ""]
         for block in claims:
             sentence = block.options.claim
             result = record.results[page.items.index(block)]
-            status = verified_on(result, record.backends or {}, cache.backends).replace("|", r"\|")
-            rows.append(f"| {stash(sentence_html(sentence))} | [{title}]({link}#{claim_id(sentence)}) | {status} |")
-    if not rows:
+            scope = verified_on(result, cache.backends)
+            badge = f'<span class="docexec-scope">{plain(scope)}</span>'
+            # A Markdown link, so that MkDocs checks the anchor and makes the URL relative.
+            sections.append(f"- [{stash(sentence_html(sentence))}]({link}#{claim_id(sentence)}) {stash(badge)}")
+            count += 1
+    if not count:
         raise DocexecError("the claims index found no claims in any page")
     return [
         "",
-        f"{len(rows)} claims, each checked by running its code with "
+        f"{count} claims, each checked by running its code with "
         f"{versions_text(library_versions())} when this site was built.",
-        "",
-        "| Claim | Page | Verified on |",
-        "| --- | --- | --- |",
-        *rows,
+        *sections,
         "",
     ]
 
+
+def nav_titles(config: dict) -> dict[str, str]:
+    """Each page of the navigation -> its title there ("Home: index.md"); pages listed
+    without a title are left out (their H1 is used)."""
+    found: dict[str, str] = {}
+
+    def walk(entry) -> None:
+        if isinstance(entry, dict):
+            for title, value in entry.items():
+                if isinstance(value, str):
+                    found.setdefault(value, str(title))
+                else:
+                    walk(value)
+        elif isinstance(entry, list):
+            for value in entry:
+                walk(value)
+
+    walk(config.get("nav") or [])
+    return found
+
+
+def page_title(lines: list[str]) -> str | None:
+    """A page's first `# ` heading outside fenced code (a `# comment` in a fence before the
+    H1 is not the title: reliability probe 3, item 12); None when it has none."""
+    fence = None
+    for line in lines:
+        opened = FENCE.match(line)
+        if fence:
+            if opened and opened[1][0] == fence[0] and len(opened[1]) >= len(fence) and not line.strip(" \t`~"):
+                fence = None
+            continue
+        if opened:
+            fence = opened[1]
+        elif line.startswith("# "):
+            return line[2:].strip().rstrip("#").strip() or None
+    return None
+
+
+def heading_text(title: str) -> str:
+    """`title` as the text of a Markdown heading: HTML-escaped and with Markdown's own
+    characters backslash-escaped, so it shows as written."""
+    return re.sub(r"([\\`*_{}\[\]()#+\-.!|])", r"\\\1", html.escape(" ".join(title.split()), quote=False))

@@ -45,6 +45,7 @@ def clean_record(record: dict) -> dict:
         if isinstance(cleaned.get(key), str):
             cleaned[key] = clean(cleaned[key])
     cleaned["figures"] = [clean(svg) for svg in cleaned.get("figures") or []]
+    cleaned["dark_figures"] = [clean(svg) for svg in cleaned.get("dark_figures") or []]
     return cleaned
 
 

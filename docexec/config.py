@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -86,3 +88,38 @@ def derived_config(root: Path, into: Path, name: str, **overrides) -> Path:
             overrides[key] = [str(Path(root).resolve() / path) for path in inherited[key] or []]
     file.write_text(yaml.safe_dump({"INHERIT": str(parent), **overrides}, sort_keys=False), encoding="utf-8")
     return file
+
+
+_SOURCE_URLS: dict = {}  # (root, repo_url) -> (when, URL): asked once per page, a git call each (~16 ms)
+SOURCE_URL_SECONDS = 10.0  # how long an answer is reused: a build's pages share it, `serve` sees a new commit
+
+
+def source_url(root: Path, config: dict | None = None) -> str:
+    """The URL that a project file's path is appended to for a reader to open it as built:
+    `repo_url` + "/blob/<commit>/", the commit being the checkout's HEAD, so that the claim
+    boxes' "snippets/x.py lines 10-20" links show the lines that ran. Two builds of one commit
+    link the same. A working tree with uncommitted edits links to HEAD's version of a file.
+    Outside git (a source archive, no `git` installed) the commit is unknown: the links
+    point at `main`, whose lines may have moved since. "" when mkdocs.yml has no repo_url."""
+    repo = ((load_mkdocs_config(root) if config is None else config).get("repo_url") or "").rstrip("/")
+    if not repo:
+        return ""
+    key, now = (str(Path(root).resolve()), repo), time.monotonic()
+    when, url = _SOURCE_URLS.get(key, (None, ""))
+    if when is not None and now - when < SOURCE_URL_SECONDS:
+        return url
+    url = _source_url(root, repo)
+    _SOURCE_URLS[key] = (now, url)
+    return url
+
+
+def _source_url(root: Path, repo: str) -> str:
+    try:  # the project's folder inside the repository (a site in a subfolder), then the commit
+        found = subprocess.run(["git", "rev-parse", "--show-prefix", "HEAD"], cwd=root, capture_output=True,
+                               text=True, timeout=10)
+        prefix, commit = found.stdout.split("\n")[:2] if found.returncode == 0 else ("", "")
+    except (OSError, subprocess.SubprocessError, ValueError):
+        prefix, commit = "", ""
+    if len(commit) < 40:  # not in git: the default branch, named here
+        prefix, commit = "", "main"
+    return f"{repo}/blob/{commit}/{prefix}"

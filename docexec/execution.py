@@ -100,7 +100,7 @@ def decide(item: Block, answer: BlockAnswer, output_limit: int, on: str = "", tr
     if answer.threads:
         raise PageFailed.of("threads_left", item, on, count=len(answer.threads), names=", ".join(answer.threads))
     record = clean_record({"output": answer.output or "", "value": answer.value,
-                           "error": error, "figures": answer.figures or []})
+                           "error": error, "figures": answer.figures or [], "dark_figures": answer.dark_figures or []})
     total = size(record)
     if answer.truncated or total > output_limit:
         raise PageFailed.of("too_much_output", item, on, kb=max(total, int(answer.size or 0)) / 1000,
@@ -115,7 +115,8 @@ def decide(item: Block, answer: BlockAnswer, output_limit: int, on: str = "", tr
     return BlockResult(record["output"].splitlines(),
                        None if record["value"] is None else record["value"].splitlines(),
                        record["error"], [svg.splitlines() for svg in record["figures"]],
-                       check_claim(item, truth or Truth(), record["output"], on) if claim else None, claim)
+                       check_claim(item, truth or Truth(), record["output"], on) if claim else None, claim,
+                       [svg.splitlines() for svg in record["dark_figures"]])
 
 
 def check_claim(item: Block, answer: Truth, output: str, on: str = "") -> dict | None:

@@ -18,6 +18,7 @@ from markdown.preprocessors import Preprocessor
 from .backends import BACKENDS, library_versions
 from .cache import PageCache
 from .claims import claims_index
+from .config import source_url
 from .errors import DocexecError
 from .freeze import mode_from_environment
 from .page import locate_page, parse_page
@@ -44,7 +45,8 @@ class ExecPreprocessor(Preprocessor):
             page = parse_page(lines, self.cache.root, self.backends)
             name = self.page_name(lines) if page.items else None
             record = self.cache.record(name, page) if page.items else None
-            output = render_page(page, record, self.stash, self.backends, escape="snippet" in self.md.preprocessors)
+            output = render_page(page, record, self.stash, self.backends, escape="snippet" in self.md.preprocessors,
+                                 source=(self.config["source"] or source_url(self.cache.root)) if page.items else "")
             if page.claims_index:
                 output += claims_index(self.cache, name, self.stash)
         except DocexecError as error:
@@ -124,6 +126,8 @@ class DocexecExtension(Extension):
             "timeout": [120.0, "default time limit of one page, in seconds"],
             # Not None: Markdown would turn a mapping given for a None default into a bool.
             "backends": ["", "name -> docexec.backends.Backend a block may run on; empty: the site's BACKENDS"],
+            "source": ["", "URL a snippet's path is appended to, for the claim boxes' links to the lines they ran; "
+                           "empty: mkdocs.yml's repo_url at the checked-out commit (config.source_url)"],
         }
         super().__init__(**kwargs)
 

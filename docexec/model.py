@@ -19,8 +19,9 @@ from .errors import DocexecError
 from .sections import Section
 
 # Bump when the shape of stored records or their rendering changes (3: records list the modules a run loaded;
-# 4: a claim's result carries its scope, docexec.checks; 5: the checksum covers the whole record).
-FORMAT = 5
+# 4: a claim's result carries its scope, docexec.checks; 5: the checksum covers the whole record;
+# 6: a block that draws stores each figure's dark variant too, `dark_figures`).
+FORMAT = 6
 
 
 def _flag(doc: str) -> Any:
@@ -174,16 +175,21 @@ class BlockResult:
     figures: list[list[str]]  # each figure drawn, as the lines of an SVG document
     scope: dict | None = None  # a claim's: what its check ran on (docexec.checks.Checked); None: one example
     is_claim: bool = False  # a claim's result, which stores `scope` even when None
+    # each figure redrawn for the dark palette (namespace.dark_variant), one per figure
+    dark_figures: list[list[str]] = field(default_factory=list)
 
     def to_json(self) -> dict:
         data = {"output": self.output, "value": self.value, "error": self.error, "figures": self.figures}
+        if self.figures:
+            data["dark_figures"] = self.dark_figures
         if self.is_claim:
             data["scope"] = self.scope
         return data
 
     @classmethod
     def from_json(cls, data: dict) -> BlockResult:
-        return cls(data["output"], data["value"], data["error"], data["figures"], data.get("scope"), "scope" in data)
+        return cls(data["output"], data["value"], data["error"], data["figures"], data.get("scope"), "scope" in data,
+                   data.get("dark_figures") or [])
 
 
 @dataclass(frozen=True)

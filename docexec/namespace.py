@@ -38,6 +38,7 @@ class Execution:
     output: str = ""  # stdout and stderr, interleaved as printed, normalised
     value: str | None = None  # the final expression, when it is not None and not a plot object
     figures: list[str] = field(default_factory=list)  # SVG documents
+    dark_figures: list[str] = field(default_factory=list)  # each figure redrawn for the dark palette
     raised: Exception | None = None  # what the code raised, expected or not
     raw_value: object = None  # what the final expression evaluated to (a claim's check)
     stream: object = None  # what the output was captured in
@@ -72,7 +73,7 @@ class Namespace:
         except Exception as error:  # the caller decides whether the page expected it
             result.raised = error
         finally:
-            result.figures = collect_figures()
+            result.figures, result.dark_figures = collect_figures()
             result.output = self.normalise(stream.getvalue())
         return result
 
@@ -152,22 +153,138 @@ def _is_plot_object(value) -> bool:
     return type(value).__module__.startswith("matplotlib")
 
 
-def collect_figures() -> list[str]:
-    """Every open matplotlib figure as an SVG document; the figures are closed."""
+def collect_figures() -> tuple[list[str], list[str]]:
+    """Every open matplotlib figure as an SVG document, and again recoloured for the site's
+    dark palette (dark_variant); the figures are closed."""
     pyplot = sys.modules.get("matplotlib.pyplot")
     if pyplot is None:
-        return []
+        return [], []
     import matplotlib
 
-    figures = []
+    figures, dark = [], []
     for number in pyplot.get_fignums():
         figure = pyplot.figure(number)
-        buffer = io.StringIO()
         with matplotlib.rc_context(SVG_RC):
-            figure.savefig(buffer, format="svg", metadata={"Date": None}, bbox_inches="tight")
+            figures.append(_svg(figure))
+            dark_variant(figure)
+            dark.append(_svg(figure))
         pyplot.close(figure)
-        figures.append(buffer.getvalue())
-    return figures
+    return figures, dark
+
+
+def _svg(figure) -> str:
+    buffer = io.StringIO()
+    figure.savefig(buffer, format="svg", metadata={"Date": None}, bbox_inches="tight")
+    return buffer.getvalue()
+
+
+# The dark palette's page background (Material's slate: hsl(232, 15%, 14%)) and its text colour.
+DARK_BACKGROUND, DARK_TEXT = (0.118, 0.129, 0.161), (0.886, 0.894, 0.914)
+
+
+def dark_for(colour):
+    """A grey (black, #555, white) for the dark palette: its lightness inverted between the
+    page's dark background and its light text, so black text turns light and white cell
+    borders turn into the background; a colour with a hue is kept, as are its readers' cues."""
+    if not _grey(colour):
+        return colour
+    from matplotlib.colors import to_rgba
+
+    red, green, blue, alpha = to_rgba(colour)
+    lightness = 0.2126 * red + 0.7152 * green + 0.0722 * blue
+    mixed = tuple(dark + (light - dark) * (1 - lightness)
+                  for dark, light in zip(DARK_BACKGROUND, DARK_TEXT, strict=True))
+    return (*mixed, alpha)
+
+
+def _grey(colour) -> bool:
+    from matplotlib.colors import to_rgba
+
+    try:
+        red, green, blue, alpha = to_rgba(colour)
+    except (ValueError, TypeError):
+        return False
+    return max(red, green, blue) - min(red, green, blue) <= 0.12
+
+
+def dark_variant(figure) -> None:
+    """Recolour `figure` in place for the dark palette, before it is saved a second time: the
+    background becomes transparent and its greys are inverted (dark_for): titles, labels,
+    ticks, spines, legends, lines, cell borders, grey cells and shaded spans, with the text
+    written on them. What carries data keeps its colours: images, cells with a hue and the
+    numbers written on them (a heat map's numbers keep the contrast they were given against
+    their cell), and an axes that shows an image keeps its white ground (under a translucent
+    image, as in the light figure)."""
+    from matplotlib.text import Text
+
+    figure.patch.set_facecolor("none")
+    figure.patch.set_edgecolor("none")
+    recoloured = set()
+    for axes in figure.axes:
+        if not axes.images:
+            axes.patch.set_facecolor("none")
+        axes.patch.set_edgecolor(dark_for(axes.patch.get_edgecolor()))
+        ground = [*axes.images,
+                  *(patch for patch in axes.patches if _filled(patch) and not _grey(patch.get_facecolor()))]
+        for text in axes.texts:
+            recoloured.add(text)
+            box = text.get_bbox_patch()
+            if box is not None:
+                if _grey(box.get_facecolor()):
+                    box.set_facecolor(dark_for(box.get_facecolor()))
+                    text.set_color(dark_for(text.get_color()))
+                box.set_edgecolor(dark_for(box.get_edgecolor()))
+            elif not _over(text, ground):
+                text.set_color(dark_for(text.get_color()))
+        for line in axes.lines:
+            line.set_color(dark_for(line.get_color()))
+            line.set_markeredgecolor(dark_for(line.get_markeredgecolor()))
+        for patch in axes.patches:
+            _dark_patch(patch)
+    for artist in figure.findobj(Text):
+        if artist not in recoloured:  # titles, labels, ticks, legends
+            artist.set_color(dark_for(artist.get_color()))
+    for artist in figure.findobj(lambda found: hasattr(found, "spines")):
+        for spine in artist.spines.values():
+            spine.set_edgecolor(dark_for(spine.get_edgecolor()))
+    for axes in figure.axes:
+        for axis in (axes.xaxis, axes.yaxis):
+            axis.set_tick_params(which="both", color=dark_for(_tick_colour(axis)))
+    for legend in [*figure.legends, *(axes.get_legend() for axes in figure.axes)]:
+        if legend is not None:
+            legend.get_frame().set_facecolor(DARK_BACKGROUND)
+            legend.get_frame().set_edgecolor(dark_for(legend.get_frame().get_edgecolor()))
+            for patch in legend.get_patches():
+                _dark_patch(patch)
+            for line in legend.get_lines():
+                line.set_color(dark_for(line.get_color()))
+
+
+def _dark_patch(patch) -> None:
+    patch.set_edgecolor(dark_for(patch.get_edgecolor()))
+    if _filled(patch):
+        patch.set_facecolor(dark_for(patch.get_facecolor()))
+
+
+def _filled(patch) -> bool:
+    return bool(patch.get_fill() and patch.get_visible() and patch.get_facecolor()[3] > 0)
+
+
+def _over(text, ground) -> bool:
+    """Whether `text`'s anchor lies on an image or a filled patch (a number on a cell)."""
+    point = text.get_transform().transform(text.get_position())
+    for artist in ground:
+        if hasattr(artist, "get_extent"):
+            if artist.get_window_extent().contains(*point):
+                return True
+        elif artist.contains_point(point):
+            return True
+    return False
+
+
+def _tick_colour(axis):
+    ticks = axis.get_major_ticks()
+    return ticks[0].tick1line.get_color() if ticks else "black"
 
 
 def _in_project(filename: str, root: Path) -> bool:

@@ -145,6 +145,7 @@ class BlockAnswer:
     output: str = ""  # stdout and stderr, interleaved, normalised
     value: str | None = None  # the final expression's text, when it is not None
     figures: list[str] = field(default_factory=list)  # SVG documents
+    dark_figures: list[str] = field(default_factory=list)  # the same, drawn for the dark palette
     raised: Raised | None = None
     threads: list[str] = field(default_factory=list)  # threads the block left running
     modules: dict[str, str] = field(default_factory=dict)  # project module -> file, loaded so far

@@ -8,9 +8,11 @@ import functools
 import html
 import re
 from collections.abc import Callable
+from urllib.parse import quote
 
-from .backends import BACKENDS, Backends, backend_title
+from .backends import BACKENDS, Backends, backend_title, tab_label
 from .checks import scope_text
+from .cleaning import clean
 from .errors import DocexecError
 from .model import Block, BlockRecord, BlockResult, InlineValue, Page, Record, ValueRecord
 from .page import claim_id
@@ -34,10 +36,12 @@ def escape_includes(code: str) -> str:
 
 
 def render_page(page: Page, record: Record | None, stash: Stash, backends: Backends = BACKENDS,
-                escape: bool = False) -> list[str]:
+                escape: bool = False, source: str = "") -> list[str]:
     """The page's lines with each block replaced by its code and output, each `{py}` value by
     its result, and directive lines dropped; spliced by the spans the parser recorded. With
-    `escape` (pymdownx.snippets is on), include markers in shown code are escaped."""
+    `escape` (pymdownx.snippets is on), include markers in shown code are escaped. `source`:
+    the URL a project file's path is appended to (config.source_url), for the claim boxes'
+    links to the lines they ran; "" shows the path without a link."""
     results = pair_results(page, record)
     blocks = {item.start: (item, result) for item, result in results if isinstance(item, Block)}
     values: dict[int, list] = {}
@@ -48,8 +52,8 @@ def render_page(page: Page, record: Record | None, stash: Stash, backends: Backe
     while number < len(page.lines):
         if number in blocks:
             block, result = blocks[number]
-            setup = hidden_setup_html(page, block) if block.options.claim is not None else ""
-            out.extend(block_lines(block, result, record, stash, backends, setup, escape))
+            setup = hidden_setup_html(page, block, source) if block.options.claim is not None else ""
+            out.extend(block_lines(block, result, record, stash, backends, setup, escape, source))
             number = block.end
             continue
         line = page.lines[number]
@@ -81,17 +85,16 @@ def _what(result) -> str:
 
 
 def block_lines(block: Block, stored: BlockRecord, record: Record, stash: Stash, backends: Backends,
-                setup: str = "", escape: bool = False) -> list[str]:
-    """`setup`: a claim's hidden set-up (hidden_setup_html); `escape`: see render_page."""
+                setup: str = "", escape: bool = False, source: str = "") -> list[str]:
+    """`setup`: a claim's hidden set-up (hidden_setup_html); `escape`, `source`: see render_page."""
     if block.options.hidden:
         return []
     if stored.backends is not None:
-        return backend_lines(block, stored.backends, record.backends or {}, stash, backends, setup, escape)
-    result = stored.result
+        return backend_lines(block, stored.backends, record.backends or {}, stash, backends, setup, escape, source)
     if block.options.claim is not None:
-        return claim_lines(block, result, record.versions, stash, setup)
+        return claim_box(block, {"": stored.result}, stash, backends, setup, source)
     lines = code_lines(block, escape)
-    output = output_html(result, block)
+    output = output_html(stored.result, block)
     if output:
         lines += [block.indent + stash(output), ""]
     return lines
@@ -107,33 +110,59 @@ def code_lines(block: Block, escape: bool = False) -> list[str]:
     return lines + [indent + ticks, ""]
 
 
-def output_html(result: BlockResult, block: Block) -> str:
-    text = "\n".join(result.output + (result.value or []) + ([result.error] if result.error else []))
+def output_html(result: BlockResult, block: Block, value: bool = True) -> str:
+    """What a block printed (and, with `value`, its final value) and the figures it drew."""
+    text = "\n".join(result.output + ((result.value or []) if value else []) + ([result.error] if result.error else []))
     parts = []
     if text.strip():
-        label = "Raised" if result.error and not result.output and not result.value else "Output"
+        label = "Raised" if result.error and not result.output and not (value and result.value) else "Output"
         parts.append(
             f'<div class="docexec-output" role="group" aria-label="{label}" data-search-exclude>'
             f'<span class="docexec-label" aria-hidden="true">{label}</span>'
             f"<pre><code>{html.escape(text)}</code></pre></div>"
         )
     alt, count = block.options.alt, len(result.figures)
-    for number, svg in enumerate(result.figures, start=1):
+    dark = result.dark_figures if len(result.dark_figures) == count else [None] * count
+    for number, (svg, dark_svg) in enumerate(zip(result.figures, dark, strict=True), start=1):
         if not alt:
             raise DocexecError(
                 'the block draws a figure but has no alt text; add alt="..." to its fence', **block.where)
-        text_alt = alt if count == 1 else f"{alt} ({number} of {count})"
-        data = base64.b64encode("\n".join(svg).encode()).decode()
-        parts.append(
-            f'<figure class="docexec-figure"><img alt="{html.escape(text_alt)}" '
-            f'src="data:image/svg+xml;base64,{data}"></figure>'
-        )
+        text_alt = html.escape(alt if count == 1 else f"{alt} ({number} of {count})")
+        # Both variants carry the alt text; the palette shows one (docexec.css), and the
+        # hidden one (display: none) is out of the accessibility tree, so it is not read twice.
+        images = [f'<img class="docexec-light" alt="{text_alt}" src="{svg_data(svg)}">'] if dark_svg else [
+            f'<img alt="{text_alt}" src="{svg_data(svg)}">']
+        if dark_svg:
+            images.append(f'<img class="docexec-dark" alt="{text_alt}" src="{svg_data(dark_svg)}">')
+        parts.append(f'<figure class="docexec-figure">{"".join(images)}</figure>')
     return "\n".join(parts)
 
 
-def hidden_setup_html(page: Page, claim: Block) -> str:
+def svg_data(svg: list[str]) -> str:
+    return "data:image/svg+xml;base64," + base64.b64encode("\n".join(svg).encode()).decode()
+
+
+def plain(text: str) -> str:
+    """Text from a worker (a scope's keys and values, a final value) as one line of HTML text:
+    unsafe characters, newlines and tabs written as escapes, then HTML-escaped, so it can end
+    neither the element nor the line it is shown in (reliability probe 3, items 9-11)."""
+    return html.escape(clean(str(text)).replace("\n", "\\n").replace("\t", "\\t"), quote=True)
+
+
+def source_link(section, source: str) -> str:
+    """`snippets/x.py`, lines 10–20, linked to those lines at the built commit when `source` is set."""
+    last = section.first_line + len(section.code.splitlines()) - 1
+    lines = f"line {section.first_line}" if last == section.first_line else f"lines {section.first_line}–{last}"
+    text = f"<code>{html.escape(section.path)}</code>, {lines}"
+    if not source:
+        return text
+    anchor = f"#L{section.first_line}" + (f"-L{last}" if last != section.first_line else "")
+    return f'<a href="{html.escape(source + quote(section.path) + anchor)}">{text}</a>'
+
+
+def hidden_setup_html(page: Page, claim: Block, source: str = "") -> str:
     """The hidden blocks that ran before `claim` in its worker(s), each with its file:lines and
-    code, for the claim's "Checked by" box: hidden code can change what a check computes
+    code, for the claim's "Show the check": hidden code can change what a check computes
     (`np.allclose = lambda *a, **k: True`), so a reader must be able to see it (issue 18)."""
     ran_on = set(claim.options.backends or ("",))
     shown = []
@@ -143,11 +172,10 @@ def hidden_setup_html(page: Page, claim: Block) -> str:
         if not block.options.hidden or not set(block.options.backends or ("",)) & ran_on:
             continue
         section = block.section
-        last = section.first_line + len(section.code.splitlines()) - 1
         # The code is not highlighted: repeated in every claim box after it, its colour spans
         # were half of data-padding's HTML (2,870 of 5,583 tags), which each build and search reads.
         shown.append(
-            f'<p class="docexec-setup-source"><code>{html.escape(section.path)}:{section.first_line}-{last}</code>, '
+            f'<p class="docexec-setup-source">{source_link(section, source)}, '
             f"section <code>{html.escape(section.name)}</code></p>"
             f'<div class="highlight"><pre><code>{html.escape(section.code)}</code></pre></div>'
         )
@@ -157,19 +185,19 @@ def hidden_setup_html(page: Page, claim: Block) -> str:
             f'({len(shown)} section{"s" if len(shown) > 1 else ""})</summary>{"".join(shown)}</details>')
 
 
-def claim_lines(block: Block, result: BlockResult, versions: dict, stash: Stash, setup: str = "") -> list[str]:
-    title = f"Verified on {scope_text(result.scope)}"
-    return claim_box(block, title, f"with {versions_text(versions)}", output_html(result, block), stash, setup)
+def common_scope(runs: dict[str, BlockResult]) -> str:
+    """The configurations a claim's check ran on, as text (docexec.checks.scope_text): one
+    text when every backend ran the same ones."""
+    scopes = [run.scope for run in runs.values()]
+    return scope_text(scopes[0]) if all(other == scopes[0] for other in scopes) else "configurations per backend"
 
 
-def verified_on(stored: BlockRecord, versions: dict, backends: Backends) -> str:
-    """What a claim was verified on, for the claims index: the configurations its check ran
-    (docexec.checks) and, for a claim run on backends, which; `versions` are the record's."""
+def verified_on(stored: BlockRecord, backends: Backends) -> str:
+    """What a claim was verified on, for the claims index (plain text, not escaped): the
+    configurations its check ran (docexec.checks) and, for a claim run on backends, which."""
     if not stored.backends:
         return scope_text(stored.result.scope)
-    scopes = [run.scope for run in stored.backends.values()]
-    scope = scope_text(scopes[0]) if all(other == scopes[0] for other in scopes) else "configurations per backend"
-    return f"{scope}, on " + listed([backend_title(name, versions, backends) for name in stored.backends])
+    return common_scope(stored.backends) + " on " + ", ".join(tab_label(name, backends) for name in stored.backends)
 
 
 def listed(names: list[str]) -> str:
@@ -177,53 +205,84 @@ def listed(names: list[str]) -> str:
     return ", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else names[0]
 
 
-def claim_box(block: Block, title: str, checked_with: str, outputs: str, stash: Stash, setup: str = "") -> list[str]:
-    """A native admonition whose paragraph carries the claim's id, so that MkDocs' anchor
-    validation sees it; the sentence itself goes in as escaped HTML."""
+def claim_box(block: Block, runs: dict[str, BlockResult], stash: Stash, backends: Backends,
+              setup: str = "", source: str = "") -> list[str]:
+    """A compact native admonition: one paragraph, the scope as a badge ("Verified on 96
+    configurations"; what varied is in its tooltip and the check) and the sentence (it
+    carries the claim's id, so MkDocs' anchor validation sees it), then a closed "Show the
+    check" with the check's code linked to its lines, the configurations it ran on, what it
+    printed (once when every backend printed the same), its result in one line, and the
+    hidden set-up it ran after.
+    `runs`: backend name -> result ("" for the build's own worker). No library versions:
+    the page's stamp lists them. Every text from a worker goes through `plain`."""
     sentence = block.options.claim
+    scope = common_scope(runs)
+    count, _, axes = scope.partition(" (")  # "96 configurations", "size 7, 8; …)"
+    on = f" · {len(runs)} backends" if len(runs) > 1 else ""
+    badge = (f'<span class="docexec-scope" title="Verified by running the check below on {plain(scope + on)}">'
+             f'<span aria-hidden="true">✓ </span>Verified on {plain(count + on)}</span> ')
+    on_backends = [name for name in runs if name]
+    printed = {name: output_html(run, block, value=False) for name, run in runs.items()}
+    if len(set(printed.values())) == 1:
+        printed_html = next(iter(printed.values()))
+    else:
+        printed_html = "".join(f'<p class="docexec-ran-on">Printed on {plain(tab_label(name, backends))}:</p>{part}'
+                               for name, part in printed.items() if part)
     check = (
-        f'<details class="docexec-check"><summary>Checked by <code>{html.escape(block.section.path)}</code> '
-        f"when this page was built, {html.escape(checked_with)}</summary>"
+        f'<details class="docexec-check"><summary>Show the check</summary>'
+        f'<p class="docexec-check-source">{source_link(block.section, source)}, run when this page was built'
+        f"{' on ' + plain(', '.join(tab_label(name, backends) for name in on_backends)) if on_backends else ''}"
+        f"{', over ' + plain(scope) if axes else ''}</p>"
         f'<div class="highlight"><pre><code>{highlighted(block.code)}</code></pre></div>'
-        f"{outputs}{setup}</details>"
+        f"{printed_html}{result_html(runs, backends)}{setup}</details>"
     )
-    body = [stash(sentence_html(sentence)), f"{{: #{claim_id(sentence)} }}", "", stash(check)]
+    body = [stash(badge) + stash(sentence_html(sentence)), f"{{: #{claim_id(sentence)} }}", "", stash(check)]
     indent = block.indent
     body = [f"{indent}    {line}" if line else "" for line in body]
-    return ["", f'{indent}!!! success docexec-claim "{title}"', *body, ""]
+    return ["", f'{indent}!!! success docexec-claim ""', *body, ""]
+
+
+def result_html(runs: dict[str, BlockResult], backends: Backends) -> str:
+    """The check's final value in one line of text, not an output block (nothing to copy):
+    "True", "True on 96 configurations (…)"; for several backends that agree, one line
+    "True on TF · Eigen, TF · oneDNN, …"; else one line per backend."""
+    values = {name: " ".join(run.value or []) for name, run in runs.items()}
+    label = '<span class="docexec-label">Result</span> '
+    if len(runs) == 1 and "" in runs:
+        return f'<p class="docexec-result">{label}<code>{plain(values[""])}</code></p>'
+    names = [tab_label(name, backends) for name in runs]
+    if len(set(values.values())) == 1:
+        value = next(iter(values.values()))
+        joined = ", ".join(names)
+        text = f"{value} on {joined}" if value == "True" else f"{value}, on each of {joined}"
+        return f'<p class="docexec-result">{label}<code>{plain(text)}</code></p>'
+    return "".join(f'<p class="docexec-result">{label}<code>{plain(f"{tab}: {values[name]}")}</code></p>'
+                   for tab, name in zip(names, runs, strict=True))
 
 
 def backend_lines(block: Block, runs: dict[str, BlockResult], versions: dict, stash: Stash,
-                  backends: Backends, setup: str = "", escape: bool = False) -> list[str]:
-    """A block run on several backends: its code once, then one content tab per backend
-    with what that backend printed (a claim: one Verified note naming every backend);
+                  backends: Backends, setup: str = "", escape: bool = False, source: str = "") -> list[str]:
+    """A block run on backends: its code once, then one content tab per backend with what that
+    backend printed, labelled short ("TF · Eigen"; the page's stamp has the versions); on one
+    backend, no tabs but a "Ran on JAX 0.10.2" line (a claim: one box naming every backend);
     `versions` are the record's, backend name -> library versions."""
     indent = block.indent
     if block.options.claim is not None:
-        return backend_claim_lines(block, runs, versions, stash, backends, setup)
+        return claim_box(block, runs, stash, backends, setup, source)
     lines = code_lines(block, escape)
     outputs = {name: output_html(run, block) for name, run in runs.items()}
     if not any(outputs.values()):  # a definition: like a block on one backend, nothing under it
         return lines
+    if len(outputs) == 1:
+        (name, output), = outputs.items()
+        ran_on = f'<p class="docexec-ran-on">Ran on {plain(backend_title(name, versions, backends))}</p>'
+        return lines + [indent + stash(ran_on + output), ""]
     for name, output in outputs.items():
         output = output or '<p class="docexec-empty">No output.</p>'
-        lines += [f'{indent}=== "{backend_title(name, versions, backends)}"', "", f"{indent}    {stash(output)}", ""]
+        # The label is raw HTML: the glossary's abbr pass would underline "Eigen" in plain text.
+        label = stash(f'<span class="docexec-tab">{plain(tab_label(name, backends))}</span>')
+        lines += [f'{indent}=== "{label}"', "", f"{indent}    {stash(output)}", ""]
     return lines
-
-
-def backend_claim_lines(block: Block, runs: dict[str, BlockResult], versions: dict, stash: Stash,
-                        backends: Backends, setup: str = "") -> list[str]:
-    titles = [backend_title(name, versions, backends) for name in runs]
-    scopes = [run.scope for run in runs.values()]
-    same = all(scope == scopes[0] for scope in scopes)
-    outputs = "".join(
-        f'<p class="docexec-backend">{html.escape(title)}'
-        f"{'' if same else html.escape(' (on ' + scope_text(run.scope) + ')')}</p>{output_html(run, block)}"
-        for title, run in zip(titles, runs.values(), strict=True)
-    )
-    scope = scope_text(scopes[0]) if same else "the configurations each lists"
-    title = f"Verified on {scope}" + (f", on {len(titles)} backends" if len(titles) > 1 else "")
-    return claim_box(block, title, f"on each of {listed(titles)}", outputs, stash, setup)
 
 
 def sentence_html(sentence: str) -> str:
@@ -241,11 +300,18 @@ def value_html(result: ValueRecord) -> str:
 
 
 def stamp_html(record: Record | None, versions: dict, backends: Backends = BACKENDS) -> str:
+    """The page's one list of library versions: the build's own, and each backend's once
+    (backends with the same versions share them: "TF · Eigen, TF · oneDNN and TF · XLA with
+    TensorFlow 2.21.0 and Keras 3.15.1")."""
     if record:
         text = f"Every output on this page was produced by running its code with {versions_text(record.versions)}"
         if record.backends:
-            titles = [backend_title(name, record.backends, backends) for name in record.backends]
-            text += f"; tabbed outputs, on {listed(titles)}"
+            groups: dict[tuple, list[str]] = {}
+            for name, libraries in record.backends.items():
+                groups.setdefault(tuple(libraries.items()), []).append(tab_label(name, backends))
+            text += "; outputs by backend, on " + "; ".join(
+                f"{listed(names)} with {listed([f'{label} {version}' for label, version in libraries])}"
+                for libraries, names in groups.items())
         text += "."
     else:
         text = f"This page runs no code; the site was built with {versions_text(versions)}."

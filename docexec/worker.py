@@ -204,7 +204,7 @@ class Session:
 
     def block(self, request: BlockRequest) -> BlockAnswer:
         result = self.namespace.run(request.code, request.path, int(request.first_line))
-        answer = BlockAnswer(result.output, result.value, result.figures)
+        answer = BlockAnswer(result.output, result.value, result.figures, result.dark_figures)
         stream = result.stream
         if stream is not None:
             answer.truncated, answer.size, answer.address_at = stream.truncated, stream.size, stream.address_at

@@ -10,8 +10,9 @@ Markdown page, what its source asks docexec for:
 - one claim box ("docexec-claim") per block with `claim=`,
 - at least one figure ("docexec-figure") per block with `alt=` (a block may draw more than one),
 - one value ("docexec-value") per inline `{py} ...`,
-- an output ("docexec-output") when a shown block exists, and the version stamp ("docexec-stamp"),
-- a table row per claim of the whole site on the page holding the claims index.
+- executed code when a shown block exists (code titled with its snippets file, an output
+  ("docexec-output") or a claim box), and the version stamp ("docexec-stamp"),
+- an item per claim of the whole site on the page holding the claims index (its "docexec-scope" badge).
 
 Exit 1 naming every missing page and every page short of its outputs; 0 with a one-line summary.
 """
@@ -66,7 +67,8 @@ def count_class(html: str, name: str) -> int:
 
 
 def problems_of_page(html: str, expected: Expected, site_claims: int) -> list[str]:
-    found = {name: count_class(html, f"docexec-{name}") for name in ("claim", "figure", "value", "output", "stamp")}
+    found = {name: count_class(html, f"docexec-{name}")
+             for name in ("claim", "figure", "value", "output", "stamp", "scope")}
     problems = []
     if found["claim"] != expected.claims:
         problems.append(f"{found['claim']} claim boxes, the source has {expected.claims} claim= blocks")
@@ -74,12 +76,12 @@ def problems_of_page(html: str, expected: Expected, site_claims: int) -> list[st
         problems.append(f"{found['figure']} figures, the source has {expected.figure_blocks} blocks with alt=")
     if found["value"] != expected.values:
         problems.append(f"{found['value']} inline values, the source has {expected.values} `{{py}} ...`")
-    if expected.shown and not found["output"]:
+    if expected.shown and not (found["output"] or found["claim"] or count_class(html, "filename")):
         problems.append(f"no executed output, the source shows {expected.shown} exec blocks")
     if (expected.blocks or expected.claims_index) and found["stamp"] != 1:
         problems.append(f"{found['stamp']} version stamps, expected 1")
     if expected.claims_index:
-        rows = len(re.findall(r"<tr[\s>]", html)) - 1  # less the header row
+        rows = found["scope"]  # each listed claim has one badge saying what it ran on
         if rows != site_claims:
             problems.append(f"the claims index lists {rows} claims, the pages have {site_claims}")
     return problems

@@ -66,6 +66,7 @@ async () => {
   }
   return {
     outputs: boxed('.docexec-output'),
+    code: boxed('.highlight > .filename'),  // a block's code, titled with its snippets file
     claims: boxed('.docexec-claim'),
     maths: boxed('math'),
     figures: {count: figures.length, problems: figureProblems},

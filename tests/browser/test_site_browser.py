@@ -68,7 +68,8 @@ def test_no_latex_left_unrendered(page_reports):
 
 
 def expected_blocks(docs_dir: Path) -> dict[str, set[str]]:
-    """What each page's exec fences promise it shows: outputs, figures, claims."""
+    """What each page's exec fences promise it shows: claims, figures, and the code of every
+    other block that is not hidden (what it prints, if anything, is under its code)."""
     expected = defaultdict(set)
     for markdown in docs_dir.rglob("*.md"):
         page = page_path(markdown.relative_to(docs_dir).as_posix())
@@ -80,7 +81,7 @@ def expected_blocks(docs_dir: Path) -> dict[str, set[str]]:
             elif "alt=" in options:
                 expected[page].add("figures")
             elif not re.search(r"\bhidden\b", options):
-                expected[page].add("outputs")
+                expected[page].add("code")
     return expected
 
 
@@ -100,7 +101,7 @@ def test_executed_blocks_render_where_the_markdown_has_them(page_reports, docs_d
     }
     assert {page: kinds for page, kinds in missing.items() if kinds} == {}
     totals = {kind: sum(r.content[kind]["count"] for r in page_reports.values())
-              for kind in ("outputs", "figures", "claims")}
+              for kind in ("code", "figures", "claims")}
     for kind in set().union(*expected.values()) if expected else ():
         assert totals[kind] > 0, f"the pages promise {kind} but the site shows none: {totals}"
 

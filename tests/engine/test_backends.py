@@ -30,7 +30,7 @@ def tabbed(project, backends, text: str, mode: str = "auto") -> str:
 def fake():
     """Two backends that differ only by FAKE=one / FAKE=two, and import nothing heavy."""
     backends = {
-        name: Backend(name, f"Fake {name} {{NumPy}}", {"FAKE": name}, {"NumPy": ("numpy",)}, ())
+        name: Backend(name, f"Fake {name} {{NumPy}}", {"FAKE": name}, {"NumPy": ("numpy",)}, (), f"Fake {name}")
         for name in ("one", "two")
     }
     yield backends
@@ -120,7 +120,7 @@ def test_a_grid_claim_says_what_it_ran_on_and_fails_naming_backend_and_configura
     project.write("snippets/s.py", FAKE_SOURCE)
     setup = fence("setup", 'hidden backends="one two"')
     html = tabbed(project, fake, setup + fence("grid-claim", 'backends="one" claim="Sizes are fine."'))
-    assert "Verified on 6 configurations (size 1–3; mode a, b)" in html
+    assert "Verified on 6 configurations</span>" in html and "over 6 configurations (size 1–3; mode a, b)" in html
     false = r'claim is false on 2 of 6 configurations on backend two \(Fake two .*\)(.|\n)*size=3, mode=a'
     with pytest.raises(DocexecError, match=false):
         tabbed(project, fake, setup + fence("grid-claim", 'backends="one two" claim="Sizes are fine."'))
@@ -130,7 +130,7 @@ def test_a_claim_is_checked_on_every_backend(project, fake):
     project.write("snippets/s.py", FAKE_SOURCE)
     setup = fence("setup", 'hidden backends="one two"')
     html = tabbed(project, fake, setup + fence("claim", 'backends="one" claim="The name is one."'))
-    assert "Verified" in html and "on each of Fake one" in html
+    assert "Verified" in html and "<code>True on Fake one</code>" in html
     with pytest.raises(DocexecError, match=r'claim is false on backend two \(Fake two .*\): "The name is one."'):
         tabbed(project, fake, setup + fence("claim", 'backends="one two" claim="The name is one."'))
 
@@ -197,7 +197,7 @@ def test_the_claims_index_says_on_which_backends_a_claim_was_checked(project, fa
     project.write("docs/a.md", "# Page A\n\n" + fence("setup", 'hidden backends="one"')
                   + fence("claim", 'backends="one" claim="The name is one."'))
     html = project.render("# All claims\n\n<!-- docexec claims-index -->\n", page="claims.md", backends=fake)
-    assert "The name is one." in html and "<td>this example, on Fake one 2.4.6</td>" in html
+    assert "The name is one." in html and '<span class="docexec-scope">this example on Fake one</span>' in html
 
 
 def test_a_backend_version_change_reexecutes_and_a_frozen_page_starts_nothing(project, fake, monkeypatch):

@@ -70,8 +70,9 @@ def test_a_grid_claim_says_what_it_ran_on(project):
     project.write("snippets/s.py", GRID_CLAIMS)
     html = project.render(SETUP + project.fence("holds", 'claim="Kernels are short."')
                           + project.fence("plain", 'claim="One and one make two."'))
-    assert "Verified on 6 configurations (kernel 1–3; padding same, valid)" in html
-    assert "Verified on this example" in html
+    assert "Verified on 6 configurations</span>" in html  # the badge; what varied is in its check:
+    assert "run when this page was built, over 6 configurations (kernel 1–3; padding same, valid)" in html
+    assert "Verified on this example</span>" in html
     assert "True on 6 configurations" in html  # the check's value, shown in its box
 
 
@@ -92,5 +93,62 @@ def test_the_claims_index_says_what_each_claim_ran_on(project):
     project.write("docs/a.md", "# Page A\n\n" + SETUP + project.fence("holds", 'claim="Kernels are short."')
                   + project.fence("plain", 'claim="One and one make two."'))
     html = project.render(INDEX, page="claims.md")
-    assert "<td>6 configurations (kernel 1–3; padding same, valid)</td>" in html
-    assert "<td>this example</td>" in html
+    assert '<span class="docexec-scope">6 configurations (kernel 1–3; padding same, valid)</span>' in html
+    assert '<span class="docexec-scope">this example</span>' in html
+
+
+# ---- the reliability probe's items on what a scope shows (reliability-probe-3.md, 9-11, 20, 21)
+
+def test_over_counts_distinct_configurations():
+    """Probe item 20: the same configuration repeated is one configuration."""
+    assert over([{"k": 1}] * 1000, lambda k: True).count == 1
+    assert over(grid(k=(1, 2, 1)), lambda k: True).count == 2
+
+
+def test_numpy_scalars_show_as_numbers():
+    """Probe item 21: grid(k=np.arange(1, 5)) is "k 1–4", not "np.int64(1), ..."."""
+    checked = over(grid(k=numpy.arange(1, 5), w=(numpy.float32(0.5), 1.5)), lambda k, w: True)
+    assert checked.axes == {"k": ("1", "2", "3", "4"), "w": ("0.5", "1.5")}
+    assert scope_text(checked.to_json()) == "8 configurations (k 1–4; w 0.5, 1.5)"
+
+
+def test_a_string_is_not_an_axis_of_its_characters():
+    """Probe item 21: grid(padding="same") iterated "s", "a", "m", "e"."""
+    with pytest.raises(ValueError, match=r"axis 'padding' is the string 'same'.*padding=\('same',\)"):
+        grid(padding="same")
+
+
+def test_values_that_print_alike_stay_apart():
+    """Probe item 21: {"a": 1} and {"a": "1"} are two configurations of two values."""
+    checked = over([{"a": 1}, {"a": "1"}], lambda a: True)
+    assert checked.count == 2 and scope_text(checked.to_json()) == "2 configurations (a 1, '1')"
+
+
+def test_a_value_with_newlines_or_controls_is_shown_escaped():
+    """Probe item 10: a value's newlines are written as \\n, so its text is one line."""
+    checked = over(grid(p=["a\n\n<script>", "b\x1b"]), lambda p: True)
+    assert checked.axes == {"p": ("'a\\n\\n<script>'", "'b\\x1b'")}
+
+
+@pytest.mark.parametrize("values", [
+    ["<img src=x onerror=alert(7)>", "<pad>"],
+    ["a\n\n<script>alert(8)</script>\n\n", "b"],
+])
+def test_over_values_are_text_in_the_box(project, values):
+    """Probe items 9 and 10 (reliability-probe-3-repro.py): an over() value shows as text in the
+    Verified title, and a newline in it cannot end the claim box."""
+    project.write("snippets/s.py", f"# --8<-- [start:x]\nfrom docexec.checks import grid, over\n"
+                                   f"over(grid(p={values!r}), lambda p: True)\n# --8<-- [end:x]\n")
+    html = project.render(project.fence("x", 'claim="Values are shown as text."'))
+    assert "<img src=x" not in html and "<pad>" not in html and "<script>" not in html
+    assert "!!! success" not in html and html.count('class="admonition success docexec-claim"') == 1
+    assert "&lt;pad&gt;" in html or "&lt;script&gt;" in html
+
+
+def test_over_keys_are_text_in_the_box(project):
+    """Probe item 11: a configuration key is shown as text too."""
+    project.write("snippets/s.py", "# --8<-- [start:x]\nfrom docexec.checks import over\n"
+                                   "over([{'<svg onload=alert(9)>': 1}, {'<svg onload=alert(9)>': 2}], "
+                                   "lambda **kw: True)\n# --8<-- [end:x]\n")
+    html = project.render(project.fence("x", 'claim="Keys are shown as text."'))
+    assert "<svg onload" not in html and "&lt;svg onload=alert(9)&gt; 1, 2" in html

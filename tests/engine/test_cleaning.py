@@ -21,8 +21,10 @@ def test_what_a_reader_cannot_see_is_written_out(text, shown):
 
 
 def test_every_text_field_and_figure_is_cleaned_and_counted():
-    record = clean_record({"output": "a\x00", "value": None, "error": "E: \x07", "figures": ["<svg>\x1b</svg>"]})
-    assert record == {"output": "a\\x00", "value": None, "error": "E: \\x07", "figures": ["<svg>\\x1b</svg>"]}
+    record = clean_record({"output": "a\x00", "value": None, "error": "E: \x07", "figures": ["<svg>\x1b</svg>"],
+                           "dark_figures": ["<svg>\u202e</svg>"]})
+    assert record == {"output": "a\\x00", "value": None, "error": "E: \\x07", "figures": ["<svg>\\x1b</svg>"],
+                      "dark_figures": ["<svg>\\u202e</svg>"]}
     assert size({"output": "é", "value": "12", "error": None, "figures": ["<svg/>"]}) == 2 + 2 + 6
 
 

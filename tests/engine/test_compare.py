@@ -236,3 +236,19 @@ def test_an_interrupted_write_leaves_the_old_file_whole(numbers, project, monkey
     monkeypatch.undo()
     assert file.read_text() == good
     assert [f.name for f in file.parent.iterdir()] == ["p.json"]  # no temporary file left
+
+
+def test_a_figure_is_compared_in_both_palettes():
+    """Record FORMAT 6 stores each figure's dark variant: check mode compares it as it compares
+    the light one (its SVG text, up to round-off), so a change that shows only in the dark
+    figure fails too."""
+    from docexec.model import BlockResult
+
+    def stored(light: str, dark: str) -> dict:
+        return BlockResult([], None, None, [[light]], dark_figures=[[dark]]).to_json()
+
+    frozen = stored('<path d="M 0.25 1.5"/>', '<path d="M 0.25 1.5" style="stroke: #e2e4e9"/>')
+    assert compare.mismatch(frozen, stored('<path d="M 0.25000001 1.5"/>',
+                                           '<path d="M 0.25000001 1.5" style="stroke: #e2e4e9"/>')) is None
+    assert compare.mismatch(frozen, stored('<path d="M 0.25 1.5"/>', '<path d="M 0.25 1.5" style="stroke: #000000"/>'))
+    assert compare.mismatch(frozen, {key: value for key, value in frozen.items() if key != "dark_figures"})

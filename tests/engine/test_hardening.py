@@ -80,7 +80,7 @@ def test_a_claims_box_shows_the_hidden_set_up_it_ran_after(project):
     html = project.render(project.fence("rig", "hidden") + project.fence("check", 'claim="One is close to two."'))
     box = html[html.index('class="docexec-check"'):]
     assert "and the hidden set-up it ran after (1 section)" in box
-    assert "snippets/s.py:3-4" in box and "rig" in box
+    assert "<code>snippets/s.py</code>, lines 3–4" in box and "rig" in box
     assert "allclose" in box[box.index("docexec-setup"):] and "lambda" in box[box.index("docexec-setup"):]
 
 

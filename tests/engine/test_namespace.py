@@ -114,3 +114,52 @@ def test_a_page_draws_the_same_keras_random_numbers_whatever_ran_before_it(proje
     first = project.render(project.fence("draw"), mode="refresh")
     again = project.render(project.fence("draw"), mode="refresh")
     assert 'class="docexec-output"' in first and first == again
+
+
+def test_a_figure_is_drawn_again_for_the_dark_palette(tmp_path):
+    """Reader review, finding 9: each figure has a dark variant. Its frame (title, labels,
+    ticks, spines, text on the background, grey cells and their text) turns light on a
+    transparent ground; what carries data keeps its colours: a heat map and the numbers
+    written on it, and a coloured cell with its text."""
+    import numpy as np
+    from matplotlib.colors import to_hex, to_rgb
+
+    from docexec.namespace import DARK_BACKGROUND, DARK_TEXT, Namespace
+
+    code = """
+import matplotlib.pyplot as plt
+from matplotlib.patches import Rectangle
+figure, (heat, cells) = plt.subplots(1, 2)
+heat.imshow([[0, 1], [2, 3]], cmap="Blues", alpha=0.6)
+number = heat.text(0, 0, "0", color="black")
+figure.suptitle("title")
+cells.add_patch(Rectangle((0, 0), 1, 1, facecolor="#9ecae1", edgecolor="white"))
+cells.add_patch(Rectangle((1, 0), 1, 1, facecolor="0.85", edgecolor="white"))
+on_blue = cells.text(0.5, 0.5, "x0", color="black")
+on_grey = cells.text(1.5, 0.5, "0", color="#555")
+aside = cells.text(0.5, 1.5, "y0", color="black")
+cells.set_xlim(0, 2)
+cells.set_ylim(0, 2)
+"""
+    from docexec import namespace as module
+
+    captured, saved = [], module._svg
+    namespace = Namespace(tmp_path, "snippets_none")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(module, "_svg", lambda figure: captured.append(figure) or saved(figure))
+        result = namespace.run(code, "s.py", 1)
+    assert result.raised is None and len(result.figures) == len(result.dark_figures) == 1
+    assert result.figures[0] != result.dark_figures[0]
+    figure = captured[-1]
+    heat, cells = figure.axes
+    light, dark = to_hex(DARK_TEXT), to_hex(DARK_BACKGROUND)
+    assert figure.patch.get_facecolor()[3] == 0 and to_hex(figure._suptitle.get_color()) == light
+    assert to_hex(heat.patch.get_facecolor()) == "#ffffff"  # under a translucent image, as in light
+    assert to_hex(heat.texts[0].get_color()) == "#000000"  # a number on the heat map keeps its contrast
+    blue, grey = cells.patches
+    assert to_hex(blue.get_facecolor()) == "#9ecae1" and to_hex(blue.get_edgecolor()) == dark
+    assert to_hex(grey.get_facecolor()) not in ("#d9d9d9", "#ffffff")  # a grey cell turns dark...
+    texts = {text.get_text(): to_hex(text.get_color()) for text in cells.texts}
+    assert texts["x0"] == "#000000" and texts["y0"] == light  # ...text on a coloured cell keeps its colour
+    assert np.mean(to_rgb(texts["0"])) > 0.5  # ...and its text turns light
+    assert to_hex(heat.xaxis.get_ticklabels()[0].get_color()) == light

@@ -71,3 +71,24 @@ def gone(pid: int, within: float = 5.0) -> bool:
             return True
         time.sleep(0.05)
     return False
+
+
+def stored_outputs(page: str) -> tuple[dict, dict]:
+    """What the build stored for docs/<page> in frozen/: {section name: {backend: result dict}}
+    (the backend "default" for a block without `backends=`) and {`{py}` expression: its printed values}.
+
+    Read it only after the `built_site` fixture: under CI=true that build executed the page afresh
+    and failed on any difference from frozen/, and a local build re-executes a page whose code
+    changed. So the tests assert on what the one build ran, instead of running the page again.
+    """
+    import json
+
+    record = json.loads((REPO / "frozen" / page).with_suffix(".json").read_text(encoding="utf-8"))
+    blocks, values = {}, {}
+    for item in record["results"]:
+        if "expression" in item:
+            values.setdefault(item["expression"], []).append(item["value"])
+        else:
+            section = item["source"].rsplit(":", 1)[1]
+            blocks[section] = item["backends"] if "backends" in item else {"default": item}
+    return blocks, values

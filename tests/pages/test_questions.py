@@ -220,10 +220,3 @@ def test_pytorch_padding_matches_tensorflow_same_on_odd_sizes_only():
             assert questions.symmetric_padding_is_same_exactly_on_odd_sizes(size, kernel_size)
     assert questions.pytorch_refuses_same_at_stride_2()
 
-
-def test_the_page_s_pytorch_blocks_hold_on_the_pytorch_backend():
-    """The blocks the build runs with KERAS_BACKEND=torch, run as its worker runs them (one
-    subprocess, tests/pages/test_backends.py's worker): every claim holds there too."""
-    from pages.test_backends import assert_claims_hold_and_failures_fail_as_stated, run_workers
-
-    assert_claims_hold_and_failures_fail_as_stated(run_workers("questions.md", ["torch"]), "torch", "questions.md")

@@ -83,6 +83,12 @@ BACKENDS: dict[str, Backend] = {
         "torch", "PyTorch {PyTorch}",
         {"KERAS_BACKEND": "torch"},
         {"PyTorch": ("torch",), "Keras": ("keras",)}, ("keras",), "PyTorch"),
+    # Keras 2 (the tf-keras distribution), reached as tf.keras under TF_USE_LEGACY_KERAS=1 (`import keras`
+    # still gives Keras 3), on whichever TensorFlow CPU kernel path the build runs, as tf-xla.
+    "tf-keras2": Backend(
+        "tf-keras2", "Keras {Keras_2} · TensorFlow {TensorFlow}",
+        {"KERAS_BACKEND": "tensorflow", "TF_USE_LEGACY_KERAS": "1"},
+        {"TensorFlow": TENSORFLOW, "Keras 2": ("tf-keras", "tf_keras")}, ("keras", "tf_keras"), "Keras 2"),
 }
 Backends = Mapping[str, Backend]
 

@@ -38,6 +38,29 @@ over(grid(size=range(1, 9), pool=range(1, 5), stride=range(1, 4)), pools_like_ke
 # --8<-- [end:pooling_torch_claim]
 
 
+# --8<-- [start:pooling_torch_gradient_claim]
+import torch
+
+
+def average_pool_gradient(x, pool, stride):
+    """d sum(AveragePooling1D(pool, stride, "same")(x))/dx, by PyTorch's autograd."""
+    x = torch.tensor(np.asarray(x, "float32")[None, :, None], requires_grad=True)
+    keras.layers.AveragePooling1D(pool, strides=stride, padding="same")(x).sum().backward()
+    return x.grad.numpy().ravel()
+
+
+def gradient_like_keras_on_torch_today(size, pool, stride):
+    x = signed_input(size, pool, stride)
+    expected = pool_edge_replicated if is_lopsided(size, pool, stride) else pool_real_cells
+    # the average is linear in x: d sum/dx_j is the sum of the average of the j-th unit vector
+    expected_gradient = [expected("average", unit, pool, stride).sum() for unit in np.eye(size)]
+    return bool(np.allclose(average_pool_gradient(x, pool, stride), expected_gradient, atol=1e-5))
+
+
+over(grid(size=range(1, 9), pool=range(1, 5), stride=range(1, 4)), gradient_like_keras_on_torch_today)
+# --8<-- [end:pooling_torch_gradient_claim]
+
+
 # --8<-- [start:dilated_op]
 import tensorflow as tf
 
@@ -68,6 +91,104 @@ dkernel_ref = reference.conv2d_grad_kernel(x, dy, kernel.shape, padding="same", 
 bool(np.abs(dx - dx_ref).max() <= ROUND_OFF * np.abs(dx_ref).max()
      and np.abs(dkernel - dkernel_ref).max() <= ROUND_OFF * np.abs(dkernel_ref).max())
 # --8<-- [end:dilated_op_onednn]
+
+
+# --8<-- [start:transpose_dilated]
+def transpose_dilated(x, kernel):
+    """What Conv2DTranspose(dilation_rate=2, padding="same").call runs (base_conv_transpose.py)."""
+    return keras.ops.conv_transpose(x, kernel, strides=1, padding="same", dilation_rate=2)
+
+
+x, kernel = random((1, 7, 7, 2)), random((3, 3, 3, 2))  # Conv2DTranspose's kernel: (h, w, filters, channels)
+# --8<-- [end:transpose_dilated]
+
+
+# --8<-- [start:transpose_dilated_eigen]
+transpose_dilated(x, kernel)
+# --8<-- [end:transpose_dilated_eigen]
+
+
+# --8<-- [start:transpose_dilated_onednn]
+def conv2d_input_gradient(kernel, input_shape, dy):
+    """The input gradient of Conv2D(dilation_rate=2, padding="same") with this kernel, (h, w, in, out):
+    the layer goes round the dilated op through SpaceToBatchND."""
+    conv = keras.layers.Conv2D(kernel.shape[-1], 3, padding="same", dilation_rate=2, use_bias=False)
+    conv.build(input_shape)
+    conv.kernel.assign(kernel)
+    x = tf.zeros(input_shape)
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        y = conv(x)
+    return tape.gradient(y, x, output_gradients=dy)
+
+
+y = transpose_dilated(x, kernel)
+expected = conv2d_input_gradient(kernel, (1, 7, 7, 3), x)
+bool(np.abs(y - expected).max() <= ROUND_OFF * np.abs(expected).max())
+# --8<-- [end:transpose_dilated_onednn]
+
+
+# --8<-- [start:channels_first]
+def conv_channels_first(x, kernel):
+    """What Conv2D(data_format="channels_first", padding="same").call runs."""
+    return keras.ops.conv(x, kernel, padding="same", data_format="channels_first")
+
+
+x_first, kernel = random((1, 2, 6, 6)), random((3, 3, 2, 3))  # (batch, channels, height, width)
+# --8<-- [end:channels_first]
+
+
+# --8<-- [start:channels_first_eigen]
+conv_channels_first(x_first, kernel)
+# --8<-- [end:channels_first_eigen]
+
+
+# --8<-- [start:channels_first_onednn]
+def output_and_gradients(conv, x, dy):
+    x = tf.constant(x)
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        y = conv(x)
+    return [y.numpy(), *[g.numpy() for g in tape.gradient(y, [x], output_gradients=dy)]]
+
+
+dy_first = random((1, 3, 6, 6))
+first = output_and_gradients(lambda x: conv_channels_first(x, kernel), x_first, dy_first)
+last = output_and_gradients(lambda x: keras.ops.conv(x, kernel, padding="same"),
+                            x_first.transpose(0, 2, 3, 1), dy_first.transpose(0, 2, 3, 1))
+all(np.abs(a.transpose(0, 2, 3, 1) - b).max() <= ROUND_OFF * np.abs(b).max() for a, b in zip(first, last))
+# --8<-- [end:channels_first_onednn]
+
+
+# --8<-- [start:grouped_op]
+def grouped_op_gradients(x, kernel, dy):
+    """The gradients of TensorFlow's Conv2D op given a kernel with half the input's channels: a grouped
+    convolution of 2 groups, run without XLA."""
+    x, kernel = tf.constant(x), tf.constant(kernel)
+    with tf.GradientTape() as tape:
+        tape.watch([x, kernel])
+        y = tf.nn.conv2d(x, kernel, strides=1, padding="SAME")
+    return tape.gradient(y, [x, kernel], output_gradients=dy)
+
+
+x, kernel, dy = random((1, 6, 6, 4)), random((3, 3, 2, 6)), random((1, 6, 6, 6))
+# --8<-- [end:grouped_op]
+
+
+# --8<-- [start:grouped_op_eigen]
+grouped_op_gradients(x, kernel, dy)
+# --8<-- [end:grouped_op_eigen]
+
+
+# --8<-- [start:grouped_op_onednn]
+dx, dkernel = grouped_op_gradients(x, kernel, dy)
+per_group = [grouped_op_gradients(x[..., 2 * g:2 * g + 2], kernel[..., 3 * g:3 * g + 3], dy[..., 3 * g:3 * g + 3])
+             for g in (0, 1)]  # each an ungrouped convolution
+dx_ref = np.concatenate([part[0] for part in per_group], -1)
+dkernel_ref = np.concatenate([part[1] for part in per_group], -1)
+bool(np.abs(dx - dx_ref).max() <= ROUND_OFF * np.abs(dx_ref).max()
+     and np.abs(dkernel - dkernel_ref).max() <= ROUND_OFF * np.abs(dkernel_ref).max())
+# --8<-- [end:grouped_op_onednn]
 
 
 # --8<-- [start:kernel_one_longer]
@@ -118,7 +239,10 @@ keras.ops.conv_transpose(small, transpose.kernel, strides=2, padding="same",
 
 
 # --8<-- [start:transpose_even_kernel_runs]
-tuple(transpose(small).shape) == (1, 4, 4, 1)
+signed = keras.ops.convert_to_tensor(random((1, 3, 3, 1)))
+full = keras.ops.conv_transpose(signed, transpose.kernel, strides=2, padding="valid")  # 8x8: every product
+y = keras.ops.convert_to_numpy(transpose(signed))
+bool(y.shape == (1, 4, 4, 1) and np.allclose(y, keras.ops.convert_to_numpy(full)[:, 2:-2, 2:-2, :], atol=1e-5))
 # --8<-- [end:transpose_even_kernel_runs]
 
 

@@ -169,26 +169,31 @@ def test_backend_names_are_checked_when_the_page_is_read(project, fake, options,
 
 @pytest.mark.backends
 def test_the_real_backends_get_their_environment(project):
-    """Slow (imports TensorFlow three times, JAX and PyTorch, in parallel): one test for all five."""
+    """Slow (imports TensorFlow four times, JAX and PyTorch, in parallel): one test for all six."""
     missing = [name for name, backend in BACKENDS.items() if backend.missing()]
     if missing:
         pytest.skip(f"backends not installed: {missing}; `make backends`")
     project.write("snippets/s.py", section("env", """
         import os
         import keras
+        import tensorflow as tf
         print(keras.backend.backend(), os.environ.get("TF_ENABLE_ONEDNN_OPTS"), os.environ.get("JAX_PLATFORMS"),
-              os.environ.get("DOCEXEC_XLA"))
+              os.environ.get("DOCEXEC_XLA"), tf.keras.layers.Dense.__module__.split(".")[0])
     """))
-    html = tabbed(project, BACKENDS, fence("env", 'backends="tf-eigen tf-onednn tf-xla jax torch"'))
+    html = tabbed(project, BACKENDS, fence("env", 'backends="tf-eigen tf-onednn tf-xla jax torch tf-keras2"'))
     inherited = os.environ.get("TF_ENABLE_ONEDNN_OPTS")  # set by `make test-paths`; tf-xla runs on either path
-    for shown in ("tensorflow 0 None None", "tensorflow 1 None None", f"tensorflow {inherited} None 1",
-                  f"jax {inherited} cpu None", f"torch {inherited} None None"):
+    for shown in ("tensorflow 0 None None keras", "tensorflow 1 None None keras",
+                  f"tensorflow {inherited} None 1 keras", f"jax {inherited} cpu None keras",
+                  f"torch {inherited} None None keras",
+                  f"tensorflow {inherited} None None tf_keras"):  # tf-keras2: tf.keras is Keras 2, keras Keras 3
         assert shown in html
     versions = BACKENDS["jax"].versions()
     assert f"JAX {versions['JAX']}" in html and "PyTorch 2." in html
     assert "· Eigen" in html and "· oneDNN" in html and "· XLA" in html
+    assert f"Keras {BACKENDS['tf-keras2'].versions()['Keras 2']} · TensorFlow" in html
     record = json.loads((project.root / "frozen" / "p.json").read_text())
     assert record["backends"]["torch"]["PyTorch"].startswith("2.") and "jaxlib" in record["backends"]["jax"]
+    assert record["backends"]["tf-keras2"]["Keras 2"].startswith("2.")
     assert not POOL.live
 
 

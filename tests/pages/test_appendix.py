@@ -40,6 +40,11 @@ def test_every_claim_holds_and_every_expected_failure_fails_as_stated(reports, b
 def test_the_failures_are_the_ones_the_prose_describes(reports):
     eigen, onednn = by_source(reports["tf-eigen"]), by_source(reports["tf-onednn"])
     assert "do not yet support dilation rates larger than 1" in eigen["dilated_op_eigen"]["message"]
+    # W2 of review content-edition-3: Conv2DTranspose(dilation_rate=2) fails in its forward pass on Eigen
+    assert "Conv2DBackpropInput" in eigen["transpose_dilated_eigen"]["message"]
+    assert "do not yet support dilation rates larger than 1" in eigen["transpose_dilated_eigen"]["message"]
+    assert "only supports the NHWC tensor format on the CPU" in eigen["channels_first_eigen"]["message"]
+    assert "Gradients for grouped convolutions are not supported on CPU" in eigen["grouped_op_eigen"]["message"]
     # docs/backends.md names the Eigen input-gradient kernel from this message
     assert "Conv2DCustomBackpropInput" in eigen["transpose_even_kernel_eigen"]["message"]
     assert "mkl_conv_grad_input_ops" in onednn["transpose_even_kernel_onednn"]["message"]

@@ -27,8 +27,13 @@ $(READY): pyproject.toml constraints.txt
 
 backends: $(BACKENDS_READY)
 
-$(BACKENDS_READY): $(READY)
+# Keras 2 for the tf-keras2 backend: tf-keras names `tensorflow` as its dependency, which tensorflow-cpu
+# provides under another name, so it is installed without dependencies (its only one is TensorFlow).
+TF_KERAS := 2.21.0
+
+$(BACKENDS_READY): $(READY) Makefile
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check $(CONSTRAINTS) -e '.[test,backends]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps tf-keras==$(TF_KERAS)
 	touch $@
 
 serve: $(READY)

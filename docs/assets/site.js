@@ -1,6 +1,8 @@
 /* Small things every page needs (mkdocs.yml extra_javascript); runs again after each of
    Material's instant page swaps (document$).
 
+   - A code or output block that scrolls sideways (on a phone, most do) takes the keyboard
+     focus, as axe-core asks of a scrolling region (Material's own code blocks included).
    - A figure's lightbox link (glightbox) gets its image's own src as href: the build's figures
      are data: URIs, and hooks/site.py leaves the link without a second copy of one. */
 (function () {
@@ -15,9 +17,27 @@
     });
   }
 
-  // The page above is parsed when this runs (scripts come last): before GLightbox starts.
-  figureLinks();
-  if (window.document$ && typeof window.document$.subscribe === "function") {
-    window.document$.subscribe(figureLinks);
+  function scrollersFocusable() {
+    document.querySelectorAll(".md-typeset pre > code, .md-typeset pre").forEach(function (block) {
+      if (block.scrollWidth > block.clientWidth + 1 && !block.hasAttribute("tabindex")) {
+        block.setAttribute("tabindex", "0");
+      }
+    });
   }
+
+  function all() {
+    figureLinks();
+    scrollersFocusable();
+  }
+
+  // The page above is parsed when this runs (scripts come last): before GLightbox starts.
+  all();
+  if (window.document$ && typeof window.document$.subscribe === "function") {
+    window.document$.subscribe(all);
+  }
+  let resized = null;
+  window.addEventListener("resize", function () {
+    clearTimeout(resized);
+    resized = setTimeout(scrollersFocusable, 200);
+  });
 })();

@@ -3,6 +3,8 @@
 
    - A code or output block that scrolls sideways (on a phone, most do) takes the keyboard
      focus, as axe-core asks of a scrolling region (Material's own code blocks included).
+   - A glossary term (<abbr>) takes the focus, so its tooltip (Material's content.tooltips)
+     shows from the keyboard and on a tap, not only under a mouse.
    - A figure's lightbox link (glightbox) gets its image's own src as href: the build's figures
      are data: URIs, and hooks/site.py leaves the link without a second copy of one. */
 (function () {
@@ -18,15 +20,22 @@
   }
 
   function scrollersFocusable() {
-    document.querySelectorAll(".md-typeset pre > code, .md-typeset pre").forEach(function (block) {
+    document.querySelectorAll(".md-typeset pre > code, .md-typeset pre, .md-typeset math[display=block]").forEach(function (block) {
       if (block.scrollWidth > block.clientWidth + 1 && !block.hasAttribute("tabindex")) {
         block.setAttribute("tabindex", "0");
       }
     });
   }
 
+  function termsFocusable() {
+    document.querySelectorAll(".md-content abbr:not([tabindex])").forEach(function (term) {
+      term.setAttribute("tabindex", "0");
+    });
+  }
+
   function all() {
     figureLinks();
+    termsFocusable();
     scrollersFocusable();
   }
 

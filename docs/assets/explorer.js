@@ -481,11 +481,18 @@
   window.PaddingExplorer = { describe: describe, entryOf: entryOf };
 
   // Material's instant navigation swaps pages without reloading: document$ emits on each.
-  if (window.document$ && typeof window.document$.subscribe === "function") {
-    window.document$.subscribe(initAll);
-  } else if (document.readyState === "loading") {
-    document.addEventListener("DOMContentLoaded", initAll);
+  // This script sits in the page's content (overrides/main.html), before Material's bundle
+  // defines document$ on a first load: subscribe once the page has loaded.
+  const subscribe = () => {
+    if (window.document$ && typeof window.document$.subscribe === "function") {
+      window.document$.subscribe(initAll);
+    } else {
+      initAll();
+    }
+  };
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", subscribe);
   } else {
-    initAll();
+    subscribe();
   }
 })();

@@ -20,7 +20,6 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
-import ensure_browser
 from site_visit import AXE_JS, COLOUR_RULES, screenshot_name
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
@@ -78,15 +77,9 @@ PHONE_CHECK_JS = """
 """
 
 
-@pytest.fixture(scope="module")
-def browser(chromium_path):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=chromium_path, args=ensure_browser.LAUNCH_ARGS,
-                                              headless=True)
-        yield launched
-        launched.close()
+@pytest.fixture(scope="module", autouse=True)
+def save_report():
+    yield
     ARTIFACTS.mkdir(exist_ok=True)
     (ARTIFACTS / "reader-report.json").write_text(json.dumps(report, indent=2) + "\n")
 

@@ -8,9 +8,13 @@
    it for every layer of the grid against snippets/explore.py's reach). */
 (function () {
   "use strict";
+  // Loaded again by each of Material's instant page swaps to a page that has it: the first
+  // copy's document$ subscription draws every explorer that comes in.
+  if (window.PaddingExplorer) return;
 
   const SVG_NS = "http://www.w3.org/2000/svg";
   const CELL = 30;
+  const MIN_CELL_PX = 26; // a cell is never drawn smaller (the figure scrolls sideways instead)
   const ROW_GAP = 64; // between the input row and the output row (1-D)
   const AXES = [
     ["size", "sizes", "Input length"],
@@ -175,7 +179,10 @@
         });
       }
       this.summary = htmlElement("p", { class: "pe-summary" }, root);
-      this.figure = htmlElement("div", { class: "pe-figure" }, root);
+      this.hint = htmlElement("p", { class: "pe-hint" }, root,
+        "Click or tap a cell (or Tab to the grid and use the arrow keys) to see what it reads.");
+      this.figure = htmlElement("div", { class: "pe-figure", role: "region",
+        "aria-label": "The layer's cells" }, root);
       this.status = htmlElement("p", { class: "pe-status", role: "status",
         "aria-live": "polite" }, root);
       this.legend = htmlElement("p", { class: "pe-legend" }, root,
@@ -211,6 +218,8 @@
       const most = Math.max.apply(null, shown.counts);
       this.mostRead = Math.max(1, layer.rank === 2 ? most * most : most);
       if (layer.rank === 1) this.draw1d(); else this.draw2d();
+      // Start with something to read: the first output and the taps of its window.
+      if (this.outputCells.length) this.select(this.outputCells[0]);
     }
 
     draw1d() {
@@ -223,6 +232,7 @@
       const svg = svgElement("svg", { class: "pe-svg", viewBox: "0 0 " + width + " " +
         (outputTop + CELL + 6), role: "group", "aria-label": "The padded input and the outputs" });
       svg.style.maxWidth = Math.max(width * 1.2, 240) + "px";
+      svg.style.minWidth = width * MIN_CELL_PX / CELL + "px";
       this.links = svgElement("g", { class: "pe-links", "aria-hidden": "true" }, svg);
       const inputs = svgElement("g", { role: "group", "aria-label": "Input pixels" }, svg);
       const padding = svgElement("g", { "aria-hidden": "true" }, svg);
@@ -272,6 +282,7 @@
         (outputTop + outputs * CELL + 6), role: "group",
         "aria-label": "The padded input grid and the output grid" });
       svg.style.maxWidth = Math.max(width * 1.2, 240) + "px";
+      svg.style.minWidth = width * MIN_CELL_PX / CELL + "px";
       this.links = null;
       const inputs = svgElement("g", { role: "group", "aria-label": "Input pixels" }, svg);
       const padding = svgElement("g", { "aria-hidden": "true" }, svg);
@@ -470,11 +481,18 @@
   window.PaddingExplorer = { describe: describe, entryOf: entryOf };
 
   // Material's instant navigation swaps pages without reloading: document$ emits on each.
-  if (window.document$ && typeof window.document$.subscribe === "function") {
-    window.document$.subscribe(initAll);
-  } else if (document.readyState === "loading") {
-    document.addEventListener("DOMContentLoaded", initAll);
+  // This script sits in the page's content (overrides/main.html), before Material's bundle
+  // defines document$ on a first load: subscribe once the page has loaded.
+  const subscribe = () => {
+    if (window.document$ && typeof window.document$.subscribe === "function") {
+      window.document$.subscribe(initAll);
+    } else {
+      initAll();
+    }
+  };
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", subscribe);
   } else {
-    initAll();
+    subscribe();
   }
 })();

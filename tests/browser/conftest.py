@@ -55,10 +55,26 @@ def chromium_path() -> str:
 
 
 @pytest.fixture(scope="session")
-def browser_context(chromium_path):
+def playwright():
+    """One Playwright per session: the sync API allows one at a time in a thread."""
     from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as playwright, tempfile.TemporaryDirectory() as profile:
+    with sync_playwright() as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def browser(playwright, chromium_path):
+    """A Chromium for tests that need contexts of their own (a phone, a palette, a cold cache)."""
+    launched = playwright.chromium.launch(executable_path=chromium_path, args=ensure_browser.LAUNCH_ARGS,
+                                          headless=True)
+    yield launched
+    launched.close()
+
+
+@pytest.fixture(scope="session")
+def browser_context(playwright, chromium_path):
+    with tempfile.TemporaryDirectory() as profile:
         context = playwright.chromium.launch_persistent_context(
             profile,
             executable_path=chromium_path,

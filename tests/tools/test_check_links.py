@@ -2,6 +2,7 @@
 and none of the good ones (tests/browser/test_site_links.py runs it on the built site)."""
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -64,3 +65,24 @@ def test_checker_command_fails_on_a_broken_site_and_passes_a_sound_one(tmp_path)
                                capture_output=True, text=True)
     assert broken_run.returncode == 1 and "6 broken" in broken_run.stdout
     assert sound_run.returncode == 0, sound_run.stdout
+
+
+def test_links_under_the_site_url_and_in_notebooks_are_checked(tmp_path):
+    site = write_site(tmp_path, {
+        "index.html": """<h1 id="top"></h1>
+            <a href="https://example.org/base/guide/">fine: under the site's address</a>
+            <a href="https://example.org/base/gone/">broken: under the site's address, no such page</a>
+            <a href="https://example.org/other/">fine: not under the site's address</a>""",
+        "guide/index.html": "<p>guide</p>",
+        "guide/book.ipynb": json.dumps({"cells": [
+            {"cell_type": "markdown", "source": ["[here](https://example.org/base/book.ipynb) and ",
+                                                 "[there](https://example.org/base/guide/book.ipynb)"]},
+            {"cell_type": "code", "source": ["'[not a link](https://example.org/base/x)'"]},
+        ]}),
+    })
+    broken, checked = check_links.check_site(site, site_url="https://example.org/base/")
+    assert {(link.page, link.target) for link in broken} == {
+        ("index.html", "https://example.org/base/gone/"),
+        ("guide/book.ipynb", "https://example.org/base/book.ipynb"),
+    }
+    assert checked == 4

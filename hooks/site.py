@@ -1,0 +1,252 @@
+"""A MkDocs hook (mkdocs.yml `hooks:`) for what a reader meets in the built pages.
+
+- **Links stay on their host.** A link in a page to the site itself (under `site_url`, as the
+  notebook writes them so that they work from Colab) becomes relative in the rendered page, so a
+  preview or `make serve` keeps the reader there. The `.ipynb` file keeps its absolute links, and
+  a link to a notebook file gets a `download` attribute.
+- **The notebook page** (mkdocs-jupyter) inlines about 575 kB of JupyterLab CSS in every build of
+  it. Here the rules no element of the page can match are dropped, with the custom properties
+  nothing uses, and the rest goes to one stylesheet, `assets/stylesheets/notebook.css`, that a
+  browser caches. Its prompts ("In [4]:"), copy buttons and the hidden copy of each cell's code
+  are kept out of the search index, and its figure gets the notebook's own words as alt text
+  (nbconvert's placeholder says there is none).
+- **The glossary page** (`docs/glossary.md`) is drawn from `docs/includes/glossary.md`, the same
+  lines that give every page its tooltips: one source for the definitions.
+- **Figures open full size** with the glightbox plugin, which wraps each image in a link to its
+  `src`. The build's figures are `data:` URIs, so a link holding a second copy would double each
+  page's weight: the link is left without an `href`, and `assets/site.js` points it at the
+  image's own `src` when the page loads.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from pathlib import Path
+
+from mkdocs.utils import get_relative_url
+
+NOTEBOOK_CSS = "assets/stylesheets/notebook.css"
+GLOSSARY_MARKER = "<!-- glossary: the definitions of docs/includes/glossary.md -->"
+GLOSSARY_LINE = re.compile(r"^\*\[([^\]]+)\]:\s*(.+)$", re.MULTILINE)
+PLACEHOLDER_ALT = 'alt="No description has been provided for this image"'
+
+# Elements of a notebook page that search should not index (Material honours this attribute).
+SEARCH_EXCLUDED = re.compile(
+    r'<div class="(clipboard-copy-txt|zeroclipboard-container|jp-InputPrompt jp-InputArea-prompt'
+    r'|jp-OutputPrompt jp-OutputArea-prompt)"'
+)
+
+
+# ---------- the glossary page ----------
+
+def glossary_entries(text: str) -> list[tuple[list[str], str]]:
+    """(terms, definition) for each term of the abbreviation lines, a plural ("taps",
+    "machineries") listed with its singular and the singular's definition."""
+    definitions = dict(GLOSSARY_LINE.findall(text))
+    entries, merged = [], set()
+    for term, definition in definitions.items():
+        if term in merged:
+            continue
+        plurals = [p for p in (term + "s", term[:-1] + "ies" if term.endswith("y") else None)
+                   if p and p in definitions]
+        merged.update(plurals)
+        entries.append(([term, *plurals], definition))
+    return sorted(entries, key=lambda entry: entry[0][0].lower())
+
+
+def glossary_html(text: str) -> str:
+    rows = []
+    for terms, definition in glossary_entries(text):
+        anchor = re.sub(r"[^a-z0-9]+", "-", terms[0].lower()).strip("-")
+        rows.append(f'<dt id="{anchor}">{html.escape(", ".join(terms))}</dt>\n'
+                    f"<dd>{html.escape(definition)}</dd>")
+    return '<dl class="glossary">\n' + "\n".join(rows) + "\n</dl>"
+
+
+def on_page_markdown(markdown, page, config, files):
+    if GLOSSARY_MARKER in markdown:
+        source = Path(config["docs_dir"]) / "includes" / "glossary.md"
+        markdown = markdown.replace(GLOSSARY_MARKER, glossary_html(source.read_text(encoding="utf-8")))
+    return markdown
+
+
+# ---------- page content (before search indexes it) ----------
+
+def on_page_content(html_text, page, config, files):
+    # glightbox's link to a data: figure: no second copy (assets/site.js sets the href).
+    html_text = re.sub(r'(<a\b[^>]*class="glightbox"[^>]*?)\s+href="data:[^"]*"', r"\1", html_text)
+    if page.file.src_uri.endswith(".ipynb"):
+        html_text = SEARCH_EXCLUDED.sub(lambda m: m[0] + " data-search-exclude", html_text)
+        # A long line scrolls: the scroller must take the keyboard focus (axe-core's rule).
+        html_text = html_text.replace('<div class="highlight-ipynb hl-python"><pre>',
+                                      '<div class="highlight-ipynb hl-python"><pre tabindex="0">')
+        alts = notebook_figure_alts(Path(page.file.abs_src_path))
+        for alt in alts:
+            html_text = html_text.replace(PLACEHOLDER_ALT, f'alt="{html.escape(alt)}"', 1)
+    return html_text
+
+
+def notebook_figure_alts(path: Path) -> list[str]:
+    """For each figure a code cell draws, the text of the Markdown cell just before it."""
+    cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+    alts, words = [], ""
+    for cell in cells:
+        text = "".join(cell["source"])
+        if cell["cell_type"] == "markdown":
+            words = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", text).replace("`", "").strip()
+            continue
+        for output in cell.get("outputs", []):
+            if "image/png" in output.get("data", {}) or "image/svg+xml" in output.get("data", {}):
+                alts.append(" ".join(words.split()) or "A figure the notebook draws")
+    return alts
+
+
+# ---------- the rendered page ----------
+
+def on_post_page(output, page, config):
+    output = relative_site_links(output, page.url, config["site_url"] or "")
+    if page.file.src_uri.endswith(".ipynb"):
+        output = external_notebook_css(output, page.url, Path(config["site_dir"]))
+    return output
+
+
+def relative_site_links(output: str, page_url: str, site_url: str) -> str:
+    """`<a href="{site_url}x">` becomes a link relative to the page; `.ipynb` ones download."""
+    if not site_url:
+        return output
+    site_url = site_url.rstrip("/") + "/"
+
+    def anchor(match):
+        tag = match[0]
+        href = re.search(r'\bhref="([^"]*)"', tag)
+        if not href or not href[1].startswith(site_url):
+            return tag
+        target = href[1][len(site_url):]
+        relative = get_relative_url(target or ".", page_url) if target else get_relative_url(".", page_url)
+        if target.endswith("/") and not relative.endswith("/"):
+            relative += "/"
+        tag = tag.replace(href[0], f'href="{relative}"')
+        if target.split("#")[0].endswith(".ipynb") and " download" not in tag:
+            tag = tag[:-1] + " download>"
+        return tag
+
+    return re.sub(r"<a\b[^>]*>", anchor, output)
+
+
+STYLE = re.compile(r"<style[^>]*>(.*?)</style>", re.DOTALL)
+
+
+def external_notebook_css(output: str, page_url: str, site_dir: Path) -> str:
+    """The page's JupyterLab stylesheets, pruned, in one file; a <link> where the first one was."""
+    head_end = output.find("</head>")
+    kept, chunks = [], []
+
+    def take(match):
+        css = match[1]
+        if len(css) < 2000 or ".jupyter-wrapper" not in css or match.start() < head_end:
+            return match[0]
+        chunks.append(css)
+        return "\x00" if len(chunks) == 1 else ""
+
+    output = STYLE.sub(take, output)
+    if not chunks:
+        return output
+    classes = set(re.findall(r'class="([^"]*)"', output))
+    used = {name for value in classes for name in value.split()}
+    kept = prune_css("\n".join(chunks), used, output)
+    target = site_dir / NOTEBOOK_CSS
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(kept, encoding="utf-8")
+    link = f'<link rel="stylesheet" href="{get_relative_url(NOTEBOOK_CSS, page_url)}">'
+    return output.replace("\x00", link, 1)
+
+
+# ---------- pruning a stylesheet to what one page can use ----------
+
+def _blocks(css: str):
+    """Top-level (prelude, body) pairs of a stylesheet, comments removed."""
+    css = re.sub(r"/\*.*?\*/", "", css, flags=re.DOTALL)
+    depth, start, prelude_start = 0, 0, 0
+    for index, char in enumerate(css):
+        if char == "{":
+            if depth == 0:
+                start = index
+            depth += 1
+        elif char == "}":
+            depth -= 1
+            if depth == 0:
+                yield css[prelude_start:start].strip(), css[start + 1:index]
+                prelude_start = index + 1
+        elif char == ";" and depth == 0:
+            statement = css[prelude_start:index + 1].strip()
+            if statement.startswith("@import"):
+                yield statement, None
+            prelude_start = index + 1
+
+
+# A custom property's declaration: its name and value (quoted strings and url(...) may hold ";").
+DECLARATION = re.compile(
+    r"(?<![\w-])(--[\w-]+)\s*:(?:[^;{}()\"']|\((?:[^()]|\([^()]*\))*\)|\"[^\"]*\"|'[^']*')*(?:;|(?=\}))"
+)
+ELEMENTS_USED = {"body", "html", "pre", "code", "img", "svg", "table", "div", "span", "a", "p"}
+
+
+def _selector_can_match(selector: str, used: set[str], tags: set[str]) -> bool:
+    simple = re.sub(r":(?:not|is|where|has)\([^)]*\)", "", selector)
+    simple = re.sub(r"::?[\w-]+(\([^)]*\))?", "", simple)
+    if not all(name in used for name in re.findall(r"\.([\w-]+)", simple)):
+        return False
+    if re.search(r"\[data-jp-|\[data-lm-|\[data-p-", simple):
+        return False
+    return all(tag in tags for tag in re.findall(r"(?:^|[\s>+~])([a-z][a-z0-9]*)", simple))
+
+
+def prune_css(css: str, used: set[str], page: str) -> str:
+    tags = set(re.findall(r"<([a-z][a-z0-9-]*)", page)) | ELEMENTS_USED
+    rules = []
+
+    def walk(text):
+        out = []
+        for prelude, body in _blocks(text):
+            if body is None:
+                continue
+            if prelude.startswith("@media") or prelude.startswith("@supports"):
+                inner = walk(body)
+                if inner:
+                    out.append(f"{prelude}{{{''.join(inner)}}}")
+            elif prelude.startswith("@font-face") or prelude.startswith("@keyframes") or prelude.startswith("@"):
+                continue  # JupyterLab's fonts and animations: none of them is used by a static notebook
+            else:
+                selectors = [s for s in _split_top(prelude, ",") if _selector_can_match(s, used, tags)]
+                if selectors:
+                    out.append(f"{','.join(selectors)}{{{body}}}")
+        return out
+
+    rules = walk(css)
+    # Drop custom properties that no kept declaration reads (repeat: variables read variables).
+    text = "".join(rules)
+    while True:
+        defined = set(re.findall(r"(?<![\w-])(--[\w-]+)\s*:", text))
+        read = set(re.findall(r"var\(\s*(--[\w-]+)", text))
+        unused = defined - read
+        if not unused:
+            break
+        pruned = DECLARATION.sub(lambda m, unused=unused: "" if m[1] in unused else m[0], text)
+        if pruned == text:
+            break
+        text = pruned
+    return re.sub(r"(?<=[{}])[^{}]+\{\s*\}", "", text) + "\n"
+
+
+def _split_top(text: str, separator: str) -> list[str]:
+    parts, depth, current = [], 0, ""
+    for char in text:
+        depth += char in "([" and 1 or char in ")]" and -1 or 0
+        if char == separator and depth == 0:
+            parts.append(current.strip())
+            current = ""
+        else:
+            current += char
+    return [*parts, current.strip()] if current.strip() else parts

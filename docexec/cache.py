@@ -52,6 +52,8 @@ class PageCache:
         else:
             results, modules = self.execute(name, page)
             fresh = Record(name, key, versions, results, dict(sorted(modules.items())), backends or None)
+            if not modules_current(fresh, self.root):  # its record says so: the next build runs it again
+                LOG.info("docexec: a file %s read changed while it ran", self._where(name, None))
             if self.mode == "check":
                 self.compare(name, page, stored, fresh)
                 record = stored  # what the page shows is what frozen/ holds, on every kernel path

@@ -125,8 +125,6 @@ class PageFailed(Exception):
         "claim_false_on": 'claim is false on {failed} of {count} configurations{on}: "{sentence}"\n'
                           "  its check ends at {last_line}; the first it failed on:\n{listed}",
         "claim_false": 'claim is false{on}: "{sentence}"\n  its check ends at {last_line}\n{output}',
-        "outside_project": "the section imported {module} from {file}, outside the project ({root}){on}; "
-                           "a page may only run the project's own code",
         "backends_missing": "the section runs on backends that are not installed ({parts}); {hint}. Reading the site "
                             "does not need them: frozen outputs serve every page whose sections are unchanged",
         "inline_raised": "`{{py}} {expression}` raised {text}",

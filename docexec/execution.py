@@ -21,7 +21,7 @@ from pathlib import Path
 from .backends import BACKENDS, DEFAULT, INSTALL_HINT, Backends, backends_of, page_backends, plan
 from .cleaning import OUTPUT_LIMIT_KB, clean, clean_record, find_address, size
 from .errors import PageFailed, WorkerFailed, WorkerTimeout
-from .freeze import PACKAGE, file_digest, libraries_used, top_level_imports
+from .freeze import PACKAGE, libraries_used, top_level_imports
 from .model import Block, BlockRecord, BlockResult, InlineValue, ItemRecord, ValueRecord
 from .pool import POOL, Limits
 from .protocol import (
@@ -34,7 +34,6 @@ from .protocol import (
     TruthRequest,
     ValueAnswer,
     ValueRequest,
-    under,
 )
 
 # A page's default limits (<!-- docexec memory=MB processes=N --> sets others, README): a 3 GB
@@ -279,7 +278,7 @@ class PageRun:
                                 details=clean(str(raised.details or "")))
         if isinstance(answer, Refused):
             raise PageFailed(f"{self._who(name)} refused a request: {answer.reason}", item)
-        self._note_modules(getattr(answer, "modules", None) or {}, name, item)
+        self._note_modules(getattr(answer, "modules", None) or {})
         return answer
 
     def _refuse_stopped_fork_server(self, name: str, worker, item) -> None:
@@ -307,17 +306,14 @@ class PageRun:
                              item)
         return answer
 
-    def _note_modules(self, loaded: dict, name: str, item) -> None:
-        """Hash every project module the worker loaded; refuse one whose real file is outside the project."""
-        root = self.root.resolve()
-        for module, file in loaded.items():
-            path = Path(file)
-            if not under(path.absolute(), self.root) or not under(path.resolve(), root):
-                raise PageFailed.of("outside_project", item, self._on(name), module=module, file=file, root=self.root)
-            relative = path.absolute().relative_to(self.root)
-            if relative.as_posix() not in self.modules and path.is_file():
-                with self.lock:
-                    self.modules[relative.as_posix()] = file_digest(path)
+    def _note_modules(self, read: dict[str, str]) -> None:
+        """The project files a worker read, with the digests it took as it read them. Two workers
+        that read one file with different contents (saved between them) leave a digest no file
+        has, so the page runs again at the next build."""
+        with self.lock:
+            for file, digest in read.items():
+                if self.modules.setdefault(file, digest) != digest:
+                    self.modules[file] = "changed while the page ran"
 
     # --------------------------------------------------------------------- naming
 

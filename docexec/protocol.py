@@ -147,7 +147,7 @@ class BlockAnswer:
     figures: list[str] = field(default_factory=list)  # SVG documents
     raised: Raised | None = None
     threads: list[str] = field(default_factory=list)  # threads the block left running
-    modules: dict[str, str] = field(default_factory=dict)  # project module -> file, loaded so far
+    modules: dict[str, str] = field(default_factory=dict)  # project file read so far -> sha256 of what was read
     truncated: bool = False  # more output than the page's limit: the rest was not stored
     size: int = 0  # characters printed, stored or not
     address_at: str | None = None  # file:line that first printed a memory address

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import _thread
 import faulthandler
+import hashlib
 import importlib
 import importlib.abc
 import importlib.machinery
@@ -96,9 +97,37 @@ def _caller(root: str) -> str | None:
     return None
 
 
+class Inputs:
+    """The project files this worker read, each with the sha256 of the bytes it read: the
+    page's inputs (freeze.modules_current). Hashed as read, not when the build gets the answer,
+    so a file saved while the page runs no longer matches, and the page runs again next time."""
+
+    def __init__(self, root: Path):
+        self.root, self.files = str(root), {}
+
+    def note(self, path, data: bytes) -> None:
+        relative = project_file(os.path.abspath(path), self.root)
+        if relative is not None and relative not in self.files:
+            self.files[relative] = hashlib.sha256(data).hexdigest()
+
+
+class HashedSource(importlib.machinery.SourceFileLoader):
+    """Loads a project module from the bytes it hashes, never from a cached .pyc (which a save
+    within the same second leaves looking current): the recorded digest is of the code that ran."""
+
+    inputs: Inputs
+
+    def get_code(self, fullname):
+        path = self.get_filename(fullname)
+        data = self.get_data(path)
+        self.inputs.note(path, data)
+        return self.source_to_code(data, path)
+
+
 class ProjectImports(importlib.abc.MetaPathFinder):
     """Imports of the project's package must find files inside the project: a module that is
-    a symbolic link to a file elsewhere is refused, as an include of it is."""
+    a symbolic link to a file elsewhere is refused, as an include of it is. Each is loaded by
+    HashedSource."""
 
     def __init__(self, root: Path, package: str):
         self.root, self.package = root, package
@@ -119,6 +148,8 @@ class ProjectImports(importlib.abc.MetaPathFinder):
                 + (f"a link to {real}, " if real != origin.absolute() else "")
                 + f"outside the project ({self.root}); a page may only run the project's own code"
             )
+        if isinstance(spec.loader, importlib.machinery.SourceFileLoader):
+            spec.loader = HashedSource(name, spec.origin)
         return spec
 
 
@@ -169,6 +200,7 @@ class Session:
         self.namespace = None
         self.root = None
         self.package = "snippets"
+        self.inputs = Inputs(Path.cwd())
         self.threads: set = set()
         self.last: tuple = (False, None)  # (whether the last block completed, its final value)
 
@@ -194,6 +226,7 @@ class Session:
         from .namespace import Namespace
 
         self.root, self.package = Path(request.root), request.package
+        HashedSource.inputs = self.inputs = Inputs(self.root)
         sys.meta_path.insert(0, ProjectImports(self.root, self.package))
         Capture.limit, Capture.root = int(request.limit), str(self.root)
         Namespace.stream_class = Capture
@@ -213,7 +246,7 @@ class Session:
         # The claim's truth is asked for separately (TruthRequest), after this answer: see `truth`.
         self.last = (result.raised is None, result.raw_value)
         answer.threads = self.left_running()
-        answer.modules = self.loaded()
+        answer.modules = dict(self.inputs.files)
         return answer
 
     def left_running(self) -> list[str]:
@@ -235,20 +268,9 @@ class Session:
     def value(self, request: ValueRequest) -> ValueAnswer:
         try:
             value = self.namespace.evaluate(request.expression)
-            return ValueAnswer(value, modules=self.loaded(), threads=self.left_running())
+            return ValueAnswer(value, modules=dict(self.inputs.files), threads=self.left_running())
         except Exception as error:
             return ValueAnswer(raised=Raised.from_exception(error, self.root))
-
-    def loaded(self) -> dict[str, str]:
-        """The project's modules this process has imported, static or dynamic: the build
-        stores them, hashed, as the page's modules (freeze.modules_current)."""
-        found = {}
-        for name, module in list(sys.modules.items()):
-            if name == self.package or name.startswith(self.package + "."):
-                file = getattr(module, "__file__", None)
-                if file:
-                    found[name] = file
-        return found
 
 
 def judgeable(value) -> tuple[bool | None, dict | None]:

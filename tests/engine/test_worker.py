@@ -287,6 +287,20 @@ def test_a_dynamically_imported_module_is_in_the_freeze_key(project):
     assert "second" in project.render(project.fence("x"))  # auto mode: the stale output is not reused
 
 
+def test_a_module_saved_while_its_page_runs_is_not_recorded_as_current(project):
+    """Probe 30: the record holds the hash of the source the worker loaded, not of the file when
+    the answer arrived, so a save during the run makes the next auto build run the page again."""
+    project.write("snippets/helper.py", 'WORD = "one"\n')
+    project.write("snippets/s.py", section("x", """
+        from pathlib import Path
+        from snippets.helper import WORD
+        Path("snippets/helper.py").write_text('WORD = "two"\\n')  # the writer saves while the page runs
+        print("word:", WORD)
+    """))
+    assert "word: one" in project.render(project.fence("x"))
+    assert "word: two" in project.render(project.fence("x"))
+
+
 def test_an_import_through_a_symlink_out_of_the_project_is_refused(project, tmp_path_factory):
     outside = tmp_path_factory.mktemp("elsewhere") / "evil.py"
     outside.write_text("print('outside code ran')\n")

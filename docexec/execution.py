@@ -179,7 +179,8 @@ class PageRun:
         self.root, self.page, self.limit, self.pool, self.backends = root, page, limit, pool, backends
         self.output_limit = int((output_limit_kb or OUTPUT_LIMIT_KB) * 1000)
         self.limits = Limits(int(page.memory or MEMORY_LIMIT_MB), int(page.processes or PROCESS_LIMIT))
-        self.modules: dict[str, str] = {}  # module file (relative) -> sha256
+        self.modules: dict[str, str] = {}  # project file the run read (relative) -> sha256 of what it read
+        self.kernels: str | None = None  # the default worker's TensorFlow kernel path, if it imported TensorFlow
         self.lock = threading.Lock()
         self.phrases: dict[str, str] = {}
         self.cancelled = False  # set once one worker failed: the others are killed, their failures are echoes
@@ -238,7 +239,9 @@ class PageRun:
                 raise PageFailed(f"{self._who(name)} could not start: {error}{hint}", item) from None
             deadline = time.monotonic() + self.limit
             request = PageRequest(str(self.root), PACKAGE, uses_keras, self.output_limit + 1)
-            self._call(name, worker, request, deadline, item)
+            started = self._call(name, worker, request, deadline, item)
+            if name == DEFAULT.name:
+                self.kernels = getattr(started, "kernels", None)
             for index, item in items:  # `index` orders failures: the page's first one is reported
                 result = self._run_item(name, worker, item, deadline)
                 with self.lock:

@@ -135,7 +135,7 @@ class Ready:
 
 @dataclass
 class PageStarted:
-    pass
+    kernels: str | None = None  # TensorFlow's CPU kernel path, once imported: "oneDNN" or "Eigen"
 
 
 @dataclass

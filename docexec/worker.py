@@ -233,7 +233,7 @@ class Session:
         self.namespace = Namespace(self.root, self.package, bool(request.uses_keras))
         self.threads = set(threading.enumerate())
         _count_low_level_threads()
-        return PageStarted()
+        return PageStarted(kernel_path())
 
     def block(self, request: BlockRequest) -> BlockAnswer:
         result = self.namespace.run(request.code, request.path, int(request.first_line))
@@ -271,6 +271,19 @@ class Session:
             return ValueAnswer(value, modules=dict(self.inputs.files), threads=self.left_running())
         except Exception as error:
             return ValueAnswer(raised=Raised.from_exception(error, self.root))
+
+
+def kernel_path() -> str | None:
+    """The CPU kernels TensorFlow runs in this process, if it is imported (for the page's stamp:
+    TF_ENABLE_ONEDNN_OPTS and the CPU choose them, and the CI matrix runs each)."""
+    if "tensorflow" not in sys.modules:
+        return None
+    from tensorflow.python.util import _pywrap_util_port
+
+    if not _pywrap_util_port.IsMklEnabled():
+        return "Eigen"
+    isa = os.environ.get("ONEDNN_MAX_CPU_ISA")
+    return f"oneDNN, ONEDNN_MAX_CPU_ISA={isa}" if isa else "oneDNN"
 
 
 def judgeable(value) -> tuple[bool | None, dict | None]:

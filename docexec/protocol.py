@@ -40,7 +40,7 @@ def project_file(filename: str, root: str | Path) -> str | None:
         return None
     relative = filename[len(root) + 1:]
     parts = Path(relative).parts
-    return None if "docexec" in parts or ".venv" in parts else relative
+    return None if {"docexec", ".venv", "site-packages", "__pycache__"} & set(parts) else relative
 
 
 def project_code(filename: str, root: Path) -> str | None:

@@ -53,7 +53,6 @@ from .protocol import (
     decode_with_nonce,
     encode,
     project_file,
-    under,
 )
 
 # Bound now: a section may replace json.dumps, os.write or builtins, and the answer must
@@ -98,66 +97,56 @@ def _caller(root: str) -> str | None:
 
 
 class Inputs:
-    """The project files this worker read, each with the sha256 of the bytes it read: the
-    page's inputs (freeze.modules_current). Hashed as read, not when the build gets the answer,
-    so a file saved while the page runs no longer matches, and the page runs again next time."""
+    """Every project file this worker opened for reading (modules, data files), each with the
+    sha256 of its bytes when opened: the page's inputs (freeze.modules_current). Hashed as
+    read, not when the build gets the answer, so a file saved while the page runs no longer
+    matches and the page runs again at the next build. An audit hook sees every open() and
+    os.open() of Python code; a library's own C code reading a file is not seen."""
 
     def __init__(self, root: Path):
-        self.root, self.files = str(root), {}
+        self.root, self.files, self.busy = str(root), {}, False
 
-    def note(self, path, data: bytes) -> None:
-        relative = project_file(os.path.abspath(path), self.root)
-        if relative is not None and relative not in self.files:
-            self.files[relative] = hashlib.sha256(data).hexdigest()
+    def audit(self, event: str, args: tuple) -> None:
+        if event != "open" or self.busy or not isinstance(args[0], str | bytes):
+            return
+        path, mode, flags = args
+        reading = ("r" in mode or "+" in mode) if isinstance(mode, str) else flags & os.O_ACCMODE != os.O_WRONLY
+        relative = project_file(os.path.abspath(os.fsdecode(path)), self.root) if reading else None
+        if relative is None or relative in self.files:
+            return
+        self.busy = True  # the hook's own open() below must not call it again
+        try:
+            with open(path, "rb") as file:
+                self.files[relative] = hashlib.sha256(file.read()).hexdigest()
+        except OSError:  # a directory, a missing file: the open itself will say so
+            pass
+        finally:
+            self.busy = False
 
 
-class HashedSource(importlib.machinery.SourceFileLoader):
-    """Loads a project module from the bytes it hashes, never from a cached .pyc (which a save
-    within the same second leaves looking current): the recorded digest is of the code that ran."""
-
-    inputs: Inputs
+class SourceOnly(importlib.machinery.SourceFileLoader):
+    """Compiles a project module from its source, which the audit hook hashes as it is opened;
+    never from a cached .pyc (a save within the same second leaves one looking current)."""
 
     def get_code(self, fullname):
         path = self.get_filename(fullname)
-        data = self.get_data(path)
-        self.inputs.note(path, data)
-        return self.source_to_code(data, path)
+        return self.source_to_code(self.get_data(path), path)
 
 
 class ProjectImports(importlib.abc.MetaPathFinder):
-    """Imports of the project's package must find files inside the project: a module that is
-    a symbolic link to a file elsewhere is refused, as an include of it is. Each is loaded by
-    HashedSource."""
+    """Imports of modules under the project root (not only the `snippets` package) are loaded
+    from source (SourceOnly), so that the audit hook sees, and hashes, every one the page runs."""
 
-    def __init__(self, root: Path, package: str):
-        self.root, self.package = root, package
+    def __init__(self, root: Path):
+        self.root = str(root)
 
     def find_spec(self, name, path, target=None):
-        if name != self.package and not name.startswith(self.package + "."):
-            return None
-        spec = importlib.machinery.PathFinder.find_spec(name, path)
-        if spec is None or not spec.origin or spec.origin in ("built-in", "frozen"):
-            return spec
-        origin = Path(spec.origin)
-        real = origin.resolve()
-        own = self.root / self.package
-        if not under(origin.absolute(), own) or not under(real, self.root.resolve()):
-            shown = _shown(origin, self.root)
-            raise ImportError(
-                f"refusing to import {name}: {shown} is "
-                + (f"a link to {real}, " if real != origin.absolute() else "")
-                + f"outside the project ({self.root}); a page may only run the project's own code"
-            )
-        if isinstance(spec.loader, importlib.machinery.SourceFileLoader):
-            spec.loader = HashedSource(name, spec.origin)
+        search = [self.root] if path is None else [entry for entry in path if project_file(entry, self.root)]
+        spec = importlib.machinery.PathFinder.find_spec(name, search) if search else None
+        if spec is None or not isinstance(spec.loader, importlib.machinery.SourceFileLoader):
+            return None  # not the project's, or a namespace package: the usual finders
+        spec.loader = SourceOnly(name, spec.origin)
         return spec
-
-
-def _shown(path: Path, root: Path) -> str:
-    try:
-        return str(path.absolute().relative_to(root))
-    except ValueError:
-        return str(path)
 
 
 _LOW_LEVEL = [0]  # threads started with _thread.start_new_thread and still running
@@ -226,8 +215,9 @@ class Session:
         from .namespace import Namespace
 
         self.root, self.package = Path(request.root), request.package
-        HashedSource.inputs = self.inputs = Inputs(self.root)
-        sys.meta_path.insert(0, ProjectImports(self.root, self.package))
+        self.inputs = Inputs(self.root)
+        sys.addaudithook(self.inputs.audit)
+        sys.meta_path.insert(0, ProjectImports(self.root))
         Capture.limit, Capture.root = int(request.limit), str(self.root)
         Namespace.stream_class = Capture
         self.namespace = Namespace(self.root, self.package, bool(request.uses_keras))

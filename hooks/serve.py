@@ -13,6 +13,10 @@ this hook removes the HTML (which makes MkDocs re-render the page) of
   published, such as the glossary every page includes, this hook, or a watched file that is
   no page's input, such as the engine), or a page came or went.
 
+MkDocs watches only docs/, mkdocs.yml and `watch:`; this hook also watches the folder of
+every file a page's run read (a data file, a module outside snippets/), so saving one
+rebuilds, under plain `mkdocs serve` too.
+
 MkDocs warns that a dirty build "will likely lead to inaccurate navigation": for the reasons
 above that one warning is dropped (only under `serve --dirty`); every other warning still
 fails the strict build. Plain `mkdocs serve` rebuilds everything, as before.
@@ -64,6 +68,9 @@ class Session:
     reading: tuple[dict, frozenset] = ({}, frozenset())  # the same, for the build under way
     written: tuple = ()  # the frozen records the build under way may write
     templates: dict = field(default_factory=dict)  # compiled theme templates (TemplateCache)
+    server: object = None  # MkDocs' LiveReloadServer, once on_serve has run
+    read: set = field(default_factory=set)  # the files the pages' last runs read (resolved)
+    watching: set = field(default_factory=set)  # folders this hook asked the server to watch
 
 
 SESSION = Session()
@@ -121,9 +128,34 @@ def on_env(env, config, files):
 
 
 def on_post_build(config):
+    read = read_by_runs()
     if SESSION.dirty:
         reads, pages = SESSION.reading
-        SESSION.seen = ({**reads, **_mtimes(SESSION.written)}, pages)
+        # Files a run read for the first time in this build (none had a record before): as they are now.
+        SESSION.seen = ({**_mtimes(read - reads.keys()), **reads, **_mtimes(SESSION.written)}, pages)
+    SESSION.read = read
+    watch_folders(config)
+
+
+def read_by_runs() -> set[Path]:
+    """Every project file the pages' last runs read (docexec's records of this process)."""
+    from docexec.cache import PageCache
+
+    return {(root / file).resolve() for (root, _), record in PageCache.memory.items() for file in record.modules}
+
+
+def watch_folders(config) -> None:
+    """Make MkDocs watch the folder of every file a page's run read that it does not watch
+    already (a data file, a module outside snippets/), so that saving one rebuilds."""
+    server = SESSION.server
+    if server is None:
+        return
+    covered = [Path(path) for path in [config.docs_dir, *config.watch, *server._watched_paths]
+               if str(path) not in SESSION.watching]
+    for folder in sorted({path.parent for path in SESSION.read}):
+        if str(folder) not in SESSION.watching and not any(folder == c or c in folder.parents for c in covered):
+            server.watch(str(folder), recursive=False)
+            SESSION.watching.add(str(folder))
 
 
 class TemplateCache(BytecodeCache):
@@ -251,6 +283,8 @@ def on_serve(server, config, builder):
     server.set_app(answer)
     _poll_every(server, POLL_SECONDS)
     server._docexec_guarded = True
+    SESSION.server = server
+    watch_folders(config)
     return server
 
 

@@ -133,14 +133,18 @@ def _alive(process: psutil.Process) -> bool:
 
 
 def test_a_dirty_serve_re_renders_what_an_edit_changes_and_keeps_the_claims_index(tmp_path):
-    """`make serve` runs `mkdocs serve --dirty`: a page is re-rendered when a module its run
-    loaded changes (not only its own text), the claims index whenever any page changes, every
-    page when mkdocs.yml changes; pages nothing touched are left alone; and strict mode still
-    fails on a real warning, also after a save to another page."""
+    """`make serve` runs `mkdocs serve --dirty`: a page is re-rendered when a module or a data
+    file its run read changes (not only its own text; a data file in a folder MkDocs does not
+    watch too), the claims index whenever any page changes, every page when mkdocs.yml
+    changes; pages nothing touched are left alone; and strict mode still fails on a real
+    warning, also after a save to another page."""
     (tmp_path / "snippets").mkdir()
     (tmp_path / "snippets" / "__init__.py").write_text("")
     (tmp_path / "snippets" / "helper.py").write_text('WORD = "alpha"\n')
-    (tmp_path / "snippets" / "a.py").write_text(section("from snippets.helper import WORD\nprint(WORD)"))
+    (tmp_path / "snippets" / "a.py").write_text(section(
+        'from snippets.helper import WORD\nprint(WORD)\nprint(open("data/word.txt").read())'))
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "word.txt").write_text("gamma")  # read by a.py, in no watched folder
     (tmp_path / "snippets" / "b.py").write_text(section("True"))
     (tmp_path / "docs").mkdir()
     (tmp_path / "docs" / "index.md").write_text('# Home\n\n```python exec\n--8<-- "snippets/a.py:x"\n```\n')
@@ -183,6 +187,10 @@ def test_a_dirty_serve_re_renders_what_an_edit_changes_and_keeps_the_claims_inde
         wait_for(url, "beta")
         assert rendered(seen) == (" 2 of 3 pages: index.md (snippets/helper.py changed); "
                                   "claims.md (snippets/helper.py changed)")
+        seen = len((tmp_path / "serve.log").read_text())
+        (tmp_path / "data" / "word.txt").write_text("delta")  # probe 31: a data file the run read
+        wait_for(url, "delta")
+        assert rendered(seen) == " 2 of 3 pages: index.md (data/word.txt changed); claims.md (data/word.txt changed)"
         seen = len((tmp_path / "serve.log").read_text())
         (tmp_path / "docs" / "other.md").write_text(claim.format("Second wording."))
         wait_for(f"{url}claims/", "Second wording.")

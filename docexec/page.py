@@ -16,7 +16,9 @@ FENCE_OPEN = re.compile(r"^(?P<indent>\s*)(?P<fence>`{3,}|~{3,})\s*(?P<info>.*)$
 INLINE_VALUE = re.compile(r"`\{py\}\s+([^`]+?)\s*`")
 INLINE_LIKE = re.compile(r"`\{py\}")  # what an inline value starts with, well-formed or not
 DIRECTIVE = re.compile(r"^\s*<!--\s*docexec\s+(?P<options>.*?)\s*-->\s*$")
-INCLUDE_IN_PROSE = re.compile(r"^\s*--8<--")
+# A line pymdownx.snippets would expand (any `-+8<-+` marker, then a quoted file or nothing);
+# its escape is a `;` before the marker.
+INCLUDE_LINE = re.compile(r"""^[ \t]*-+8<-+(?:[ \t]+["']|[ \t]*$)""")
 
 
 def parse_page(lines: list[str], root: Path, backends: Backends = BACKENDS) -> Page:
@@ -28,6 +30,13 @@ def parse_page(lines: list[str], root: Path, backends: Backends = BACKENDS) -> P
     number = 0
     while number < len(lines):
         line = lines[number]
+        if INCLUDE_LINE.match(line):  # an exec fence's own include line was consumed with its block
+            raise DocexecError(
+                f"an include line outside a `python exec` fence ({line.strip()!r}): pymdownx.snippets would show "
+                f'what it names without running it; a page shows a section through a fence: ```python exec, then '
+                f'--8<-- "snippets/module.py:section", then ```. To show the syntax, escape it: ;--8<--',
+                line=number + 1,
+            )
         if fence_end is not None:
             if closes(line, fence_end):
                 fence_end = None
@@ -44,12 +53,6 @@ def parse_page(lines: list[str], root: Path, backends: Backends = BACKENDS) -> P
         elif directive := DIRECTIVE.match(line):
             _apply_directive(page, directive["options"], number + 1)
             page.directives.add(number)
-        elif INCLUDE_IN_PROSE.match(line):
-            raise DocexecError(
-                f"an include line in prose ({line.strip()!r}); a page shows a section only through "
-                f'a fence: ```python exec, then --8<-- "snippets/module.py:section", then ```',
-                line=number + 1,
-            )
         else:
             page.items.extend(_inline_values(line, number + 1))
         number += 1

@@ -94,10 +94,11 @@ line, = axes.plot([0, 1, 2], values)
 
 
 @pytest.fixture
-def numbers(project):
+def numbers(project, tmp_path_factory):
     """A page printing and plotting numbers read from a data file, which a test can nudge
-    without changing the page's key (as a different kernel path would)."""
-    data = project.root / "values.txt"
+    without changing the page's key or inputs (as a different kernel path would): it is
+    outside the project, so the run does not list it."""
+    data = tmp_path_factory.mktemp("outside") / "values.txt"
     data.write_text("0.25 1.5 -2.25")
     setup = f"# --8<-- [start:setup]\nSOURCE = {str(data)!r}\n# --8<-- [end:setup]\n"
     project.write("snippets/s.py", setup + NUMBERS)

@@ -104,11 +104,10 @@ class PageCache:
     @staticmethod
     def settle(stored: Record | None, fresh: Record) -> Record:
         """The record to store: the fresh one, but with the frozen results where they agree to
-        round-off, so a run on another TensorFlow kernel path does not churn frozen/."""
+        round-off, so a run on another TensorFlow kernel path does not churn frozen/ (its stamp
+        then names the kernels of the run that confirmed them)."""
         if stored and compare.mismatch(stored.results_json(), fresh.results_json()) is None:
-            kernels = {KERNELS: stored.versions[KERNELS]} if KERNELS in stored.versions else {}
-            versions = {label: version for label, version in fresh.versions.items() if label != KERNELS}
-            return dataclasses.replace(fresh, results=stored.results, versions={**versions, **kernels})
+            return dataclasses.replace(fresh, results=stored.results)
         return fresh
 
     def execute(self, name: str, page: Page) -> tuple[list, dict[str, str], str | None]:

@@ -94,3 +94,26 @@ def test_the_claims_index_says_what_each_claim_ran_on(project):
     html = project.render(INDEX, page="claims.md")
     assert "<td>6 configurations (kernel 1–3; padding same, valid)</td>" in html
     assert "<td>this example</td>" in html
+
+
+@pytest.mark.parametrize("ending", [
+    "Checked(1000000, {'kernel': ('1', '2', '3')}, (), 0)",
+    "Mine(1, {}, (), 0)",  # a subclass whose to_json claims more than ran
+    "dataclasses.replace(over(grid(k=[1, 2]), lambda k: True), count=7)",  # a copy, altered
+], ids=["typed", "subclass", "altered copy"])
+def test_a_scope_comes_only_from_over(project, ending):
+    """Probe 19: a Checked typed by hand, or of a subclass, verified no scope that ran."""
+    project.write("snippets/s.py", f"""
+        # --8<-- [start:x]
+        import dataclasses
+        from docexec.checks import Checked, grid, over
+
+        class Mine(Checked):
+            def to_json(self):
+                return {{"count": 7, "axes": {{}}, "failures": [], "failed": 0}}
+
+        {ending}
+        # --8<-- [end:x]
+    """)
+    with pytest.raises(DocexecError, match=r"claim .*ended in (Checked|Mine)"):
+        project.render(project.fence("x", 'claim="Checked a million."'))

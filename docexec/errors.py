@@ -134,6 +134,8 @@ class PageFailed(Exception):
                           "page's limit with <!-- docexec output-limit=KB -->",
         "out_of_memory": "the section ran out of memory at {where}{on}: the page's memory limit is {limit} MB (set "
                          "another with <!-- docexec memory=MB -->)",
+        "file_too_large": "the section wrote a file over the page's limit of {limit} MB a file at {where}{on} ("
+                          "File too large; set another with <!-- docexec file-size=MB -->)",
         "worker_died": "{who} {error}{hint}",
         "stopped_fork_server": "the section stopped its fork server{on} (SIGSTOP to its parent process), which starts "
                                "every page's worker; a section must not signal processes it did not start",

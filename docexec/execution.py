@@ -40,6 +40,8 @@ from .protocol import (
 # array or a fork bomb is refused, with a message naming the block.
 MEMORY_LIMIT_MB = 2048
 PROCESS_LIMIT = 64
+FILE_SIZE_LIMIT_MB = 100
+DEFAULT_LIMITS = Limits(MEMORY_LIMIT_MB, PROCESS_LIMIT, FILE_SIZE_LIMIT_MB)
 
 STARTUP_LIMIT = 300.0  # seconds a fork server may take to import its libraries (not counted in the page's limit)
 
@@ -79,7 +81,7 @@ def prestart(root: Path) -> None:
 
 
 def decide(item: Block, answer: BlockAnswer, output_limit: int, on: str = "", truth: Truth | None = None,
-           memory_limit: float = MEMORY_LIMIT_MB) -> BlockResult:
+           limits: Limits = DEFAULT_LIMITS) -> BlockResult:
     """What one block's answer means: its result, or PageFailed. Every rule is applied here,
     in the build; `on` names the backend in messages (" on backend jax (JAX 0.10.2)"); `truth`
     is a claim's final value, judged (asked for after the block answered)."""
@@ -90,7 +92,9 @@ def decide(item: Block, answer: BlockAnswer, output_limit: int, on: str = "", tr
         if expected and raised.type == expected:
             error = raised.text
         elif raised.type == "MemoryError":
-            raise PageFailed.of("out_of_memory", item, on, where=raised.where, limit=f"{memory_limit:g}")
+            raise PageFailed.of("out_of_memory", item, on, where=raised.where, limit=f"{limits.memory:g}")
+        elif "File too large" in raised.text:
+            raise PageFailed.of("file_too_large", item, on, where=raised.where, limit=limits.file_size)
         else:
             raise PageFailed.of("code_failed", item, on, where=raised.where, details=clean(str(raised.details)),
                                 expected=f" (the page expected {expected})" if expected else "")
@@ -178,7 +182,8 @@ class PageRun:
                  backends: Backends = BACKENDS, pool=POOL):
         self.root, self.page, self.limit, self.pool, self.backends = root, page, limit, pool, backends
         self.output_limit = int((output_limit_kb or OUTPUT_LIMIT_KB) * 1000)
-        self.limits = Limits(int(page.memory or MEMORY_LIMIT_MB), int(page.processes or PROCESS_LIMIT))
+        self.limits = Limits(int(page.memory or MEMORY_LIMIT_MB), int(page.processes or PROCESS_LIMIT),
+                             int(page.file_size or FILE_SIZE_LIMIT_MB))
         self.modules: dict[str, str] = {}  # project file the run read (relative) -> sha256 of what it read
         self.kernels: str | None = None  # the default worker's TensorFlow kernel path, if it imported TensorFlow
         self.lock = threading.Lock()
@@ -301,7 +306,7 @@ class PageRun:
         if item.options.claim is not None and answer.raised is None:
             # asked only now, with a fresh nonce: code that ran in the block cannot answer for it
             truth = self._expect(self._call(name, worker, TruthRequest(), deadline, item), Truth, name, item)
-        return decide(item, answer, self.output_limit, self._on(name), truth, self.limits.memory)
+        return decide(item, answer, self.output_limit, self._on(name), truth, self.limits)
 
     def _expect(self, answer, kind, name, item):
         if not isinstance(answer, kind):

@@ -157,6 +157,7 @@ class Page:
     output_limit: float | None = None  # kB one block may produce (<!-- docexec output-limit=KB -->)
     memory: float | None = None  # MB of memory a worker may use (<!-- docexec memory=MB -->)
     processes: int | None = None  # processes a page may have at once (<!-- docexec processes=N -->)
+    file_size: float | None = None  # MB a file the page writes may reach (<!-- docexec file-size=MB -->)
     claims_index: bool = False  # <!-- docexec claims-index -->: list every other page's claims here
 
     @property

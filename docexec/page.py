@@ -147,9 +147,12 @@ def _apply_directive(page: Page, text: str, line: int) -> None:
             # inf gave a cryptic OverflowError and 1e9 was accepted (issue 18): a day at most
             page.timeout = _in_range(value, 0, 86400, f"timeout must be a number of seconds between 0 and 86400, "
                                                       f"got {value!r}", line, whole=False, open_low=True)
-        elif key == "memory":
-            page.memory = _in_range(value, 64, 1 << 20, f"memory must be a number of MB between 64 and 1048576, "
-                                                        f"got {value!r}", line, whole=False)
+        elif key == "memory":  # a NumPy worker uses about 100 MB before its page runs, a Keras one 330 (probe 61)
+            page.memory = _in_range(value, 256, 1 << 20, f"memory must be a number of MB between 256 and 1048576, "
+                                                         f"got {value!r}", line, whole=False)
+        elif key == "file-size":
+            page.file_size = _in_range(value, 1, 1 << 20, f"file-size must be a whole number of MB between 1 and "
+                                                          f"1048576, got {value!r}", line, whole=True)
         elif key == "processes":
             page.processes = _in_range(value, 1, 4096, f"processes must be a whole number between 1 and 4096, "
                                                        f"got {value!r}", line, whole=True)
@@ -163,7 +166,7 @@ def _apply_directive(page: Page, text: str, line: int) -> None:
         else:
             raise DocexecError(
                 f"unknown docexec directive {word!r}; use timeout=SECONDS, output-limit=KB, memory=MB, "
-                f"processes=N or claims-index", line=line
+                f"processes=N, file-size=MB or claims-index", line=line
             )
 
 

@@ -21,6 +21,7 @@ import os
 import re
 import secrets
 import select
+import shutil
 import signal
 import socket
 import subprocess
@@ -94,12 +95,12 @@ class Zygote:
                 else:
                     self._note(message)
 
-    def fork(self, root: Path, fds: tuple, deadline: float, limits: Limits | None = None) -> int:
+    def fork(self, root: Path, fds: tuple, deadline: float, limits: Limits | None = None, tmp: str = "") -> int:
         self.wait_ready(deadline)
         if self.stopped():
             raise WorkerFailed("its fork server is stopped (SIGSTOP)")
         with self.lock:
-            request = {"root": str(root), **(dataclasses.asdict(limits) if limits else {})}
+            request = {"root": str(root), "tmp": tmp, **(dataclasses.asdict(limits) if limits else {})}
             socket.send_fds(self.control, [json.dumps(request).encode()], list(fds))
             while True:
                 message = self._receive(deadline)
@@ -165,11 +166,12 @@ class Spawner:
     def wait_ready(self, deadline: float) -> None:
         pass
 
-    def fork(self, root: Path, fds: tuple, deadline: float, limits: Limits | None = None) -> int:
+    def fork(self, root: Path, fds: tuple, deadline: float, limits: Limits | None = None, tmp: str = "") -> int:
         requests, results, log = fds
         environment = self.backend.worker_environment(first_on_path=(str(root),))
+        environment["TMPDIR"] = tmp or environment.get("TMPDIR", "")
         if limits is not None:
-            environment["DOCEXEC_MEMORY_MB"] = str(limits.memory)
+            environment["DOCEXEC_LIMITS"] = json.dumps(dataclasses.asdict(limits))
         process = subprocess.Popen(
             [sys.executable, "-m", "docexec.worker", str(requests), str(results), *self.imports],
             pass_fds=(requests, results), stdin=subprocess.DEVNULL, stdout=log, stderr=log,
@@ -205,6 +207,7 @@ class Limits:
 
     memory: int  # MB of RLIMIT_DATA
     processes: int  # processes the page may have at once, its worker included
+    file_size: int = 100  # MB one file the page writes may reach (RLIMIT_FSIZE), its worker's log included
 
 
 class Worker:
@@ -213,6 +216,7 @@ class Worker:
     def __init__(self, zygote: Zygote | Spawner, root: Path, limits: Limits | None, live: set):
         self.zygote, self.root, self.limits, self.live = zygote, root, limits, live
         self.log = tempfile.TemporaryFile()
+        self.tmp = tempfile.mkdtemp(prefix="docexec-page-")  # the page's TMPDIR, removed with the worker
         theirs_read, self.requests = os.pipe()
         self.results, theirs_write = os.pipe()
         self._theirs = [theirs_read, theirs_write]  # the worker's ends, closed here once it has them
@@ -226,12 +230,13 @@ class Worker:
             return
         if self.pid is None:
             try:
-                self.pid = self.zygote.fork(self.root, (*self._theirs, self.log.fileno()), deadline, self.limits)
+                self.pid = self.zygote.fork(self.root, (*self._theirs, self.log.fileno()), deadline, self.limits,
+                                            self.tmp)
             finally:
                 self._close_theirs()
         answer, _ = self.read(deadline, "starting")
         if not isinstance(answer, Ready) or not answer.ready:
-            raise WorkerFailed(f"could not start: {getattr(answer, 'error', None) or answer}")
+            raise WorkerFailed(str(getattr(answer, "error", None) or answer))
         self.started = True
 
     def call(self, request, deadline: float, doing: str):
@@ -343,17 +348,19 @@ class Worker:
         self.requests = self.results = -1
         self._close_theirs()
         self.log.close()
+        shutil.rmtree(self.tmp, ignore_errors=True)
 
     def _close_theirs(self) -> None:
         while self._theirs:
             os.close(self._theirs.pop())
 
 
-def _tail(log, lines: int = 15) -> str:
-    """The end of a worker's log (stdout and stderr), for a message about its death."""
+def _tail(log, lines: int = 15, most: int = 20000) -> str:
+    """The end of a worker's log (stdout and stderr), for a message about its death: its last
+    `most` bytes only (a section wrote 600 MB to fd 2 before dying; probe 53)."""
     try:
-        log.seek(0)
-        text = log.read()[-20000:].decode("utf-8", "replace").strip()
+        log.seek(max(0, log.seek(0, os.SEEK_END) - most))
+        text = log.read(most).decode("utf-8", "replace").strip()
     except (OSError, ValueError):
         return ""
     return "; its last output:\n" + "\n".join(text.splitlines()[-lines:]) if text else ""

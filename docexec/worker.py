@@ -570,7 +570,7 @@ def _serve_forks(control, tell, select, socket) -> None:
                     signal.signal(signal.SIGTERM, signal.SIG_DFL)
                     for fd in (control.fileno(), wake_read, wake_write):
                         os.close(fd)
-                    child(request["root"], *fds, memory=request.get("memory"))
+                    child(request["root"], *fds, request)
                 finally:
                     os._exit(0)
             for fd in fds:
@@ -579,27 +579,45 @@ def _serve_forks(control, tell, select, socket) -> None:
             tell({"forked": pid})
 
 
-def limit_memory(megabytes: int | None) -> None:
-    """RLIMIT_DATA, not RLIMIT_AS: TensorFlow, JAX and PyTorch reserve address space they never
-    use (glibc reserves 64 MB per malloc arena), which RLIMIT_AS would count; RLIMIT_DATA
-    counts the writable memory a process actually maps (heap, arrays, thread stacks)."""
-    if not megabytes:
-        return
+def set_limits(limits: dict, tmp: str = "") -> str | None:
+    """The page's limits (pool.Limits) in this fresh worker; an error if its libraries already
+    use more memory than the page may. RLIMIT_DATA, not RLIMIT_AS: TensorFlow, JAX and PyTorch
+    reserve address space they never use (glibc reserves 64 MB per malloc arena), which
+    RLIMIT_AS would count; RLIMIT_DATA counts the writable memory a process actually maps
+    (heap, arrays, thread stacks). RLIMIT_FSIZE bounds each file it writes, its log included.
+    TMPDIR is the page's own folder, which the build removes after the page."""
+    if tmp:
+        import tempfile
+
+        os.environ["TMPDIR"] = tempfile.tempdir = tmp
     try:
         import resource
+    except ImportError:  # pragma: no cover - not POSIX
+        return None
+    if limits.get("file_size"):
+        size = int(limits["file_size"]) * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_FSIZE, (size, size))
+    if not limits.get("memory"):
+        return None
+    megabytes = int(limits["memory"])
+    resource.setrlimit(resource.RLIMIT_DATA, (megabytes * 1024 * 1024,) * 2)
+    try:  # a limit below what is mapped already fails every allocation, blamed on the section (probe 61)
+        with open("/proc/self/status") as status:
+            used = int(next(line.split()[1] for line in status if line.startswith("VmData:"))) // 1024
+    except (OSError, StopIteration, ValueError):
+        return None
+    if used > megabytes * 0.8:
+        return (f"it uses {used} MB before the page runs (its libraries), too close to the page's memory limit "
+                f"of {megabytes} MB; set a larger one with <!-- docexec memory=MB -->")
+    return None
 
-        limit = int(megabytes) * 1024 * 1024
-        resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
-    except (ImportError, ValueError, OSError):  # pragma: no cover - not POSIX
-        pass
 
-
-def child(root: str, requests_fd: int, results_fd: int, log_fd: int, memory: int | None = None) -> None:
+def child(root: str, requests_fd: int, results_fd: int, log_fd: int, request: dict) -> None:
     """A fresh worker, just forked: its own session (the build kills the whole group), the
     project root as working directory and first on the path, output to its log."""
     os.setsid()
     die_with_parent()
-    limit_memory(memory)
+    error = set_limits(request, request.get("tmp", ""))
     null = os.open(os.devnull, os.O_RDONLY)
     os.dup2(null, 0)
     os.dup2(log_fd, 1)
@@ -608,7 +626,11 @@ def child(root: str, requests_fd: int, results_fd: int, log_fd: int, memory: int
         os.close(fd)
     os.chdir(root)
     sys.path.insert(0, root)
-    serve(requests_fd, results_fd, Session(results_fd))
+    session = Session(results_fd)
+    if error:
+        session.send(Ready(False, error))
+        return
+    serve(requests_fd, results_fd, session)
 
 
 def main(argv: list[str]) -> None:
@@ -621,7 +643,11 @@ def main(argv: list[str]) -> None:
     if error:
         session.send(Ready(False, error))
         return
-    limit_memory(os.environ.get("DOCEXEC_MEMORY_MB"))  # a spawned worker: after its imports, as a forked one
+    # a spawned worker: limits after its imports, as a forked one's
+    error = set_limits(json.loads(os.environ.get("DOCEXEC_LIMITS", "{}")))
+    if error:
+        session.send(Ready(False, error))
+        return
     serve(requests_fd, results_fd, session)
 
 

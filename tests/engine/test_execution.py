@@ -9,6 +9,7 @@ import pytest
 from docexec.errors import PageFailed
 from docexec.execution import check_claim, combine, decide, decide_value, refuse_address
 from docexec.model import Block, BlockOptions, BlockRecord, BlockResult, InlineValue, ValueRecord
+from docexec.pool import Limits
 from docexec.protocol import BlockAnswer, Raised, Truth, ValueAnswer
 from docexec.sections import Section
 
@@ -101,7 +102,7 @@ def test_an_inline_value_gets_a_blocks_thread_and_size_checks():
 def test_a_memory_error_names_the_pages_memory_limit():
     answer = BlockAnswer(raised=raised("MemoryError", "MemoryError: "))
     with pytest.raises(PageFailed, match=r"ran out of memory at snippets/s.py:5: the page's memory limit is 300 MB"):
-        decide(block(), answer, LIMIT, memory_limit=300)
+        decide(block(), answer, LIMIT, limits=Limits(300, 64))
 
 
 def test_results_are_stored_per_worker_that_ran_them():

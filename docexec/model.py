@@ -19,8 +19,9 @@ from .errors import DocexecError
 from .sections import Section
 
 # Bump when the shape of stored records or their rendering changes (3: records list the modules a run loaded;
-# 4: a claim's result carries its scope, docexec.checks; 5: the checksum covers the whole record).
-FORMAT = 5
+# 4: a claim's result carries its scope, docexec.checks; 5: the checksum covers the whole record; 6: `modules`
+# lists every project file the run read, hashed as read, and `versions` the default worker's TensorFlow kernels).
+FORMAT = 6
 
 
 def _flag(doc: str) -> Any:

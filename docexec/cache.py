@@ -26,11 +26,17 @@ class PageCache:
     """Finds each page's results: from memory, from the frozen store, or by running it."""
 
     memory: dict = {}  # (root, page) -> record, shared by every Markdown instance of a build
+    checked: set = set()  # (root, store) whose records were matched with pages, in check mode
 
     def __init__(self, root: Path, docs_dir: Path, store: Path, mode: str, timeout: float,
                  backends: Backends = BACKENDS):
         self.root, self.docs_dir, self.store = root, docs_dir, Store(store)
         self.mode, self.timeout, self.backends = mode, timeout, backends
+        if mode == "check" and (root, store) not in self.checked:
+            self.checked.add((root, store))
+            for file, page in self.store.orphans(docs_dir):  # probe 43
+                raise DocexecError(f"{file.relative_to(root)} is the record of {docs_dir.name}/{page}, which does "
+                                   f"not exist; delete it (git rm) with the page")
         if mode != "auto":
             prestart(root)
 

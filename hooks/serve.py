@@ -10,8 +10,9 @@ this hook removes the HTML (which makes MkDocs re-render the page) of
   page's own file);
 - the page with the claims index, whose inputs are every other page and theirs;
 - every page, when a file they all read changed (mkdocs.yml, a file under docs/ that is not
-  published, such as the glossary every page includes, this hook, or a watched file that is
-  no page's input, such as the engine), or a page came or went.
+  published, such as the glossary every page includes, this hook, the project's theme files
+  (overrides/, which this hook watches), or a watched file that is no page's input, such as
+  the engine), or a page came or went.
 
 MkDocs watches only docs/, mkdocs.yml and `watch:`; this hook also watches the folder of
 every file a page's run read (a data file, a module outside snippets/), so saving one
@@ -188,13 +189,22 @@ def page_inputs(pages, config) -> tuple[dict, tuple]:
             tuple(cache.store.path(file.src_uri).resolve() for file in pages if file.src_uri in found))
 
 
+def theme_folders(config) -> list[str]:
+    """The theme's folders inside the project (custom_dir: overrides/), resolved; not the
+    installed theme's own (Material's 14,000 files, which `--watch-theme` would poll)."""
+    project = Path(config.config_file_path or ".").resolve().parent
+    return [str(Path(folder).resolve()) for folder in config.theme.dirs
+            if Path(folder).resolve() == project or project in Path(folder).resolve().parents]
+
+
 def shared_inputs(files, config, page_inputs: set) -> list[Path]:
-    """What every page reads: the config, unpublished files under docs/, the hooks, and every
-    watched file that is no page's input (`page_inputs`, resolved); resolved."""
+    """What every page reads: the config, unpublished files under docs/, the hooks, the
+    project's theme files, and every watched file that is no page's input (`page_inputs`,
+    resolved); resolved."""
     shared = [Path(config.config_file_path)] if config.config_file_path else []
     shared += [Path(file.abs_src_path) for file in files if file.inclusion.is_excluded() and file.abs_src_path]
     shared += [Path(hook.__file__) for hook in config.hooks.values() if getattr(hook, "__file__", None)]
-    for watched in config.watch:
+    for watched in [*config.watch, *theme_folders(config)]:
         if os.path.isfile(watched):
             shared.append(Path(watched))
         for folder, _, names in os.walk(watched):
@@ -284,6 +294,8 @@ def on_serve(server, config, builder):
     _poll_every(server, POLL_SECONDS)
     server._docexec_guarded = True
     SESSION.server = server
+    for folder in theme_folders(config):  # probe 29: an edit of overrides/ rebuilt nothing
+        server.watch(folder)
     watch_folders(config)
     return server
 

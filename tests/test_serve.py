@@ -274,3 +274,24 @@ def test_the_dirty_rebuild_compares_with_the_last_good_build_as_it_began(tmp_pat
     assert build(good=False).startswith("Re-rendering 3 of 3 pages: index.md (a page was added or removed)")
     assert build().startswith("Re-rendering 3 of 3 pages: index.md (a page was added or removed)")
     assert build() == "Re-rendering 0 of 3 pages: none"
+
+
+def test_the_themes_own_files_are_inputs_of_every_page(tmp_path, monkeypatch):
+    """Probe 29: an edit of overrides/ (the theme's custom_dir) rebuilt nothing, then only the
+    page the next save touched. The project's theme folders are watched by the hook (not
+    --watch-theme: Material's own 14,000 files would be polled ten times a second) and each of
+    their files is an input of every page."""
+    from mkdocs.config import load_config
+    from mkdocs.structure.files import get_files
+
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "index.md").write_text("# index\n")
+    (tmp_path / "overrides").mkdir()
+    (tmp_path / "overrides" / "main.html").write_text('{% extends "base.html" %}\n')
+    (tmp_path / "mkdocs.yml").write_text("site_name: s\ntheme:\n  name: material\n  custom_dir: overrides\n")
+    monkeypatch.chdir(tmp_path)
+    hook = load(REPO / "hooks" / "serve.py")
+    config = load_config(str(tmp_path / "mkdocs.yml"))
+    shared = hook.shared_inputs(get_files(config), config, set())
+    assert (tmp_path / "overrides" / "main.html").resolve() in shared
+    assert hook.theme_folders(config) == [str((tmp_path / "overrides").resolve())]

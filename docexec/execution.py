@@ -14,6 +14,7 @@ backend, the backend.
 
 from __future__ import annotations
 
+import ast
 import threading
 import time
 from pathlib import Path
@@ -125,6 +126,10 @@ def check_claim(item: Block, answer: Truth, output: str, on: str = "") -> dict |
     """The claim's scope (None: one example; else what docexec.checks.over() ran on), or
     PageFailed if its check is false, ran on nothing, or ended in something else."""
     checked = answer.checked
+    calls = _over_calls(item.code) if checked is not None else 0
+    if calls > 1:  # `over(A) or over(B)` reports A's scope (probe 18)
+        raise PageFailed.of("claim_not_bool", item, on, sentence=item.options.claim,
+                            value_type=f"an expression with {calls} over() calls (a check ends in one)")
     if checked is not None:
         count, failed = int(checked["count"]), int(checked["failed"])
         if count == 0:
@@ -140,6 +145,16 @@ def check_claim(item: Block, answer: Truth, output: str, on: str = "") -> dict |
         raise PageFailed.of("claim_false", item, on, sentence=item.options.claim, last_line=item.last_line,
                             output=output)
     return None
+
+
+def _over_calls(code: str) -> int:
+    """Calls of a function named `over` in the final statement of `code`."""
+    try:
+        final = ast.parse(code).body[-1]
+    except (SyntaxError, IndexError):
+        return 0
+    return sum(isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", None)) == "over"
+               for node in ast.walk(final))
 
 
 def refuse_address(item, text: str, source: str, on: str = "") -> None:

@@ -226,6 +226,9 @@ class Session:
         return PageStarted(kernel_path())
 
     def block(self, request: BlockRequest) -> BlockAnswer:
+        from .checks import MADE
+
+        MADE.clear()  # the over() calls of this block only
         result = self.namespace.run(request.code, request.path, int(request.first_line))
         answer = BlockAnswer(result.output, result.value, result.figures)
         stream = result.stream
@@ -253,10 +256,14 @@ class Session:
         section sent a forged answer to its own request)."""
         completed, value = self.last
         truth, checked = judgeable(value) if completed else (None, None)
-        from .checks import Checked
+        from .checks import MADE, Checked
 
-        typed = " that over() did not return" if isinstance(value, Checked) and checked is None else ""
-        return Truth(truth, checked, type(value).__name__ + typed)
+        what = type(value).__name__
+        if isinstance(value, Checked) and checked is None:
+            what += " that over() did not return"
+        if len(MADE) > 1 or (MADE and checked is None):  # probe 18: a false over() discarded, or one never run
+            truth, checked, what = None, None, f"{what}, after {len(MADE)} over() calls (a check ends in one over())"
+        return Truth(truth, checked, what)
 
     def value(self, request: ValueRequest) -> ValueAnswer:
         try:

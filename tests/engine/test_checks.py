@@ -117,3 +117,15 @@ def test_a_scope_comes_only_from_over(project, ending):
     """)
     with pytest.raises(DocexecError, match=r"claim .*ended in (Checked|Mine)"):
         project.render(project.fence("x", 'claim="Checked a million."'))
+
+
+@pytest.mark.parametrize("ending", [
+    "over(grid(a=[1, 2]), lambda a: a == 1)\nTrue",  # a false over() discarded
+    "over(grid(a=[1, 2]), lambda a: True) or over(grid(b=[1, 2]), lambda b: False)",  # the second never ran
+], ids=["discarded", "or"])
+def test_a_claim_ends_in_its_one_over(project, ending):
+    """Probe 18: "One equals two." was verified, its failing over() dropped silently."""
+    project.write("snippets/s.py", "# --8<-- [start:x]\nfrom docexec.checks import grid, over\n"
+                  f"{ending}\n# --8<-- [end:x]\n")
+    with pytest.raises(DocexecError, match=r"(after \d|with \d) over\(\) calls"):
+        project.render(project.fence("x", 'claim="One equals two."'))

@@ -137,8 +137,6 @@ class PageFailed(Exception):
         "file_too_large": "the section wrote a file over the page's limit of {limit} MB a file at {where}{on} ("
                           "File too large; set another with <!-- docexec file-size=MB -->)",
         "worker_died": "{who} {error}{hint}",
-        "stopped_fork_server": "the section stopped its fork server{on} (SIGSTOP to its parent process), which starts "
-                               "every page's worker; a section must not signal processes it did not start",
     }
 
     def __init__(self, reason: str, item=None):

@@ -32,7 +32,6 @@ from .protocol import (
     PageRequest,
     Refused,
     Truth,
-    TruthRequest,
     ValueAnswer,
     ValueRequest,
 )
@@ -81,11 +80,10 @@ def prestart(root: Path) -> None:
 # --------------------------------------------------------------------- verdicts (pure)
 
 
-def decide(item: Block, answer: BlockAnswer, output_limit: int, on: str = "", truth: Truth | None = None,
-           limits: Limits = DEFAULT_LIMITS) -> BlockResult:
+def decide(item: Block, answer: BlockAnswer, output_limit: int, on: str = "", limits: Limits = DEFAULT_LIMITS
+           ) -> BlockResult:
     """What one block's answer means: its result, or PageFailed. Every rule is applied here,
-    in the build; `on` names the backend in messages (" on backend jax (JAX 0.10.2)"); `truth`
-    is a claim's final value, judged (asked for after the block answered)."""
+    in the build; `on` names the backend in messages (" on backend jax (JAX 0.10.2)")."""
     expected = item.options.raises
     raised = answer.raised
     error = None
@@ -119,7 +117,7 @@ def decide(item: Block, answer: BlockAnswer, output_limit: int, on: str = "", tr
     return BlockResult(record["output"].splitlines(),
                        None if record["value"] is None else record["value"].splitlines(),
                        record["error"], [svg.splitlines() for svg in record["figures"]],
-                       check_claim(item, truth or Truth(), record["output"], on) if claim else None, claim)
+                       check_claim(item, answer.truth or Truth(), record["output"], on) if claim else None, claim)
 
 
 def check_claim(item: Block, answer: Truth, output: str, on: str = "") -> dict | None:
@@ -294,7 +292,6 @@ class PageRun:
                 hint = (f"\n(if it ran out of memory: the page's memory limit is {self.limits.memory} MB; "
                         f"set another with <!-- docexec memory=MB -->)")
             raise PageFailed.of("worker_died", item, who=self._who(name), error=error, hint=hint) from None
-        self._refuse_stopped_fork_server(name, worker, item)
         if isinstance(answer, Fatal):
             raised = answer.raised
             raise PageFailed.of("exited", item, self._on(name), text=clean(str(raised.text)), where=raised.where,
@@ -304,12 +301,6 @@ class PageRun:
         self._note_modules(getattr(answer, "modules", None) or {})
         return answer
 
-    def _refuse_stopped_fork_server(self, name: str, worker, item) -> None:
-        """Blame the section that stopped its fork server, not the next page, which would wait
-        for a fork that never comes (issue 18)."""
-        if worker.zygote.stopped():
-            raise PageFailed.of("stopped_fork_server", item, self._on(name))
-
     def _run_item(self, name: str, worker, item, deadline: float):
         if isinstance(item, InlineValue):
             answer = self._call(name, worker, ValueRequest(item.expression), deadline, item)
@@ -317,11 +308,7 @@ class PageRun:
                                 self.output_limit)
         request = BlockRequest(item.code, item.section.path, item.section.first_line)
         answer = self._expect(self._call(name, worker, request, deadline, item), BlockAnswer, name, item)
-        truth = None
-        if item.options.claim is not None and answer.raised is None:
-            # asked only now, with a fresh nonce: code that ran in the block cannot answer for it
-            truth = self._expect(self._call(name, worker, TruthRequest(), deadline, item), Truth, name, item)
-        return decide(item, answer, self.output_limit, self._on(name), truth, self.limits)
+        return decide(item, answer, self.output_limit, self._on(name), self.limits)
 
     def _expect(self, answer, kind, name, item):
         if not isinstance(answer, kind):

@@ -19,7 +19,6 @@ import dataclasses
 import json
 import os
 import re
-import secrets
 import select
 import shutil
 import signal
@@ -34,7 +33,7 @@ from pathlib import Path
 
 from .backends import PACKAGE_PARENT, Backend
 from .errors import WorkerFailed, WorkerTimeout
-from .protocol import Fatal, Ready, decode_with_nonce, encode, project_file
+from .protocol import Ready, decode, encode, project_file
 
 
 class Zygote:
@@ -67,11 +66,6 @@ class Zygote:
         elif "over" in message:
             self.over[message["over"]] = message["processes"]
 
-    def stopped(self) -> bool:
-        """Whether the fork server is stopped (SIGSTOP from a section): it would never answer
-        the next page (issue 18: a 300 s stall, then the wrong page blamed)."""
-        return _stopped(self.process.pid)
-
     def _receive(self, deadline: float) -> dict | None:
         """The next message, or None at the deadline."""
         remaining = deadline - time.monotonic()
@@ -97,8 +91,6 @@ class Zygote:
 
     def fork(self, root: Path, fds: tuple, deadline: float, limits: Limits | None = None, tmp: str = "") -> int:
         self.wait_ready(deadline)
-        if self.stopped():
-            raise WorkerFailed("its fork server is stopped (SIGSTOP)")
         with self.lock:
             request = {"root": str(root), "tmp": tmp, **(dataclasses.asdict(limits) if limits else {})}
             socket.send_fds(self.control, [json.dumps(request).encode()], list(fds))
@@ -129,10 +121,6 @@ class Zygote:
         exits; SIGKILL it if it has not within a few seconds."""
         self.control.close()
         try:
-            os.killpg(self.process.pid, signal.SIGCONT)  # a stopped fork server cannot clean up
-        except (ProcessLookupError, PermissionError):
-            pass
-        try:
             self.process.wait(3)
         except subprocess.TimeoutExpired:
             pass
@@ -158,10 +146,6 @@ class Spawner:
     @staticmethod
     def poll() -> None:
         return None
-
-    @staticmethod
-    def stopped() -> bool:
-        return False
 
     def wait_ready(self, deadline: float) -> None:
         pass
@@ -234,7 +218,7 @@ class Worker:
                                             self.tmp)
             finally:
                 self._close_theirs()
-        answer, _ = self.read(deadline, "starting")
+        answer = self.read(deadline, "starting")
         if not isinstance(answer, Ready) or not answer.ready:
             raise WorkerFailed(str(getattr(answer, "error", None) or answer))
         self.started = True
@@ -242,24 +226,16 @@ class Worker:
     def call(self, request, deadline: float, doing: str):
         """Send one request (docexec.protocol) and wait for its answer until `deadline` (time.monotonic())."""
         self.wait_ready(deadline)
-        nonce = secrets.token_hex(16)
-        data = encode(request, nonce)
+        data = encode(request)
         try:
             while data:
                 data = data[os.write(self.requests, data):]
         except BrokenPipeError:
             raise WorkerFailed(self.death(doing)) from None
-        answer, carried = self.read(deadline, doing)
-        if not isinstance(answer, Fatal) and carried != nonce:
-            self.kill()
-            raise WorkerFailed(
-                f"answered out of turn while {doing}: the answer does not carry its request's nonce, so it was "
-                f"not the worker's answer (a section wrote to the build's result channel)"
-            )
-        return answer
+        return self.read(deadline, doing)
 
-    def read(self, deadline: float, doing: str) -> tuple:
-        """(the next message, the nonce it carries)."""
+    def read(self, deadline: float, doing: str):
+        """The next message."""
         while b"\n" not in self.buffer:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
@@ -275,7 +251,7 @@ class Worker:
             self.buffer += chunk
         line, _, self.buffer = self.buffer.partition(b"\n")
         try:
-            return decode_with_nonce(line)
+            return decode(line)
         except (ValueError, TypeError):
             self.kill()
             raise WorkerFailed(f"answered something that is not a result while {doing}: {line[:200]!r}") from None
@@ -366,21 +342,6 @@ def _tail(log, lines: int = 15, most: int = 20000) -> str:
     return "; its last output:\n" + "\n".join(text.splitlines()[-lines:]) if text else ""
 
 
-_STOP_SIGNALS = sum(1 << (number - 1) for number in (signal.SIGSTOP, signal.SIGTSTP, signal.SIGTTIN, signal.SIGTTOU))
-
-
-def _stopped(pid: int) -> bool:
-    """Whether process `pid` is stopped, or has a stop signal pending (a section's SIGSTOP may
-    not have taken effect yet when its block answers); False off Linux."""
-    try:
-        with open(f"/proc/{pid}/status") as status:
-            fields = dict(line.split(":", 1) for line in status if ":" in line)
-    except OSError:
-        return False
-    pending = int(fields.get("SigPnd", "0"), 16) | int(fields.get("ShdPnd", "0"), 16)
-    return fields.get("State", "").strip()[:1] in ("T", "t") or bool(pending & _STOP_SIGNALS)
-
-
 def _descendants(pid: int) -> list[int]:
     try:
         import psutil
@@ -405,7 +366,7 @@ class Pool:
         key = (backend.name, tuple(imports), _engine_stamp(), _forking())
         with self.lock:
             zygote = self.zygotes.get(key)
-            if zygote is not None and (zygote.process.poll() is not None or zygote.stopped()):
+            if zygote is not None and zygote.process.poll() is not None:
                 del self.zygotes[key]
                 zygote.kill()
                 zygote = None

@@ -81,12 +81,6 @@ class ValueRequest:
     expression: str
 
 
-@dataclass
-class TruthRequest:
-    """Judge the last block's final value (a claim's check). Sent only once that block has
-    answered, with a fresh nonce, so code the block ran cannot answer for it (issue 18)."""
-
-
 # ------------------------------------------------------------------ answers (worker -> build)
 
 
@@ -139,6 +133,15 @@ class PageStarted:
 
 
 @dataclass
+class Truth:
+    """A block's final value, judged for a claim's check."""
+
+    truth: bool | None = None  # the final value, when it is a bool, Python's or NumPy's (a claim's check)
+    checked: dict | None = None  # the final value, when over() returned it (its Checked.to_json())
+    value_type: str = "NoneType"  # the final value's type name (a claim's check that is not a bool)
+
+
+@dataclass
 class BlockAnswer:
     """What running one block did; the build decides what it means (execution.decide)."""
 
@@ -151,15 +154,7 @@ class BlockAnswer:
     truncated: bool = False  # more output than the page's limit: the rest was not stored
     size: int = 0  # characters printed, stored or not
     address_at: str | None = None  # file:line that first printed a memory address
-
-
-@dataclass
-class Truth:
-    """The last block's final value, judged (the answer to a TruthRequest)."""
-
-    truth: bool | None = None  # the final value, when it is a bool, Python's or NumPy's (a claim's check)
-    checked: dict | None = None  # the final value, when it is a docexec.checks.Checked (its to_json())
-    value_type: str = "NoneType"  # the final value's type name (a claim's check that is not a bool)
+    truth: Truth | None = None  # the final value, judged (when the block completed)
 
 
 @dataclass
@@ -186,18 +181,14 @@ class Refused:
     reason: str
 
 
-MESSAGES = {cls.__name__: cls for cls in (PageRequest, BlockRequest, ValueRequest, TruthRequest, Ready,
-                                          PageStarted, BlockAnswer, Truth, ValueAnswer, Fatal, Refused)}
-NESTED = {"raised": Raised}
+MESSAGES = {cls.__name__: cls for cls in (PageRequest, BlockRequest, ValueRequest, Ready, PageStarted, BlockAnswer,
+                                          ValueAnswer, Fatal, Refused)}
+NESTED = {"raised": Raised, "truth": Truth}
 
 
-def encode(message, nonce: str | None = None) -> bytes:
-    """One message as one ASCII JSON line. A request carries a random `nonce` and its answer
-    carries it back, so that a line a section wrote on the result channel is an answer out of
-    turn (issue 18; README, "What the build trusts")."""
+def encode(message) -> bytes:
+    """One message as one ASCII JSON line."""
     data = {"kind": type(message).__name__}
-    if nonce is not None:
-        data["nonce"] = nonce
     for name, value in vars(message).items():
         data[name] = vars(value) if name in NESTED and value is not None else value
     return (_dumps(data, ensure_ascii=True) + "\n").encode("ascii")
@@ -205,15 +196,9 @@ def encode(message, nonce: str | None = None) -> bytes:
 
 def decode(line: bytes | str):
     """The message a line holds; ValueError if it holds none."""
-    return decode_with_nonce(line)[0]
-
-
-def decode_with_nonce(line: bytes | str) -> tuple:
-    """(the message a line holds, the nonce it carries or None); ValueError if it holds none."""
     data = _loads(line)
     if not isinstance(data, dict) or data.get("kind") not in MESSAGES:
         raise ValueError("not a message")
-    nonce = data.pop("nonce", None)
     cls = MESSAGES[data.pop("kind")]
     known = {item.name for item in fields(cls)}
     if not known >= data.keys():
@@ -221,7 +206,7 @@ def decode_with_nonce(line: bytes | str) -> tuple:
     for name, nested in NESTED.items():
         if isinstance(data.get(name), dict):
             data[name] = nested(**data[name])
-    return cls(**data), nonce
+    return cls(**data)
 
 
 def _relative(filename: str, root: Path) -> str:

@@ -8,9 +8,8 @@ NumPy and the MODULEs (e.g. keras) once and forks a fresh worker per page (see `
 A worker has its own session, the project root as working directory, stdin from /dev/null
 and stdout and stderr to a log the build reads when the worker dies. It says it is ready,
 then answers one JSON request per line read from REQUEST_FD with one JSON line written to
-RESULT_FD: the dataclasses of docexec/protocol.py (PageRequest, BlockRequest, ValueRequest,
-TruthRequest; Ready, PageStarted, BlockAnswer, Truth, ValueAnswer, Fatal, Refused), each answer
-carrying its request's nonce.
+RESULT_FD: the dataclasses of docexec/protocol.py (PageRequest, BlockRequest, ValueRequest;
+Ready, PageStarted, BlockAnswer, ValueAnswer, Fatal, Refused).
 
 A section's prints go to the capture of its block, never to these pipes. The answers only
 describe what happened (output, the exception and where, the claim's value, threads left
@@ -47,10 +46,9 @@ from .protocol import (
     Ready,
     Refused,
     Truth,
-    TruthRequest,
     ValueAnswer,
     ValueRequest,
-    decode_with_nonce,
+    decode,
     encode,
     project_file,
 )
@@ -191,10 +189,9 @@ class Session:
         self.package = "snippets"
         self.inputs = Inputs(Path.cwd())
         self.threads: set = set()
-        self.last: tuple = (False, None)  # (whether the last block completed, its final value)
 
-    def send(self, message, nonce: str | None = None) -> None:
-        data = encode(message, nonce)
+    def send(self, message) -> None:
+        data = encode(message)
         while data:
             data = data[_write(self.results_fd, data):]
 
@@ -207,8 +204,6 @@ class Session:
             return self.block(request)
         if isinstance(request, ValueRequest):
             return self.value(request)
-        if isinstance(request, TruthRequest):
-            return self.truth()
         return Refused(f"{type(request).__name__} is not a request")
 
     def start_page(self, request: PageRequest) -> PageStarted:
@@ -236,8 +231,8 @@ class Session:
             answer.truncated, answer.size, answer.address_at = stream.truncated, stream.size, stream.address_at
         if result.raised is not None:
             answer.raised = Raised.from_exception(result.raised, self.root, self.namespace.normalise)
-        # The claim's truth is asked for separately (TruthRequest), after this answer: see `truth`.
-        self.last = (result.raised is None, result.raw_value)
+        else:
+            answer.truth = self.judge(result.raw_value)
         answer.threads = self.left_running()
         answer.modules = dict(self.inputs.files)
         return answer
@@ -250,12 +245,10 @@ class Session:
         low_level = _LOW_LEVEL[0] - len([t for t in named if isinstance(t, threading._DummyThread)])
         return sorted(thread.name for thread in named) + ["started with _thread"] * max(0, low_level)
 
-    def truth(self) -> Truth:
-        """Whether the last block ended in True, asked for by the build once that block's answer
-        has arrived, with a nonce the block's code could not know while it ran (issue 18: a
-        section sent a forged answer to its own request)."""
-        completed, value = self.last
-        truth, checked = judgeable(value) if completed else (None, None)
+    @staticmethod
+    def judge(value) -> Truth:
+        """A block's final value, as a claim's check (the build reads it only for a claim)."""
+        truth, checked = judgeable(value)
         from .checks import MADE, Checked
 
         what = type(value).__name__
@@ -311,21 +304,18 @@ def serve(requests_fd: int, results_fd: int, session: Session) -> None:
                 return  # the build closed the pipe: nothing more to do
             buffer += chunk
         line, _, buffer = buffer.partition(b"\n")
-        # The build checks that each answer carries its request's nonce: a line a section wrote
-        # on this channel is then an answer out of turn (README, "What the build trusts").
-        nonce = None
         try:
             try:
-                request, nonce = decode_with_nonce(line)
+                request = decode(line)
             except (ValueError, TypeError) as error:
                 answer = Refused(f"not a request ({error})")
             else:
                 del line
                 answer = session.handle(request)
         except BaseException as error:  # SystemExit, KeyboardInterrupt, GeneratorExit...: fatal
-            session.send(Fatal(Raised.from_exception(error, session.root or Path.cwd())), nonce)
+            session.send(Fatal(Raised.from_exception(error, session.root or Path.cwd())))
             os._exit(70)
-        session.send(answer, nonce)
+        session.send(answer)
 
 
 def prepare(preload: list[str]) -> str | None:

@@ -256,7 +256,7 @@ class PageRun:
                 hint = f"; {INSTALL_HINT}" if name != DEFAULT.name else ""
                 raise PageFailed(f"{self._who(name)} could not start: {error}{hint}", item) from None
             deadline = time.monotonic() + self.limit
-            request = PageRequest(str(self.root), PACKAGE, uses_keras, self.output_limit + 1)
+            request = PageRequest(str(self.root), PACKAGE, uses_keras, self.output_limit + 1, self.limit)
             started = self._call(name, worker, request, deadline, item)
             if name == DEFAULT.name:
                 self.kernels = getattr(started, "kernels", None)

@@ -295,6 +295,9 @@ class Worker:
                 self.log.seek(size)
                 dump = self.log.read().decode("utf-8", "replace")
                 break
+        if "most recent call first" not in dump:  # SIGUSR1 ignored: the dump the worker's timer wrote
+            self.log.seek(max(0, size - 65536))
+            dump = self.log.read(65536).decode("utf-8", "replace").rpartition("Timeout (")[2]
         # Most recent call first; the main thread's stack is the one that runs the page.
         blocks = re.split(r"\n(?=(?:Current thread|Thread) 0x)", dump)
         main = [b for b in blocks if f"docexec{os.sep}worker.py" in b] or blocks

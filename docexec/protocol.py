@@ -63,6 +63,7 @@ class PageRequest:
     package: str  # the project's package, "snippets"
     uses_keras: bool  # seed Keras's random state too
     limit: int  # characters of output a block may print before the worker stops storing them
+    timeout: float = 0  # seconds the page may run: just before, the worker writes its stack to its log
 
 
 @dataclass

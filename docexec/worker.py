@@ -210,6 +210,8 @@ class Session:
         from .namespace import Namespace
 
         self.root, self.package = Path(request.root), request.package
+        if request.timeout:  # where the page is if it hangs, even if it ignores SIGUSR1 (probe 57)
+            faulthandler.dump_traceback_later(max(0.2, float(request.timeout) - 0.5), file=sys.__stderr__)
         self.inputs = Inputs(self.root)
         sys.addaudithook(self.inputs.audit)
         sys.meta_path.insert(0, ProjectImports(self.root))

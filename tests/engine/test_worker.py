@@ -106,8 +106,10 @@ def test_a_real_build_fails_on_sys_exit_and_leaves_nothing_behind(project):
         ("import re\nre.match(r'(a+)+$', 'a' * 60 + 'b')", "4"),
         ("import time\nwhile True:\n    try:\n        time.sleep(0.01)\n    except BaseException:\n        pass",
          "[4-8]"),
+        # probe 57: the build asks for the worker's stack with SIGUSR1; ignored, its timer's dump says
+        ("import signal, time\nsignal.signal(signal.SIGUSR1, signal.SIG_IGN)\ntime.sleep(10_000)", "5"),
     ],
-    ids=["sleep in C", "catastrophic regex", "except BaseException loop"],
+    ids=["sleep in C", "catastrophic regex", "except BaseException loop", "SIGUSR1 ignored"],
 )
 def test_a_hung_section_is_stopped_at_the_page_limit_naming_where_it_was(project, body, line):
     project.write("snippets/s.py", "# leading line\n" + section("x", body))

@@ -34,6 +34,7 @@ from pathlib import Path
 from .backends import PACKAGE_PARENT, Backend
 from .errors import WorkerFailed, WorkerTimeout
 from .protocol import Ready, decode, encode, project_file
+from .worker import CANNOT_ANSWER
 
 
 class Zygote:
@@ -273,6 +274,8 @@ class Worker:
             except ValueError:
                 name = f"signal {-status}"
             how = f"was killed by {name}"
+        elif status == CANNOT_ANSWER:  # out of memory or stack while answering, its descriptors closed (probe 54)
+            how = "could not send its answer"
         else:
             how = f"exited with status {status}"
         return f"{how} while {doing}{tail}"

@@ -56,6 +56,7 @@ from .protocol import (
 # Bound now: a section may replace json.dumps, os.write or builtins, and the answer must
 # still reach the build (or the build must see garbage and say so).
 _dumps, _loads, _write = json.dumps, json.loads, os.write
+CANNOT_ANSWER = 71  # a forked worker's exit status when it could not send an answer
 _ADDRESS = None  # set in main(), from docexec.cleaning
 
 
@@ -570,6 +571,9 @@ def _serve_forks(control, tell, select, socket) -> None:
                     for fd in (control.fileno(), wake_read, wake_write):
                         os.close(fd)
                     child(request["root"], *fds, request)
+                except BaseException:  # the answer could not be sent: its reason, to the log the build shows
+                    traceback.print_exc()
+                    os._exit(CANNOT_ANSWER)
                 finally:
                     os._exit(0)
             for fd in fds:

@@ -73,6 +73,14 @@ def test_a_section_that_exits_or_is_killed_fails_the_build_naming_page_and_line(
     assert str(error.value).startswith("docexec: docs/p.md:1 (snippets/s.py:3, section 'x'): ")
 
 
+def test_a_worker_that_cannot_answer_says_why(project):
+    """Probes 54, 56: a worker whose answer could not be sent (its descriptors closed, or out of
+    memory or stack while answering) exited with status 0, which said nothing."""
+    project.write("snippets/s.py", section("x", "import os\nos.closerange(3, 1024)"))
+    with pytest.raises(DocexecError, match=r"could not send its answer (.|\n)*Bad file descriptor"):
+        project.render(project.fence("x"))
+
+
 def test_an_inline_value_that_exits_fails_naming_the_page(project):
     exited = r"docs/p.md:1:6: the worker exited with status 0 while evaluating this inline value"
     with pytest.raises(DocexecError, match=exited):

@@ -2,8 +2,8 @@
 
 A backend is one way of running Keras: the environment a worker starts with, before Keras is
 imported (`KERAS_BACKEND`, the TensorFlow kernel path), its tab label and the libraries whose
-versions it stamps. `DEFAULT` is the build's own environment, where blocks without
-`backends=` and `{py}` values run. Adding a backend is one entry in `BACKENDS`, plus its
+versions it stamps. `DEFAULT` is the build's own environment with Keras on TensorFlow, where
+blocks without `backends=` and `{py}` values run. Adding a backend is one entry in `BACKENDS`, plus its
 extra in pyproject.toml.
 
 The engine, the parser and the renderer receive the list as a parameter (tests pass their
@@ -22,6 +22,7 @@ from pathlib import Path
 from .model import Block, Page
 from .protocol import FIXED_ENVIRONMENT
 
+KERNELS = "TensorFlow kernels"  # a record's versions: the kernel path its default worker ran (not in the key)
 NOT_INSTALLED = "not installed"  # the version of a library that is not installed
 INSTALL_HINT = "install them with `make backends` (or `.venv/bin/pip install -e '.[backends]'`)"
 
@@ -53,16 +54,22 @@ class Backend:
         return self.label.format(**{key.replace(" ", "_"): value for key, value in versions.items()})
 
     def worker_environment(self, first_on_path: tuple[str, ...] = ()) -> dict[str, str]:
-        """The environment of this backend's worker process: the build's, the fixed settings,
-        the backend's own, and a PYTHONPATH that imports this docexec first."""
-        environment = {**os.environ, **FIXED_ENVIRONMENT, **self.environment}
+        """The environment of this backend's worker process: the build's without the variables
+        that choose a backend (a writer's KERAS_BACKEND=jax must not turn the default worker's
+        TensorFlow into JAX), the fixed settings, the backend's own, and a PYTHONPATH that
+        imports this docexec first. The TensorFlow kernel path is inherited: the CI matrix sets
+        it on purpose, and the page's stamp names the one that ran."""
+        inherited = {name: value for name, value in os.environ.items() if name not in CHOSEN_BY_BACKEND}
+        environment = {**inherited, **FIXED_ENVIRONMENT, **self.environment}
         path = [*first_on_path, PACKAGE_PARENT] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
         environment["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(path))
         return environment
 
 
 _TF_KERAS = {"TensorFlow": TENSORFLOW, "Keras": ("keras",)}
-DEFAULT = Backend("default", "this build's environment")
+# Set by a backend, never inherited from the build's shell.
+CHOSEN_BY_BACKEND = ("KERAS_BACKEND", "DOCEXEC_XLA", "JAX_PLATFORMS", "TF_USE_LEGACY_KERAS")
+DEFAULT = Backend("default", "this build's environment", {"KERAS_BACKEND": "tensorflow"})
 BACKENDS: dict[str, Backend] = {
     "tf-eigen": Backend(
         "tf-eigen", "TensorFlow {TensorFlow} · Eigen",

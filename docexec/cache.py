@@ -9,7 +9,7 @@ import logging
 from pathlib import Path
 
 from . import compare
-from .backends import BACKENDS, NOT_INSTALLED, Backends, backend_versions, library_versions, page_backends
+from .backends import BACKENDS, KERNELS, NOT_INSTALLED, Backends, backend_versions, library_versions, page_backends
 from .config import reading_order
 from .errors import DocexecError, FrozenFileError, Location, PageFailed
 from .execution import PageRun, prestart
@@ -26,11 +26,17 @@ class PageCache:
     """Finds each page's results: from memory, from the frozen store, or by running it."""
 
     memory: dict = {}  # (root, page) -> record, shared by every Markdown instance of a build
+    checked: set = set()  # (root, store) whose records were matched with pages, in check mode
 
     def __init__(self, root: Path, docs_dir: Path, store: Path, mode: str, timeout: float,
                  backends: Backends = BACKENDS):
         self.root, self.docs_dir, self.store = root, docs_dir, Store(store)
         self.mode, self.timeout, self.backends = mode, timeout, backends
+        if mode == "check" and (root, store) not in self.checked:
+            self.checked.add((root, store))
+            for file, page in self.store.orphans(docs_dir):  # probe 43
+                raise DocexecError(f"{file.relative_to(root)} is the record of {docs_dir.name}/{page}, which does "
+                                   f"not exist; delete it (git rm) with the page")
         if mode != "auto":
             prestart(root)
 
@@ -50,8 +56,11 @@ class PageCache:
         if self.mode == "auto" and stored and stored.key == key and modules_current(stored, self.root):
             record = stored
         else:
-            results, modules = self.execute(name, page)
-            fresh = Record(name, key, versions, results, dict(sorted(modules.items())), backends or None)
+            results, modules, kernels = self.execute(name, page)
+            ran = {**versions, **({KERNELS: kernels} if kernels else {})}
+            fresh = Record(name, key, ran, results, dict(sorted(modules.items())), backends or None)
+            if not modules_current(fresh, self.root):  # its record says so: the next build runs it again
+                LOG.info("docexec: a file %s read changed while it ran", self._where(name, None))
             if self.mode == "check":
                 self.compare(name, page, stored, fresh)
                 record = stored  # what the page shows is what frozen/ holds, on every kernel path
@@ -101,17 +110,18 @@ class PageCache:
     @staticmethod
     def settle(stored: Record | None, fresh: Record) -> Record:
         """The record to store: the fresh one, but with the frozen results where they agree to
-        round-off, so a run on another TensorFlow kernel path does not churn frozen/."""
+        round-off, so a run on another TensorFlow kernel path does not churn frozen/ (its stamp
+        then names the kernels of the run that confirmed them)."""
         if stored and compare.mismatch(stored.results_json(), fresh.results_json()) is None:
             return dataclasses.replace(fresh, results=stored.results)
         return fresh
 
-    def execute(self, name: str, page: Page) -> tuple[list, dict[str, str]]:
-        """The page's results, run in fresh worker processes (docexec.execution), and the
-        project modules the run loaded (file -> sha256), dynamic imports included."""
+    def execute(self, name: str, page: Page) -> tuple[list, dict[str, str], str | None]:
+        """The page's results, run in fresh worker processes (docexec.execution), the project
+        files the run read (file -> sha256), and its default worker's TensorFlow kernel path."""
         run = PageRun(self.root, page, page.timeout or self.timeout, page.output_limit, self.backends)
         try:
-            return run.run(), run.modules
+            return run.run(), run.modules, run.kernels
         except PageFailed as failure:
             raise DocexecError(failure.reason, **self.location(name, failure.item)) from None
 

@@ -91,7 +91,18 @@ def over(configurations: Iterable[dict], check: Callable[..., object]) -> Checke
             failed += 1
             if len(failures) < FAILURES_KEPT:
                 failures.append(describe(configuration))
-    return Checked(count, {name: _distinct(values) for name, values in axes.items()}, tuple(failures), failed)
+    checked = Checked(count, {name: _distinct(values) for name, values in axes.items()}, tuple(failures), failed)
+    MADE[id(checked)] = checked
+    return checked
+
+
+# Every Checked that over() returned in this process, by id: a claim's scope comes only from
+# one of them, never from a Checked typed by hand or a subclass (worker.judgeable).
+MADE: dict[int, Checked] = {}
+
+
+def made_by_over(value) -> bool:
+    return type(value) is Checked and MADE.get(id(value)) is value
 
 
 def text(value) -> str:

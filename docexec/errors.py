@@ -125,8 +125,6 @@ class PageFailed(Exception):
         "claim_false_on": 'claim is false on {failed} of {count} configurations{on}: "{sentence}"\n'
                           "  its check ends at {last_line}; the first it failed on:\n{listed}",
         "claim_false": 'claim is false{on}: "{sentence}"\n  its check ends at {last_line}\n{output}',
-        "outside_project": "the section imported {module} from {file}, outside the project ({root}){on}; "
-                           "a page may only run the project's own code",
         "backends_missing": "the section runs on backends that are not installed ({parts}); {hint}. Reading the site "
                             "does not need them: frozen outputs serve every page whose sections are unchanged",
         "inline_raised": "`{{py}} {expression}` raised {text}",
@@ -136,9 +134,9 @@ class PageFailed(Exception):
                           "page's limit with <!-- docexec output-limit=KB -->",
         "out_of_memory": "the section ran out of memory at {where}{on}: the page's memory limit is {limit} MB (set "
                          "another with <!-- docexec memory=MB -->)",
+        "file_too_large": "the section wrote a file over the page's limit of {limit} MB a file at {where}{on} ("
+                          "File too large; set another with <!-- docexec file-size=MB -->)",
         "worker_died": "{who} {error}{hint}",
-        "stopped_fork_server": "the section stopped its fork server{on} (SIGSTOP to its parent process), which starts "
-                               "every page's worker; a section must not signal processes it did not start",
     }
 
     def __init__(self, reason: str, item=None):

@@ -14,6 +14,7 @@ backend, the backend.
 
 from __future__ import annotations
 
+import ast
 import threading
 import time
 from pathlib import Path
@@ -21,7 +22,7 @@ from pathlib import Path
 from .backends import BACKENDS, DEFAULT, INSTALL_HINT, Backends, backends_of, page_backends, plan
 from .cleaning import OUTPUT_LIMIT_KB, clean, clean_record, find_address, size
 from .errors import PageFailed, WorkerFailed, WorkerTimeout
-from .freeze import PACKAGE, file_digest, libraries_used, top_level_imports
+from .freeze import PACKAGE, libraries_used, top_level_imports
 from .model import Block, BlockRecord, BlockResult, InlineValue, ItemRecord, ValueRecord
 from .pool import POOL, Limits
 from .protocol import (
@@ -31,16 +32,16 @@ from .protocol import (
     PageRequest,
     Refused,
     Truth,
-    TruthRequest,
     ValueAnswer,
     ValueRequest,
-    under,
 )
 
 # A page's default limits (<!-- docexec memory=MB processes=N --> sets others, README): a 3 GB
 # array or a fork bomb is refused, with a message naming the block.
 MEMORY_LIMIT_MB = 2048
 PROCESS_LIMIT = 64
+FILE_SIZE_LIMIT_MB = 100
+DEFAULT_LIMITS = Limits(MEMORY_LIMIT_MB, PROCESS_LIMIT, FILE_SIZE_LIMIT_MB)
 
 STARTUP_LIMIT = 300.0  # seconds a fork server may take to import its libraries (not counted in the page's limit)
 
@@ -79,11 +80,10 @@ def prestart(root: Path) -> None:
 # --------------------------------------------------------------------- verdicts (pure)
 
 
-def decide(item: Block, answer: BlockAnswer, output_limit: int, on: str = "", truth: Truth | None = None,
-           memory_limit: float = MEMORY_LIMIT_MB) -> BlockResult:
+def decide(item: Block, answer: BlockAnswer, output_limit: int, on: str = "", limits: Limits = DEFAULT_LIMITS
+           ) -> BlockResult:
     """What one block's answer means: its result, or PageFailed. Every rule is applied here,
-    in the build; `on` names the backend in messages (" on backend jax (JAX 0.10.2)"); `truth`
-    is a claim's final value, judged (asked for after the block answered)."""
+    in the build; `on` names the backend in messages (" on backend jax (JAX 0.10.2)")."""
     expected = item.options.raises
     raised = answer.raised
     error = None
@@ -91,7 +91,9 @@ def decide(item: Block, answer: BlockAnswer, output_limit: int, on: str = "", tr
         if expected and raised.type == expected:
             error = raised.text
         elif raised.type == "MemoryError":
-            raise PageFailed.of("out_of_memory", item, on, where=raised.where, limit=f"{memory_limit:g}")
+            raise PageFailed.of("out_of_memory", item, on, where=raised.where, limit=f"{limits.memory:g}")
+        elif "File too large" in raised.text:
+            raise PageFailed.of("file_too_large", item, on, where=raised.where, limit=limits.file_size)
         else:
             raise PageFailed.of("code_failed", item, on, where=raised.where, details=clean(str(raised.details)),
                                 expected=f" (the page expected {expected})" if expected else "")
@@ -115,7 +117,7 @@ def decide(item: Block, answer: BlockAnswer, output_limit: int, on: str = "", tr
     return BlockResult(record["output"].splitlines(),
                        None if record["value"] is None else record["value"].splitlines(),
                        record["error"], [svg.splitlines() for svg in record["figures"]],
-                       check_claim(item, truth or Truth(), record["output"], on) if claim else None, claim,
+                       check_claim(item, answer.truth or Truth(), record["output"], on) if claim else None, claim,
                        [svg.splitlines() for svg in record["dark_figures"]])
 
 
@@ -123,6 +125,10 @@ def check_claim(item: Block, answer: Truth, output: str, on: str = "") -> dict |
     """The claim's scope (None: one example; else what docexec.checks.over() ran on), or
     PageFailed if its check is false, ran on nothing, or ended in something else."""
     checked = answer.checked
+    calls = _over_calls(item.code) if checked is not None else 0
+    if calls > 1:  # `over(A) or over(B)` reports A's scope (probe 18)
+        raise PageFailed.of("claim_not_bool", item, on, sentence=item.options.claim,
+                            value_type=f"an expression with {calls} over() calls (a check ends in one)")
     if checked is not None:
         count, failed = int(checked["count"]), int(checked["failed"])
         if count == 0:
@@ -138,6 +144,16 @@ def check_claim(item: Block, answer: Truth, output: str, on: str = "") -> dict |
         raise PageFailed.of("claim_false", item, on, sentence=item.options.claim, last_line=item.last_line,
                             output=output)
     return None
+
+
+def _over_calls(code: str) -> int:
+    """Calls of a function named `over` in the final statement of `code`."""
+    try:
+        final = ast.parse(code).body[-1]
+    except (SyntaxError, IndexError):
+        return 0
+    return sum(isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", None)) == "over"
+               for node in ast.walk(final))
 
 
 def refuse_address(item, text: str, source: str, on: str = "") -> None:
@@ -180,8 +196,10 @@ class PageRun:
                  backends: Backends = BACKENDS, pool=POOL):
         self.root, self.page, self.limit, self.pool, self.backends = root, page, limit, pool, backends
         self.output_limit = int((output_limit_kb or OUTPUT_LIMIT_KB) * 1000)
-        self.limits = Limits(int(page.memory or MEMORY_LIMIT_MB), int(page.processes or PROCESS_LIMIT))
-        self.modules: dict[str, str] = {}  # module file (relative) -> sha256
+        self.limits = Limits(int(page.memory or MEMORY_LIMIT_MB), int(page.processes or PROCESS_LIMIT),
+                             int(page.file_size or FILE_SIZE_LIMIT_MB))
+        self.modules: dict[str, str] = {}  # project file the run read (relative) -> sha256 of what it read
+        self.kernels: str | None = None  # the default worker's TensorFlow kernel path, if it imported TensorFlow
         self.lock = threading.Lock()
         self.phrases: dict[str, str] = {}
         self.cancelled = False  # set once one worker failed: the others are killed, their failures are echoes
@@ -239,8 +257,10 @@ class PageRun:
                 hint = f"; {INSTALL_HINT}" if name != DEFAULT.name else ""
                 raise PageFailed(f"{self._who(name)} could not start: {error}{hint}", item) from None
             deadline = time.monotonic() + self.limit
-            request = PageRequest(str(self.root), PACKAGE, uses_keras, self.output_limit + 1)
-            self._call(name, worker, request, deadline, item)
+            request = PageRequest(str(self.root), PACKAGE, uses_keras, self.output_limit + 1, self.limit)
+            started = self._call(name, worker, request, deadline, item)
+            if name == DEFAULT.name:
+                self.kernels = getattr(started, "kernels", None)
             for index, item in items:  # `index` orders failures: the page's first one is reported
                 result = self._run_item(name, worker, item, deadline)
                 with self.lock:
@@ -273,21 +293,14 @@ class PageRun:
                 hint = (f"\n(if it ran out of memory: the page's memory limit is {self.limits.memory} MB; "
                         f"set another with <!-- docexec memory=MB -->)")
             raise PageFailed.of("worker_died", item, who=self._who(name), error=error, hint=hint) from None
-        self._refuse_stopped_fork_server(name, worker, item)
         if isinstance(answer, Fatal):
             raised = answer.raised
             raise PageFailed.of("exited", item, self._on(name), text=clean(str(raised.text)), where=raised.where,
                                 details=clean(str(raised.details or "")))
         if isinstance(answer, Refused):
             raise PageFailed(f"{self._who(name)} refused a request: {answer.reason}", item)
-        self._note_modules(getattr(answer, "modules", None) or {}, name, item)
+        self._note_modules(getattr(answer, "modules", None) or {})
         return answer
-
-    def _refuse_stopped_fork_server(self, name: str, worker, item) -> None:
-        """Blame the section that stopped its fork server, not the next page, which would wait
-        for a fork that never comes (issue 18)."""
-        if worker.zygote.stopped():
-            raise PageFailed.of("stopped_fork_server", item, self._on(name))
 
     def _run_item(self, name: str, worker, item, deadline: float):
         if isinstance(item, InlineValue):
@@ -296,11 +309,7 @@ class PageRun:
                                 self.output_limit)
         request = BlockRequest(item.code, item.section.path, item.section.first_line)
         answer = self._expect(self._call(name, worker, request, deadline, item), BlockAnswer, name, item)
-        truth = None
-        if item.options.claim is not None and answer.raised is None:
-            # asked only now, with a fresh nonce: code that ran in the block cannot answer for it
-            truth = self._expect(self._call(name, worker, TruthRequest(), deadline, item), Truth, name, item)
-        return decide(item, answer, self.output_limit, self._on(name), truth, self.limits.memory)
+        return decide(item, answer, self.output_limit, self._on(name), self.limits)
 
     def _expect(self, answer, kind, name, item):
         if not isinstance(answer, kind):
@@ -308,17 +317,14 @@ class PageRun:
                              item)
         return answer
 
-    def _note_modules(self, loaded: dict, name: str, item) -> None:
-        """Hash every project module the worker loaded; refuse one whose real file is outside the project."""
-        root = self.root.resolve()
-        for module, file in loaded.items():
-            path = Path(file)
-            if not under(path.absolute(), self.root) or not under(path.resolve(), root):
-                raise PageFailed.of("outside_project", item, self._on(name), module=module, file=file, root=self.root)
-            relative = path.absolute().relative_to(self.root)
-            if relative.as_posix() not in self.modules and path.is_file():
-                with self.lock:
-                    self.modules[relative.as_posix()] = file_digest(path)
+    def _note_modules(self, read: dict[str, str]) -> None:
+        """The project files a worker read, with the digests it took as it read them. Two workers
+        that read one file with different contents (saved between them) leave a digest no file
+        has, so the page runs again at the next build."""
+        with self.lock:
+            for file, digest in read.items():
+                if self.modules.setdefault(file, digest) != digest:
+                    self.modules[file] = "changed while the page ran"
 
     # --------------------------------------------------------------------- naming
 

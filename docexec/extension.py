@@ -37,10 +37,17 @@ class ExecPreprocessor(Preprocessor):
         super().__init__(md)
         self.config = config
         self.pending: list[str] = []
-        self.cache = page_cache(config)
-        self.backends = self.cache.backends
+        try:
+            self.cache, self.failure = page_cache(config), None
+        except DocexecError as error:  # said by the first page: MkDocs would call it an extension that failed to load
+            self.cache, self.failure = None, error
+        self.backends = self.cache.backends if self.cache else BACKENDS
 
     def run(self, lines: list[str]) -> list[str]:
+        if self.failure is not None:
+            docs = (Path(self.config["root"]) / self.config["docs_dir"]).resolve()
+            found = self.config["page"] or page_being_rendered(docs) or locate_page(lines, docs) or "(unknown page)"
+            raise self.failure.at(page=f"{docs.name}/{found}")
         try:
             page = parse_page(lines, self.cache.root, self.backends)
             name = self.page_name(lines) if page.items else None

@@ -26,13 +26,19 @@ MODES = ("auto", "check", "refresh")
 
 
 def mode_from_environment() -> str:
-    """`DOCEXEC_MODE` if set; otherwise CI re-executes and compares, and a local build reuses."""
-    mode = os.environ.get("DOCEXEC_MODE", "").strip().lower()
-    if not mode:
-        return "check" if os.environ.get("CI", "").lower() in ("1", "true", "yes") else "auto"
-    if mode not in MODES:
-        raise DocexecError(f"DOCEXEC_MODE={mode!r} is not a mode; use one of {', '.join(MODES)}")
-    return mode
+    """`DOCEXEC_MODE` if set; otherwise CI re-executes and compares, and a local build reuses.
+    Read strictly: a value that means neither is an error, not a guess (probe 66)."""
+    mode = os.environ.get("DOCEXEC_MODE", "")
+    if mode:
+        if mode not in MODES:
+            raise DocexecError(f"DOCEXEC_MODE={mode!r} is not a mode; use one of {', '.join(MODES)}")
+        return mode
+    ci = os.environ.get("CI", "")
+    if ci.lower() in ("1", "true", "yes"):
+        return "check"
+    if ci.lower() not in ("", "0", "false", "no"):
+        raise DocexecError(f"CI={ci!r} is neither true (1, true, yes) nor false (0, false, no, or unset)")
+    return "auto"
 
 
 @functools.lru_cache(maxsize=4096)
@@ -164,10 +170,12 @@ class Store:
         """The stored record of `page`, which has `items` executable items; None if there is
         none. Raises FrozenFileError, naming the file, if the file cannot be trusted."""
         file = self.path(page)
-        if not file.is_file():
+        if not file.exists():
             return None
         try:
             data = json.loads(file.read_text(encoding="utf-8"))
+        except OSError as error:  # a directory, unreadable (probe 39)
+            raise FrozenFileError(f"{file} is not a file that can be read ({error.strerror})") from None
         except (UnicodeDecodeError, json.JSONDecodeError) as error:
             raise FrozenFileError.not_json(file, error) from None
         try:
@@ -182,15 +190,39 @@ class Store:
         """Write atomically (a temporary file, then a rename), so an interrupted build never
         leaves a truncated file behind."""
         file = self.path(page)
-        file.parent.mkdir(parents=True, exist_ok=True)
         data = record.to_json()
         data["checksum"] = record_checksum(data)
         text = json.dumps(data, indent=1, ensure_ascii=False) + "\n"
-        if file.is_file() and file.read_text(encoding="utf-8", errors="replace") == text:
-            return
         temporary = file.with_name(f".{file.name}.{os.getpid()}.tmp")
         try:
+            file.parent.mkdir(parents=True, exist_ok=True)
+            for stale in file.parent.glob(f".{file.name}.*.tmp"):  # a build killed while saving (probe 37)
+                if not _alive(stale.name.rsplit(".", 2)[-2]):
+                    stale.unlink(missing_ok=True)
+            if file.is_file() and file.read_text(encoding="utf-8", errors="replace") == text:
+                return
             temporary.write_text(text, encoding="utf-8")
             os.replace(temporary, file)
+        except OSError as error:
+            raise DocexecError(f"cannot write {file}: {error.strerror}") from None
         finally:
             temporary.unlink(missing_ok=True)
+
+    def orphans(self, docs_dir: Path) -> list[tuple[Path, str]]:
+        """(record, its page inside docs_dir) for every record whose page no longer exists."""
+        found = []
+        for file in sorted(self.directory.rglob("*.json")) if self.directory.is_dir() else []:
+            page = file.relative_to(self.directory).with_suffix(".md").as_posix()
+            if not (docs_dir / page).is_file():
+                found.append((file, page))
+        return found
+
+
+def _alive(pid: str) -> bool:
+    try:
+        os.kill(int(pid), 0)
+    except (ValueError, ProcessLookupError, OverflowError):
+        return False
+    except PermissionError:
+        pass
+    return True

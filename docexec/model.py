@@ -20,8 +20,9 @@ from .sections import Section
 
 # Bump when the shape of stored records or their rendering changes (3: records list the modules a run loaded;
 # 4: a claim's result carries its scope, docexec.checks; 5: the checksum covers the whole record;
-# 6: a block that draws stores each figure's dark variant too, `dark_figures`).
-FORMAT = 6
+# 6: `modules` lists every project file the run read, hashed as read, and `versions` the default worker's
+# TensorFlow kernels; 7: a block that draws stores each figure's dark variant too, `dark_figures`).
+FORMAT = 7
 
 
 def _flag(doc: str) -> Any:
@@ -158,6 +159,7 @@ class Page:
     output_limit: float | None = None  # kB one block may produce (<!-- docexec output-limit=KB -->)
     memory: float | None = None  # MB of memory a worker may use (<!-- docexec memory=MB -->)
     processes: int | None = None  # processes a page may have at once (<!-- docexec processes=N -->)
+    file_size: float | None = None  # MB a file the page writes may reach (<!-- docexec file-size=MB -->)
     claims_index: bool = False  # <!-- docexec claims-index -->: list every other page's claims here
 
     @property

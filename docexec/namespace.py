@@ -127,6 +127,8 @@ def _captured(stream: io.StringIO):
         warnings.simplefilter("default")
         warnings.filterwarnings("ignore", category=DeprecationWarning)
         warnings.filterwarnings("ignore", category=PendingDeprecationWarning)
+        # As Python's default: shown, they name a pid or a file that changes on every run (probe 63).
+        warnings.filterwarnings("ignore", category=ResourceWarning)
         warnings.showwarning = show
         stack.enter_context(
             numpy.printoptions(precision=PRECISION, suppress=True, floatmode="fixed", legacy="1.25")

@@ -16,7 +16,9 @@ FENCE_OPEN = re.compile(r"^(?P<indent>\s*)(?P<fence>`{3,}|~{3,})\s*(?P<info>.*)$
 INLINE_VALUE = re.compile(r"`\{py\}\s+([^`]+?)\s*`")
 INLINE_LIKE = re.compile(r"`\{py\}")  # what an inline value starts with, well-formed or not
 DIRECTIVE = re.compile(r"^\s*<!--\s*docexec\s+(?P<options>.*?)\s*-->\s*$")
-INCLUDE_IN_PROSE = re.compile(r"^\s*--8<--")
+# A line pymdownx.snippets would expand (any `-+8<-+` marker, then a quoted file or nothing);
+# its escape is a `;` before the marker.
+INCLUDE_LINE = re.compile(r"""^[ \t]*-+8<-+(?:[ \t]+["']|[ \t]*$)""")
 
 
 def parse_page(lines: list[str], root: Path, backends: Backends = BACKENDS) -> Page:
@@ -28,6 +30,13 @@ def parse_page(lines: list[str], root: Path, backends: Backends = BACKENDS) -> P
     number = 0
     while number < len(lines):
         line = lines[number]
+        if INCLUDE_LINE.match(line):  # an exec fence's own include line was consumed with its block
+            raise DocexecError(
+                f"an include line outside a `python exec` fence ({line.strip()!r}): pymdownx.snippets would show "
+                f'what it names without running it; a page shows a section through a fence: ```python exec, then '
+                f'--8<-- "snippets/module.py:section", then ```. To show the syntax, escape it: ;--8<--',
+                line=number + 1,
+            )
         if fence_end is not None:
             if closes(line, fence_end):
                 fence_end = None
@@ -44,12 +53,6 @@ def parse_page(lines: list[str], root: Path, backends: Backends = BACKENDS) -> P
         elif directive := DIRECTIVE.match(line):
             _apply_directive(page, directive["options"], number + 1)
             page.directives.add(number)
-        elif INCLUDE_IN_PROSE.match(line):
-            raise DocexecError(
-                f"an include line in prose ({line.strip()!r}); a page shows a section only through "
-                f'a fence: ```python exec, then --8<-- "snippets/module.py:section", then ```',
-                line=number + 1,
-            )
         else:
             page.items.extend(_inline_values(line, number + 1))
         number += 1
@@ -144,9 +147,12 @@ def _apply_directive(page: Page, text: str, line: int) -> None:
             # inf gave a cryptic OverflowError and 1e9 was accepted (issue 18): a day at most
             page.timeout = _in_range(value, 0, 86400, f"timeout must be a number of seconds between 0 and 86400, "
                                                       f"got {value!r}", line, whole=False, open_low=True)
-        elif key == "memory":
-            page.memory = _in_range(value, 64, 1 << 20, f"memory must be a number of MB between 64 and 1048576, "
-                                                        f"got {value!r}", line, whole=False)
+        elif key == "memory":  # a NumPy worker uses about 100 MB before its page runs, a Keras one 330 (probe 61)
+            page.memory = _in_range(value, 256, 1 << 20, f"memory must be a number of MB between 256 and 1048576, "
+                                                         f"got {value!r}", line, whole=False)
+        elif key == "file-size":
+            page.file_size = _in_range(value, 1, 1 << 20, f"file-size must be a whole number of MB between 1 and "
+                                                          f"1048576, got {value!r}", line, whole=True)
         elif key == "processes":
             page.processes = _in_range(value, 1, 4096, f"processes must be a whole number between 1 and 4096, "
                                                        f"got {value!r}", line, whole=True)
@@ -160,7 +166,7 @@ def _apply_directive(page: Page, text: str, line: int) -> None:
         else:
             raise DocexecError(
                 f"unknown docexec directive {word!r}; use timeout=SECONDS, output-limit=KB, memory=MB, "
-                f"processes=N or claims-index", line=line
+                f"processes=N, file-size=MB or claims-index", line=line
             )
 
 

@@ -19,8 +19,8 @@ import dataclasses
 import json
 import os
 import re
-import secrets
 import select
+import shutil
 import signal
 import socket
 import subprocess
@@ -33,7 +33,8 @@ from pathlib import Path
 
 from .backends import PACKAGE_PARENT, Backend
 from .errors import WorkerFailed, WorkerTimeout
-from .protocol import Fatal, Ready, decode_with_nonce, encode, project_file
+from .protocol import Ready, decode, encode, project_file
+from .worker import CANNOT_ANSWER
 
 
 class Zygote:
@@ -66,11 +67,6 @@ class Zygote:
         elif "over" in message:
             self.over[message["over"]] = message["processes"]
 
-    def stopped(self) -> bool:
-        """Whether the fork server is stopped (SIGSTOP from a section): it would never answer
-        the next page (issue 18: a 300 s stall, then the wrong page blamed)."""
-        return _stopped(self.process.pid)
-
     def _receive(self, deadline: float) -> dict | None:
         """The next message, or None at the deadline."""
         remaining = deadline - time.monotonic()
@@ -94,12 +90,10 @@ class Zygote:
                 else:
                     self._note(message)
 
-    def fork(self, root: Path, fds: tuple, deadline: float, limits: Limits | None = None) -> int:
+    def fork(self, root: Path, fds: tuple, deadline: float, limits: Limits | None = None, tmp: str = "") -> int:
         self.wait_ready(deadline)
-        if self.stopped():
-            raise WorkerFailed("its fork server is stopped (SIGSTOP)")
         with self.lock:
-            request = {"root": str(root), **(dataclasses.asdict(limits) if limits else {})}
+            request = {"root": str(root), "tmp": tmp, **(dataclasses.asdict(limits) if limits else {})}
             socket.send_fds(self.control, [json.dumps(request).encode()], list(fds))
             while True:
                 message = self._receive(deadline)
@@ -128,10 +122,6 @@ class Zygote:
         exits; SIGKILL it if it has not within a few seconds."""
         self.control.close()
         try:
-            os.killpg(self.process.pid, signal.SIGCONT)  # a stopped fork server cannot clean up
-        except (ProcessLookupError, PermissionError):
-            pass
-        try:
             self.process.wait(3)
         except subprocess.TimeoutExpired:
             pass
@@ -158,18 +148,15 @@ class Spawner:
     def poll() -> None:
         return None
 
-    @staticmethod
-    def stopped() -> bool:
-        return False
-
     def wait_ready(self, deadline: float) -> None:
         pass
 
-    def fork(self, root: Path, fds: tuple, deadline: float, limits: Limits | None = None) -> int:
+    def fork(self, root: Path, fds: tuple, deadline: float, limits: Limits | None = None, tmp: str = "") -> int:
         requests, results, log = fds
         environment = self.backend.worker_environment(first_on_path=(str(root),))
+        environment["TMPDIR"] = tmp or environment.get("TMPDIR", "")
         if limits is not None:
-            environment["DOCEXEC_MEMORY_MB"] = str(limits.memory)
+            environment["DOCEXEC_LIMITS"] = json.dumps(dataclasses.asdict(limits))
         process = subprocess.Popen(
             [sys.executable, "-m", "docexec.worker", str(requests), str(results), *self.imports],
             pass_fds=(requests, results), stdin=subprocess.DEVNULL, stdout=log, stderr=log,
@@ -205,6 +192,7 @@ class Limits:
 
     memory: int  # MB of RLIMIT_DATA
     processes: int  # processes the page may have at once, its worker included
+    file_size: int = 100  # MB one file the page writes may reach (RLIMIT_FSIZE), its worker's log included
 
 
 class Worker:
@@ -213,6 +201,7 @@ class Worker:
     def __init__(self, zygote: Zygote | Spawner, root: Path, limits: Limits | None, live: set):
         self.zygote, self.root, self.limits, self.live = zygote, root, limits, live
         self.log = tempfile.TemporaryFile()
+        self.tmp = tempfile.mkdtemp(prefix="docexec-page-")  # the page's TMPDIR, removed with the worker
         theirs_read, self.requests = os.pipe()
         self.results, theirs_write = os.pipe()
         self._theirs = [theirs_read, theirs_write]  # the worker's ends, closed here once it has them
@@ -226,35 +215,28 @@ class Worker:
             return
         if self.pid is None:
             try:
-                self.pid = self.zygote.fork(self.root, (*self._theirs, self.log.fileno()), deadline, self.limits)
+                self.pid = self.zygote.fork(self.root, (*self._theirs, self.log.fileno()), deadline, self.limits,
+                                            self.tmp)
             finally:
                 self._close_theirs()
-        answer, _ = self.read(deadline, "starting")
+        answer = self.read(deadline, "starting")
         if not isinstance(answer, Ready) or not answer.ready:
-            raise WorkerFailed(f"could not start: {getattr(answer, 'error', None) or answer}")
+            raise WorkerFailed(str(getattr(answer, "error", None) or answer))
         self.started = True
 
     def call(self, request, deadline: float, doing: str):
         """Send one request (docexec.protocol) and wait for its answer until `deadline` (time.monotonic())."""
         self.wait_ready(deadline)
-        nonce = secrets.token_hex(16)
-        data = encode(request, nonce)
+        data = encode(request)
         try:
             while data:
                 data = data[os.write(self.requests, data):]
         except BrokenPipeError:
             raise WorkerFailed(self.death(doing)) from None
-        answer, carried = self.read(deadline, doing)
-        if not isinstance(answer, Fatal) and carried != nonce:
-            self.kill()
-            raise WorkerFailed(
-                f"answered out of turn while {doing}: the answer does not carry its request's nonce, so it was "
-                f"not the worker's answer (a section wrote to the build's result channel)"
-            )
-        return answer
+        return self.read(deadline, doing)
 
-    def read(self, deadline: float, doing: str) -> tuple:
-        """(the next message, the nonce it carries)."""
+    def read(self, deadline: float, doing: str):
+        """The next message."""
         while b"\n" not in self.buffer:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
@@ -270,7 +252,7 @@ class Worker:
             self.buffer += chunk
         line, _, self.buffer = self.buffer.partition(b"\n")
         try:
-            return decode_with_nonce(line)
+            return decode(line)
         except (ValueError, TypeError):
             self.kill()
             raise WorkerFailed(f"answered something that is not a result while {doing}: {line[:200]!r}") from None
@@ -292,6 +274,8 @@ class Worker:
             except ValueError:
                 name = f"signal {-status}"
             how = f"was killed by {name}"
+        elif status == CANNOT_ANSWER:  # out of memory or stack while answering, its descriptors closed (probe 54)
+            how = "could not send its answer"
         else:
             how = f"exited with status {status}"
         return f"{how} while {doing}{tail}"
@@ -314,6 +298,9 @@ class Worker:
                 self.log.seek(size)
                 dump = self.log.read().decode("utf-8", "replace")
                 break
+        if "most recent call first" not in dump:  # SIGUSR1 ignored: the dump the worker's timer wrote
+            self.log.seek(max(0, size - 65536))
+            dump = self.log.read(65536).decode("utf-8", "replace").rpartition("Timeout (")[2]
         # Most recent call first; the main thread's stack is the one that runs the page.
         blocks = re.split(r"\n(?=(?:Current thread|Thread) 0x)", dump)
         main = [b for b in blocks if f"docexec{os.sep}worker.py" in b] or blocks
@@ -343,35 +330,22 @@ class Worker:
         self.requests = self.results = -1
         self._close_theirs()
         self.log.close()
+        shutil.rmtree(self.tmp, ignore_errors=True)
 
     def _close_theirs(self) -> None:
         while self._theirs:
             os.close(self._theirs.pop())
 
 
-def _tail(log, lines: int = 15) -> str:
-    """The end of a worker's log (stdout and stderr), for a message about its death."""
+def _tail(log, lines: int = 15, most: int = 20000) -> str:
+    """The end of a worker's log (stdout and stderr), for a message about its death: its last
+    `most` bytes only (a section wrote 600 MB to fd 2 before dying; probe 53)."""
     try:
-        log.seek(0)
-        text = log.read()[-20000:].decode("utf-8", "replace").strip()
+        log.seek(max(0, log.seek(0, os.SEEK_END) - most))
+        text = log.read(most).decode("utf-8", "replace").strip()
     except (OSError, ValueError):
         return ""
     return "; its last output:\n" + "\n".join(text.splitlines()[-lines:]) if text else ""
-
-
-_STOP_SIGNALS = sum(1 << (number - 1) for number in (signal.SIGSTOP, signal.SIGTSTP, signal.SIGTTIN, signal.SIGTTOU))
-
-
-def _stopped(pid: int) -> bool:
-    """Whether process `pid` is stopped, or has a stop signal pending (a section's SIGSTOP may
-    not have taken effect yet when its block answers); False off Linux."""
-    try:
-        with open(f"/proc/{pid}/status") as status:
-            fields = dict(line.split(":", 1) for line in status if ":" in line)
-    except OSError:
-        return False
-    pending = int(fields.get("SigPnd", "0"), 16) | int(fields.get("ShdPnd", "0"), 16)
-    return fields.get("State", "").strip()[:1] in ("T", "t") or bool(pending & _STOP_SIGNALS)
 
 
 def _descendants(pid: int) -> list[int]:
@@ -398,7 +372,7 @@ class Pool:
         key = (backend.name, tuple(imports), _engine_stamp(), _forking())
         with self.lock:
             zygote = self.zygotes.get(key)
-            if zygote is not None and (zygote.process.poll() is not None or zygote.stopped()):
+            if zygote is not None and zygote.process.poll() is not None:
                 del self.zygotes[key]
                 zygote.kill()
                 zygote = None

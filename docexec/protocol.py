@@ -40,7 +40,7 @@ def project_file(filename: str, root: str | Path) -> str | None:
         return None
     relative = filename[len(root) + 1:]
     parts = Path(relative).parts
-    return None if "docexec" in parts or ".venv" in parts else relative
+    return None if {"docexec", ".venv", "site-packages", "__pycache__"} & set(parts) else relative
 
 
 def project_code(filename: str, root: Path) -> str | None:
@@ -63,6 +63,7 @@ class PageRequest:
     package: str  # the project's package, "snippets"
     uses_keras: bool  # seed Keras's random state too
     limit: int  # characters of output a block may print before the worker stops storing them
+    timeout: float = 0  # seconds the page may run: just before, the worker writes its stack to its log
 
 
 @dataclass
@@ -79,12 +80,6 @@ class ValueRequest:
     """Evaluate one `{py}` expression in the page's namespace."""
 
     expression: str
-
-
-@dataclass
-class TruthRequest:
-    """Judge the last block's final value (a claim's check). Sent only once that block has
-    answered, with a fresh nonce, so code the block ran cannot answer for it (issue 18)."""
 
 
 # ------------------------------------------------------------------ answers (worker -> build)
@@ -135,7 +130,16 @@ class Ready:
 
 @dataclass
 class PageStarted:
-    pass
+    kernels: str | None = None  # TensorFlow's CPU kernel path, once imported: "oneDNN" or "Eigen"
+
+
+@dataclass
+class Truth:
+    """A block's final value, judged for a claim's check."""
+
+    truth: bool | None = None  # the final value, when it is a bool, Python's or NumPy's (a claim's check)
+    checked: dict | None = None  # the final value, when over() returned it (its Checked.to_json())
+    value_type: str = "NoneType"  # the final value's type name (a claim's check that is not a bool)
 
 
 @dataclass
@@ -148,19 +152,11 @@ class BlockAnswer:
     dark_figures: list[str] = field(default_factory=list)  # the same, drawn for the dark palette
     raised: Raised | None = None
     threads: list[str] = field(default_factory=list)  # threads the block left running
-    modules: dict[str, str] = field(default_factory=dict)  # project module -> file, loaded so far
+    modules: dict[str, str] = field(default_factory=dict)  # project file read so far -> sha256 of what was read
     truncated: bool = False  # more output than the page's limit: the rest was not stored
     size: int = 0  # characters printed, stored or not
     address_at: str | None = None  # file:line that first printed a memory address
-
-
-@dataclass
-class Truth:
-    """The last block's final value, judged (the answer to a TruthRequest)."""
-
-    truth: bool | None = None  # the final value, when it is a bool, Python's or NumPy's (a claim's check)
-    checked: dict | None = None  # the final value, when it is a docexec.checks.Checked (its to_json())
-    value_type: str = "NoneType"  # the final value's type name (a claim's check that is not a bool)
+    truth: Truth | None = None  # the final value, judged (when the block completed)
 
 
 @dataclass
@@ -187,18 +183,14 @@ class Refused:
     reason: str
 
 
-MESSAGES = {cls.__name__: cls for cls in (PageRequest, BlockRequest, ValueRequest, TruthRequest, Ready,
-                                          PageStarted, BlockAnswer, Truth, ValueAnswer, Fatal, Refused)}
-NESTED = {"raised": Raised}
+MESSAGES = {cls.__name__: cls for cls in (PageRequest, BlockRequest, ValueRequest, Ready, PageStarted, BlockAnswer,
+                                          ValueAnswer, Fatal, Refused)}
+NESTED = {"raised": Raised, "truth": Truth}
 
 
-def encode(message, nonce: str | None = None) -> bytes:
-    """One message as one ASCII JSON line. A request carries a random `nonce` and its answer
-    carries it back, so that a line a section wrote on the result channel is an answer out of
-    turn (issue 18; README, "What the build trusts")."""
+def encode(message) -> bytes:
+    """One message as one ASCII JSON line."""
     data = {"kind": type(message).__name__}
-    if nonce is not None:
-        data["nonce"] = nonce
     for name, value in vars(message).items():
         data[name] = vars(value) if name in NESTED and value is not None else value
     return (_dumps(data, ensure_ascii=True) + "\n").encode("ascii")
@@ -206,15 +198,9 @@ def encode(message, nonce: str | None = None) -> bytes:
 
 def decode(line: bytes | str):
     """The message a line holds; ValueError if it holds none."""
-    return decode_with_nonce(line)[0]
-
-
-def decode_with_nonce(line: bytes | str) -> tuple:
-    """(the message a line holds, the nonce it carries or None); ValueError if it holds none."""
     data = _loads(line)
     if not isinstance(data, dict) or data.get("kind") not in MESSAGES:
         raise ValueError("not a message")
-    nonce = data.pop("nonce", None)
     cls = MESSAGES[data.pop("kind")]
     known = {item.name for item in fields(cls)}
     if not known >= data.keys():
@@ -222,7 +208,7 @@ def decode_with_nonce(line: bytes | str) -> tuple:
     for name, nested in NESTED.items():
         if isinstance(data.get(name), dict):
             data[name] = nested(**data[name])
-    return cls(**data), nonce
+    return cls(**data)
 
 
 def _relative(filename: str, root: Path) -> str:

@@ -10,7 +10,7 @@ import re
 from collections.abc import Callable
 from urllib.parse import quote
 
-from .backends import BACKENDS, Backends, backend_title, tab_label
+from .backends import BACKENDS, KERNELS, Backends, backend_title, tab_label
 from .checks import scope_text
 from .cleaning import clean
 from .errors import DocexecError
@@ -319,7 +319,9 @@ def stamp_html(record: Record | None, versions: dict, backends: Backends = BACKE
 
 
 def versions_text(versions: dict) -> str:
-    shown = [f"{label} {versions[label]}" for label in ("NumPy", "TensorFlow", "Keras") if label in versions]
+    kernels = f" ({versions[KERNELS]} kernels)" if KERNELS in versions else ""  # the default worker's path
+    shown = [f"{label} {versions[label]}" + (kernels if label == "TensorFlow" else "")
+             for label in ("NumPy", "TensorFlow", "Keras") if label in versions]
     return ", ".join(shown[:-1]) + " and " + shown[-1]
 
 

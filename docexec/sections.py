@@ -26,6 +26,7 @@ MARKER = re.compile(rf"^\s*#\s*--8<--\s*\[(start|end):({NAME})\]\s*$")
 MARKER_LIKE = re.compile(r"^\s*#\s*--8<--\s*\[\s*(start|end)\s*:(?P<name>.*)\]\s*$")
 INCLUDE = re.compile(r'^--8<--\s+"(?P<target>[^"]*)"$')
 NAME_RULE = "ASCII letters, digits, '_', '.' and '-'"
+INCLUDABLE = "snippets/"  # what a page may include sections of: the project's package, .py files
 
 
 @dataclass(frozen=True)
@@ -116,6 +117,9 @@ def parse_include(line: str) -> tuple[str, str]:
     if not match:
         raise SectionError(f"expected an include line like '{example}', got {line.strip()!r}")
     path, colon, name = match["target"].rpartition(":")
+    if colon and not (path.startswith(INCLUDABLE) and path.endswith(".py")):
+        raise SectionError(f"the include {match['target']!r} names {path}; a page includes sections of "
+                           f"{INCLUDABLE}*.py only (the project's modules, which its tests import)")
     if not colon:
         raise SectionError(
             f"the include {match['target']!r} names no section; a page runs one section of a file: '{example}'"

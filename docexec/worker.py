@@ -8,9 +8,8 @@ NumPy and the MODULEs (e.g. keras) once and forks a fresh worker per page (see `
 A worker has its own session, the project root as working directory, stdin from /dev/null
 and stdout and stderr to a log the build reads when the worker dies. It says it is ready,
 then answers one JSON request per line read from REQUEST_FD with one JSON line written to
-RESULT_FD: the dataclasses of docexec/protocol.py (PageRequest, BlockRequest, ValueRequest,
-TruthRequest; Ready, PageStarted, BlockAnswer, Truth, ValueAnswer, Fatal, Refused), each answer
-carrying its request's nonce.
+RESULT_FD: the dataclasses of docexec/protocol.py (PageRequest, BlockRequest, ValueRequest;
+Ready, PageStarted, BlockAnswer, ValueAnswer, Fatal, Refused).
 
 A section's prints go to the capture of its block, never to these pipes. The answers only
 describe what happened (output, the exception and where, the claim's value, threads left
@@ -24,6 +23,7 @@ from __future__ import annotations
 
 import _thread
 import faulthandler
+import hashlib
 import importlib
 import importlib.abc
 import importlib.machinery
@@ -46,18 +46,17 @@ from .protocol import (
     Ready,
     Refused,
     Truth,
-    TruthRequest,
     ValueAnswer,
     ValueRequest,
-    decode_with_nonce,
+    decode,
     encode,
     project_file,
-    under,
 )
 
 # Bound now: a section may replace json.dumps, os.write or builtins, and the answer must
 # still reach the build (or the build must see garbage and say so).
 _dumps, _loads, _write = json.dumps, json.loads, os.write
+CANNOT_ANSWER = 71  # a forked worker's exit status when it could not send an answer
 _ADDRESS = None  # set in main(), from docexec.cleaning
 
 
@@ -96,37 +95,57 @@ def _caller(root: str) -> str | None:
     return None
 
 
-class ProjectImports(importlib.abc.MetaPathFinder):
-    """Imports of the project's package must find files inside the project: a module that is
-    a symbolic link to a file elsewhere is refused, as an include of it is."""
+class Inputs:
+    """Every project file this worker opened for reading (modules, data files), each with the
+    sha256 of its bytes when opened: the page's inputs (freeze.modules_current). Hashed as
+    read, not when the build gets the answer, so a file saved while the page runs no longer
+    matches and the page runs again at the next build. An audit hook sees every open() and
+    os.open() of Python code; a library's own C code reading a file is not seen."""
 
-    def __init__(self, root: Path, package: str):
-        self.root, self.package = root, package
+    def __init__(self, root: Path):
+        self.root, self.files, self.busy = str(root), {}, False
+
+    def audit(self, event: str, args: tuple) -> None:
+        if event != "open" or self.busy or not isinstance(args[0], str | bytes):
+            return
+        path, mode, flags = args
+        reading = ("r" in mode or "+" in mode) if isinstance(mode, str) else flags & os.O_ACCMODE != os.O_WRONLY
+        relative = project_file(os.path.abspath(os.fsdecode(path)), self.root) if reading else None
+        if relative is None or relative in self.files:
+            return
+        self.busy = True  # the hook's own open() below must not call it again
+        try:
+            with open(path, "rb") as file:
+                self.files[relative] = hashlib.sha256(file.read()).hexdigest()
+        except OSError:  # a directory, a missing file: the open itself will say so
+            pass
+        finally:
+            self.busy = False
+
+
+class SourceOnly(importlib.machinery.SourceFileLoader):
+    """Compiles a project module from its source, which the audit hook hashes as it is opened;
+    never from a cached .pyc (a save within the same second leaves one looking current)."""
+
+    def get_code(self, fullname):
+        path = self.get_filename(fullname)
+        return self.source_to_code(self.get_data(path), path)
+
+
+class ProjectImports(importlib.abc.MetaPathFinder):
+    """Imports of modules under the project root (not only the `snippets` package) are loaded
+    from source (SourceOnly), so that the audit hook sees, and hashes, every one the page runs."""
+
+    def __init__(self, root: Path):
+        self.root = str(root)
 
     def find_spec(self, name, path, target=None):
-        if name != self.package and not name.startswith(self.package + "."):
-            return None
-        spec = importlib.machinery.PathFinder.find_spec(name, path)
-        if spec is None or not spec.origin or spec.origin in ("built-in", "frozen"):
-            return spec
-        origin = Path(spec.origin)
-        real = origin.resolve()
-        own = self.root / self.package
-        if not under(origin.absolute(), own) or not under(real, self.root.resolve()):
-            shown = _shown(origin, self.root)
-            raise ImportError(
-                f"refusing to import {name}: {shown} is "
-                + (f"a link to {real}, " if real != origin.absolute() else "")
-                + f"outside the project ({self.root}); a page may only run the project's own code"
-            )
+        search = [self.root] if path is None else [entry for entry in path if project_file(entry, self.root)]
+        spec = importlib.machinery.PathFinder.find_spec(name, search) if search else None
+        if spec is None or not isinstance(spec.loader, importlib.machinery.SourceFileLoader):
+            return None  # not the project's, or a namespace package: the usual finders
+        spec.loader = SourceOnly(name, spec.origin)
         return spec
-
-
-def _shown(path: Path, root: Path) -> str:
-    try:
-        return str(path.absolute().relative_to(root))
-    except ValueError:
-        return str(path)
 
 
 _LOW_LEVEL = [0]  # threads started with _thread.start_new_thread and still running
@@ -169,11 +188,11 @@ class Session:
         self.namespace = None
         self.root = None
         self.package = "snippets"
+        self.inputs = Inputs(Path.cwd())
         self.threads: set = set()
-        self.last: tuple = (False, None)  # (whether the last block completed, its final value)
 
-    def send(self, message, nonce: str | None = None) -> None:
-        data = encode(message, nonce)
+    def send(self, message) -> None:
+        data = encode(message)
         while data:
             data = data[_write(self.results_fd, data):]
 
@@ -186,23 +205,28 @@ class Session:
             return self.block(request)
         if isinstance(request, ValueRequest):
             return self.value(request)
-        if isinstance(request, TruthRequest):
-            return self.truth()
         return Refused(f"{type(request).__name__} is not a request")
 
     def start_page(self, request: PageRequest) -> PageStarted:
         from .namespace import Namespace
 
         self.root, self.package = Path(request.root), request.package
-        sys.meta_path.insert(0, ProjectImports(self.root, self.package))
+        if request.timeout:  # where the page is if it hangs, even if it ignores SIGUSR1 (probe 57)
+            faulthandler.dump_traceback_later(max(0.2, float(request.timeout) - 0.5), file=sys.__stderr__)
+        self.inputs = Inputs(self.root)
+        sys.addaudithook(self.inputs.audit)
+        sys.meta_path.insert(0, ProjectImports(self.root))
         Capture.limit, Capture.root = int(request.limit), str(self.root)
         Namespace.stream_class = Capture
         self.namespace = Namespace(self.root, self.package, bool(request.uses_keras))
         self.threads = set(threading.enumerate())
         _count_low_level_threads()
-        return PageStarted()
+        return PageStarted(kernel_path())
 
     def block(self, request: BlockRequest) -> BlockAnswer:
+        from .checks import MADE
+
+        MADE.clear()  # the over() calls of this block only
         result = self.namespace.run(request.code, request.path, int(request.first_line))
         answer = BlockAnswer(result.output, result.value, result.figures, result.dark_figures)
         stream = result.stream
@@ -210,10 +234,10 @@ class Session:
             answer.truncated, answer.size, answer.address_at = stream.truncated, stream.size, stream.address_at
         if result.raised is not None:
             answer.raised = Raised.from_exception(result.raised, self.root, self.namespace.normalise)
-        # The claim's truth is asked for separately (TruthRequest), after this answer: see `truth`.
-        self.last = (result.raised is None, result.raw_value)
+        else:
+            answer.truth = self.judge(result.raw_value)
         answer.threads = self.left_running()
-        answer.modules = self.loaded()
+        answer.modules = dict(self.inputs.files)
         return answer
 
     def left_running(self) -> list[str]:
@@ -224,41 +248,48 @@ class Session:
         low_level = _LOW_LEVEL[0] - len([t for t in named if isinstance(t, threading._DummyThread)])
         return sorted(thread.name for thread in named) + ["started with _thread"] * max(0, low_level)
 
-    def truth(self) -> Truth:
-        """Whether the last block ended in True, asked for by the build once that block's answer
-        has arrived, with a nonce the block's code could not know while it ran (issue 18: a
-        section sent a forged answer to its own request)."""
-        completed, value = self.last
-        truth, checked = judgeable(value) if completed else (None, None)
-        return Truth(truth, checked, type(value).__name__)
+    @staticmethod
+    def judge(value) -> Truth:
+        """A block's final value, as a claim's check (the build reads it only for a claim)."""
+        truth, checked = judgeable(value)
+        from .checks import MADE, Checked
+
+        what = type(value).__name__
+        if isinstance(value, Checked) and checked is None:
+            what += " that over() did not return"
+        if len(MADE) > 1 or (MADE and checked is None):  # probe 18: a false over() discarded, or one never run
+            truth, checked, what = None, None, f"{what}, after {len(MADE)} over() calls (a check ends in one over())"
+        return Truth(truth, checked, what)
 
     def value(self, request: ValueRequest) -> ValueAnswer:
         try:
             value = self.namespace.evaluate(request.expression)
-            return ValueAnswer(value, modules=self.loaded(), threads=self.left_running())
+            return ValueAnswer(value, modules=dict(self.inputs.files), threads=self.left_running())
         except Exception as error:
             return ValueAnswer(raised=Raised.from_exception(error, self.root))
 
-    def loaded(self) -> dict[str, str]:
-        """The project's modules this process has imported, static or dynamic: the build
-        stores them, hashed, as the page's modules (freeze.modules_current)."""
-        found = {}
-        for name, module in list(sys.modules.items()):
-            if name == self.package or name.startswith(self.package + "."):
-                file = getattr(module, "__file__", None)
-                if file:
-                    found[name] = file
-        return found
+
+def kernel_path() -> str | None:
+    """The CPU kernels TensorFlow runs in this process, if it is imported (for the page's stamp:
+    TF_ENABLE_ONEDNN_OPTS and the CPU choose them, and the CI matrix runs each)."""
+    if "tensorflow" not in sys.modules:
+        return None
+    from tensorflow.python.util import _pywrap_util_port
+
+    if not _pywrap_util_port.IsMklEnabled():
+        return "Eigen"
+    isa = os.environ.get("ONEDNN_MAX_CPU_ISA")
+    return f"oneDNN, ONEDNN_MAX_CPU_ISA={isa}" if isa else "oneDNN"
 
 
 def judgeable(value) -> tuple[bool | None, dict | None]:
     """What the build needs to judge a claim's final value: (the truth of a bool, Python's or
     NumPy's, by class, not by name; the configurations a docexec.checks.over() ran)."""
-    from .checks import Checked
+    from .checks import Checked, made_by_over
 
     numpy = sys.modules.get("numpy")
-    if isinstance(value, Checked):
-        return None, value.to_json()
+    if made_by_over(value):  # not a Checked typed by hand, nor a subclass's own to_json (probe 19)
+        return None, Checked.to_json(value)
     if isinstance(value, bool) or (numpy is not None and isinstance(value, numpy.bool_)):
         return bool(value), None
     return None, None
@@ -276,21 +307,18 @@ def serve(requests_fd: int, results_fd: int, session: Session) -> None:
                 return  # the build closed the pipe: nothing more to do
             buffer += chunk
         line, _, buffer = buffer.partition(b"\n")
-        # The build checks that each answer carries its request's nonce: a line a section wrote
-        # on this channel is then an answer out of turn (README, "What the build trusts").
-        nonce = None
         try:
             try:
-                request, nonce = decode_with_nonce(line)
+                request = decode(line)
             except (ValueError, TypeError) as error:
                 answer = Refused(f"not a request ({error})")
             else:
                 del line
                 answer = session.handle(request)
         except BaseException as error:  # SystemExit, KeyboardInterrupt, GeneratorExit...: fatal
-            session.send(Fatal(Raised.from_exception(error, session.root or Path.cwd())), nonce)
+            session.send(Fatal(Raised.from_exception(error, session.root or Path.cwd())))
             os._exit(70)
-        session.send(answer, nonce)
+        session.send(answer)
 
 
 def prepare(preload: list[str]) -> str | None:
@@ -542,7 +570,10 @@ def _serve_forks(control, tell, select, socket) -> None:
                     signal.signal(signal.SIGTERM, signal.SIG_DFL)
                     for fd in (control.fileno(), wake_read, wake_write):
                         os.close(fd)
-                    child(request["root"], *fds, memory=request.get("memory"))
+                    child(request["root"], *fds, request)
+                except BaseException:  # the answer could not be sent: its reason, to the log the build shows
+                    traceback.print_exc()
+                    os._exit(CANNOT_ANSWER)
                 finally:
                     os._exit(0)
             for fd in fds:
@@ -551,27 +582,45 @@ def _serve_forks(control, tell, select, socket) -> None:
             tell({"forked": pid})
 
 
-def limit_memory(megabytes: int | None) -> None:
-    """RLIMIT_DATA, not RLIMIT_AS: TensorFlow, JAX and PyTorch reserve address space they never
-    use (glibc reserves 64 MB per malloc arena), which RLIMIT_AS would count; RLIMIT_DATA
-    counts the writable memory a process actually maps (heap, arrays, thread stacks)."""
-    if not megabytes:
-        return
+def set_limits(limits: dict, tmp: str = "") -> str | None:
+    """The page's limits (pool.Limits) in this fresh worker; an error if its libraries already
+    use more memory than the page may. RLIMIT_DATA, not RLIMIT_AS: TensorFlow, JAX and PyTorch
+    reserve address space they never use (glibc reserves 64 MB per malloc arena), which
+    RLIMIT_AS would count; RLIMIT_DATA counts the writable memory a process actually maps
+    (heap, arrays, thread stacks). RLIMIT_FSIZE bounds each file it writes, its log included.
+    TMPDIR is the page's own folder, which the build removes after the page."""
+    if tmp:
+        import tempfile
+
+        os.environ["TMPDIR"] = tempfile.tempdir = tmp
     try:
         import resource
+    except ImportError:  # pragma: no cover - not POSIX
+        return None
+    if limits.get("file_size"):
+        size = int(limits["file_size"]) * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_FSIZE, (size, size))
+    if not limits.get("memory"):
+        return None
+    megabytes = int(limits["memory"])
+    resource.setrlimit(resource.RLIMIT_DATA, (megabytes * 1024 * 1024,) * 2)
+    try:  # a limit below what is mapped already fails every allocation, blamed on the section (probe 61)
+        with open("/proc/self/status") as status:
+            used = int(next(line.split()[1] for line in status if line.startswith("VmData:"))) // 1024
+    except (OSError, StopIteration, ValueError):
+        return None
+    if used > megabytes * 0.8:
+        return (f"it uses {used} MB before the page runs (its libraries), too close to the page's memory limit "
+                f"of {megabytes} MB; set a larger one with <!-- docexec memory=MB -->")
+    return None
 
-        limit = int(megabytes) * 1024 * 1024
-        resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
-    except (ImportError, ValueError, OSError):  # pragma: no cover - not POSIX
-        pass
 
-
-def child(root: str, requests_fd: int, results_fd: int, log_fd: int, memory: int | None = None) -> None:
+def child(root: str, requests_fd: int, results_fd: int, log_fd: int, request: dict) -> None:
     """A fresh worker, just forked: its own session (the build kills the whole group), the
     project root as working directory and first on the path, output to its log."""
     os.setsid()
     die_with_parent()
-    limit_memory(memory)
+    error = set_limits(request, request.get("tmp", ""))
     null = os.open(os.devnull, os.O_RDONLY)
     os.dup2(null, 0)
     os.dup2(log_fd, 1)
@@ -580,7 +629,11 @@ def child(root: str, requests_fd: int, results_fd: int, log_fd: int, memory: int
         os.close(fd)
     os.chdir(root)
     sys.path.insert(0, root)
-    serve(requests_fd, results_fd, Session(results_fd))
+    session = Session(results_fd)
+    if error:
+        session.send(Ready(False, error))
+        return
+    serve(requests_fd, results_fd, session)
 
 
 def main(argv: list[str]) -> None:
@@ -593,7 +646,11 @@ def main(argv: list[str]) -> None:
     if error:
         session.send(Ready(False, error))
         return
-    limit_memory(os.environ.get("DOCEXEC_MEMORY_MB"))  # a spawned worker: after its imports, as a forked one
+    # a spawned worker: limits after its imports, as a forked one's
+    error = set_limits(json.loads(os.environ.get("DOCEXEC_LIMITS", "{}")))
+    if error:
+        session.send(Ready(False, error))
+        return
     serve(requests_fd, results_fd, session)
 
 

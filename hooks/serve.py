@@ -10,8 +10,13 @@ this hook removes the HTML (which makes MkDocs re-render the page) of
   page's own file);
 - the page with the claims index, whose inputs are every other page and theirs;
 - every page, when a file they all read changed (mkdocs.yml, a file under docs/ that is not
-  published, such as the glossary every page includes, this hook, or a watched file that is
-  no page's input, such as the engine), or a page came or went.
+  published, such as the glossary every page includes, this hook, the project's theme files
+  (overrides/, which this hook watches), or a watched file that is no page's input, such as
+  the engine), or a page came or went.
+
+MkDocs watches only docs/, mkdocs.yml and `watch:`; this hook also watches the folder of
+every file a page's run read (a data file, a module outside snippets/), so saving one
+rebuilds, under plain `mkdocs serve` too.
 
 MkDocs warns that a dirty build "will likely lead to inaccurate navigation": for the reasons
 above that one warning is dropped (only under `serve --dirty`); every other warning still
@@ -64,6 +69,9 @@ class Session:
     reading: tuple[dict, frozenset] = ({}, frozenset())  # the same, for the build under way
     written: tuple = ()  # the frozen records the build under way may write
     templates: dict = field(default_factory=dict)  # compiled theme templates (TemplateCache)
+    server: object = None  # MkDocs' LiveReloadServer, once on_serve has run
+    read: set = field(default_factory=set)  # the files the pages' last runs read (resolved)
+    watching: set = field(default_factory=set)  # folders this hook asked the server to watch
 
 
 SESSION = Session()
@@ -121,9 +129,34 @@ def on_env(env, config, files):
 
 
 def on_post_build(config):
+    read = read_by_runs()
     if SESSION.dirty:
         reads, pages = SESSION.reading
-        SESSION.seen = ({**reads, **_mtimes(SESSION.written)}, pages)
+        # Files a run read for the first time in this build (none had a record before): as they are now.
+        SESSION.seen = ({**_mtimes(read - reads.keys()), **reads, **_mtimes(SESSION.written)}, pages)
+    SESSION.read = read
+    watch_folders(config)
+
+
+def read_by_runs() -> set[Path]:
+    """Every project file the pages' last runs read (docexec's records of this process)."""
+    from docexec.cache import PageCache
+
+    return {(root / file).resolve() for (root, _), record in PageCache.memory.items() for file in record.modules}
+
+
+def watch_folders(config) -> None:
+    """Make MkDocs watch the folder of every file a page's run read that it does not watch
+    already (a data file, a module outside snippets/), so that saving one rebuilds."""
+    server = SESSION.server
+    if server is None:
+        return
+    covered = [Path(path) for path in [config.docs_dir, *config.watch, *server._watched_paths]
+               if str(path) not in SESSION.watching]
+    for folder in sorted({path.parent for path in SESSION.read}):
+        if str(folder) not in SESSION.watching and not any(folder == c or c in folder.parents for c in covered):
+            server.watch(str(folder), recursive=False)
+            SESSION.watching.add(str(folder))
 
 
 class TemplateCache(BytecodeCache):
@@ -156,13 +189,22 @@ def page_inputs(pages, config) -> tuple[dict, tuple]:
             tuple(cache.store.path(file.src_uri).resolve() for file in pages if file.src_uri in found))
 
 
+def theme_folders(config) -> list[str]:
+    """The theme's folders inside the project (custom_dir: overrides/), resolved; not the
+    installed theme's own (Material's 14,000 files, which `--watch-theme` would poll)."""
+    project = Path(config.config_file_path or ".").resolve().parent
+    return [str(Path(folder).resolve()) for folder in config.theme.dirs
+            if Path(folder).resolve() == project or project in Path(folder).resolve().parents]
+
+
 def shared_inputs(files, config, page_inputs: set) -> list[Path]:
-    """What every page reads: the config, unpublished files under docs/, the hooks, and every
-    watched file that is no page's input (`page_inputs`, resolved); resolved."""
+    """What every page reads: the config, unpublished files under docs/, the hooks, the
+    project's theme files, and every watched file that is no page's input (`page_inputs`,
+    resolved); resolved."""
     shared = [Path(config.config_file_path)] if config.config_file_path else []
     shared += [Path(file.abs_src_path) for file in files if file.inclusion.is_excluded() and file.abs_src_path]
     shared += [Path(hook.__file__) for hook in config.hooks.values() if getattr(hook, "__file__", None)]
-    for watched in config.watch:
+    for watched in [*config.watch, *theme_folders(config)]:
         if os.path.isfile(watched):
             shared.append(Path(watched))
         for folder, _, names in os.walk(watched):
@@ -251,6 +293,10 @@ def on_serve(server, config, builder):
     server.set_app(answer)
     _poll_every(server, POLL_SECONDS)
     server._docexec_guarded = True
+    SESSION.server = server
+    for folder in theme_folders(config):  # probe 29: an edit of overrides/ rebuilt nothing
+        server.watch(folder)
+    watch_folders(config)
     return server
 
 

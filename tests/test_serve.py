@@ -133,14 +133,18 @@ def _alive(process: psutil.Process) -> bool:
 
 
 def test_a_dirty_serve_re_renders_what_an_edit_changes_and_keeps_the_claims_index(tmp_path):
-    """`make serve` runs `mkdocs serve --dirty`: a page is re-rendered when a module its run
-    loaded changes (not only its own text), the claims index whenever any page changes, every
-    page when mkdocs.yml changes; pages nothing touched are left alone; and strict mode still
-    fails on a real warning, also after a save to another page."""
+    """`make serve` runs `mkdocs serve --dirty`: a page is re-rendered when a module or a data
+    file its run read changes (not only its own text; a data file in a folder MkDocs does not
+    watch too), the claims index whenever any page changes, every page when mkdocs.yml
+    changes; pages nothing touched are left alone; and strict mode still fails on a real
+    warning, also after a save to another page."""
     (tmp_path / "snippets").mkdir()
     (tmp_path / "snippets" / "__init__.py").write_text("")
     (tmp_path / "snippets" / "helper.py").write_text('WORD = "alpha"\n')
-    (tmp_path / "snippets" / "a.py").write_text(section("from snippets.helper import WORD\nprint(WORD)"))
+    (tmp_path / "snippets" / "a.py").write_text(section(
+        'from snippets.helper import WORD\nprint(WORD)\nprint(open("data/word.txt").read())'))
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "word.txt").write_text("gamma")  # read by a.py, in no watched folder
     (tmp_path / "snippets" / "b.py").write_text(section("True"))
     (tmp_path / "docs").mkdir()
     (tmp_path / "docs" / "index.md").write_text('# Home\n\n```python exec\n--8<-- "snippets/a.py:x"\n```\n')
@@ -183,6 +187,10 @@ def test_a_dirty_serve_re_renders_what_an_edit_changes_and_keeps_the_claims_inde
         wait_for(url, "beta")
         assert rendered(seen) == (" 2 of 3 pages: index.md (snippets/helper.py changed); "
                                   "claims.md (snippets/helper.py changed)")
+        seen = len((tmp_path / "serve.log").read_text())
+        (tmp_path / "data" / "word.txt").write_text("delta")  # probe 31: a data file the run read
+        wait_for(url, "delta")
+        assert rendered(seen) == " 2 of 3 pages: index.md (data/word.txt changed); claims.md (data/word.txt changed)"
         seen = len((tmp_path / "serve.log").read_text())
         (tmp_path / "docs" / "other.md").write_text(claim.format("Second wording."))
         wait_for(f"{url}claims/", "Second wording.")
@@ -266,3 +274,24 @@ def test_the_dirty_rebuild_compares_with_the_last_good_build_as_it_began(tmp_pat
     assert build(good=False).startswith("Re-rendering 3 of 3 pages: index.md (a page was added or removed)")
     assert build().startswith("Re-rendering 3 of 3 pages: index.md (a page was added or removed)")
     assert build() == "Re-rendering 0 of 3 pages: none"
+
+
+def test_the_themes_own_files_are_inputs_of_every_page(tmp_path, monkeypatch):
+    """Probe 29: an edit of overrides/ (the theme's custom_dir) rebuilt nothing, then only the
+    page the next save touched. The project's theme folders are watched by the hook (not
+    --watch-theme: Material's own 14,000 files would be polled ten times a second) and each of
+    their files is an input of every page."""
+    from mkdocs.config import load_config
+    from mkdocs.structure.files import get_files
+
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "index.md").write_text("# index\n")
+    (tmp_path / "overrides").mkdir()
+    (tmp_path / "overrides" / "main.html").write_text('{% extends "base.html" %}\n')
+    (tmp_path / "mkdocs.yml").write_text("site_name: s\ntheme:\n  name: material\n  custom_dir: overrides\n")
+    monkeypatch.chdir(tmp_path)
+    hook = load(REPO / "hooks" / "serve.py")
+    config = load_config(str(tmp_path / "mkdocs.yml"))
+    shared = hook.shared_inputs(get_files(config), config, set())
+    assert (tmp_path / "overrides" / "main.html").resolve() in shared
+    assert hook.theme_folders(config) == [str((tmp_path / "overrides").resolve())]

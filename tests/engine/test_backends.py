@@ -15,7 +15,7 @@ import os
 import pytest
 
 from docexec import DocexecError, pool
-from docexec.backends import BACKENDS, Backend
+from docexec.backends import BACKENDS, Backend, library_versions
 from docexec.pool import POOL
 from helpers import section
 
@@ -223,3 +223,27 @@ def test_a_backend_version_change_reexecutes_and_a_frozen_page_starts_nothing(pr
                                              {"NumPy": ("numpy",), "Keras": ("keras",)}, ()))
     tabbed(project, fake, page)  # one backend's library versions changed: the page runs again
     assert sorted((project.root / "runs.txt").read_text().split()) == ["one", "one", "two", "two"]
+
+
+def test_the_default_worker_runs_tensorflow_whatever_the_shell_says_and_its_stamp_names_the_kernels(
+        project, monkeypatch):
+    """Probe 65: a backend chosen in the writer's shell (KERAS_BACKEND=jax, DOCEXEC_XLA=1) does not
+    reach the default worker; its kernel path, which the CI matrix sets on purpose, is inherited,
+    and the page's stamp names it."""
+    monkeypatch.setenv("KERAS_BACKEND", "jax")
+    monkeypatch.setenv("DOCEXEC_XLA", "1")
+    monkeypatch.setenv("TF_ENABLE_ONEDNN_OPTS", "0")
+    project.write("snippets/s.py", section("x", """
+        import os
+        import keras
+        print("backend:", keras.backend.backend(), os.environ.get("DOCEXEC_XLA"))
+    """))
+    POOL.shutdown()  # fork servers started with the environment of earlier tests
+    try:
+        html = project.render(project.fence("x"))
+    finally:
+        POOL.shutdown()
+    assert "backend: tensorflow None" in html
+    assert f"TensorFlow {library_versions()['TensorFlow']} (Eigen kernels)" in html
+    record = json.loads((project.root / "frozen" / "p.json").read_text())
+    assert record["versions"]["TensorFlow kernels"] == "Eigen"

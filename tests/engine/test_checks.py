@@ -152,3 +152,38 @@ def test_over_keys_are_text_in_the_box(project):
                                    "lambda **kw: True)\n# --8<-- [end:x]\n")
     html = project.render(project.fence("x", 'claim="Keys are shown as text."'))
     assert "<svg onload" not in html and "&lt;svg onload=alert(9)&gt; 1, 2" in html
+
+
+@pytest.mark.parametrize("ending", [
+    "Checked(1000000, {'kernel': ('1', '2', '3')}, (), 0)",
+    "Mine(1, {}, (), 0)",  # a subclass whose to_json claims more than ran
+    "dataclasses.replace(over(grid(k=[1, 2]), lambda k: True), count=7)",  # a copy, altered
+], ids=["typed", "subclass", "altered copy"])
+def test_a_scope_comes_only_from_over(project, ending):
+    """Probe 19: a Checked typed by hand, or of a subclass, verified no scope that ran."""
+    project.write("snippets/s.py", f"""
+        # --8<-- [start:x]
+        import dataclasses
+        from docexec.checks import Checked, grid, over
+
+        class Mine(Checked):
+            def to_json(self):
+                return {{"count": 7, "axes": {{}}, "failures": [], "failed": 0}}
+
+        {ending}
+        # --8<-- [end:x]
+    """)
+    with pytest.raises(DocexecError, match=r"claim .*ended in (Checked|Mine)"):
+        project.render(project.fence("x", 'claim="Checked a million."'))
+
+
+@pytest.mark.parametrize("ending", [
+    "over(grid(a=[1, 2]), lambda a: a == 1)\nTrue",  # a false over() discarded
+    "over(grid(a=[1, 2]), lambda a: True) or over(grid(b=[1, 2]), lambda b: False)",  # the second never ran
+], ids=["discarded", "or"])
+def test_a_claim_ends_in_its_one_over(project, ending):
+    """Probe 18: "One equals two." was verified, its failing over() dropped silently."""
+    project.write("snippets/s.py", "# --8<-- [start:x]\nfrom docexec.checks import grid, over\n"
+                  f"{ending}\n# --8<-- [end:x]\n")
+    with pytest.raises(DocexecError, match=r"(after \d|with \d) over\(\) calls"):
+        project.render(project.fence("x", 'claim="One equals two."'))

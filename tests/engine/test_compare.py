@@ -59,6 +59,47 @@ def test_integers_words_and_names_must_match_exactly(frozen, executed):
     assert compare.text_mismatch(frozen, executed) is not None
 
 
+@pytest.mark.parametrize(
+    "frozen, executed",
+    [
+        ("accuracy 0.5", "accuracy 0.6"),  # probe 42: one unit of a one-digit number is 20 %
+        ("[1. 2.]", "[2. 3.]"),
+        ("1e+03", "2e+03"),
+        ("0.0407", "0.0408"),  # three significant digits: 0.25 %
+        ("0.0000", "0.0001"),  # zero is not round-off of a non-zero value
+    ],
+)
+def test_a_changed_digit_of_a_short_number_is_drift(frozen, executed):
+    assert compare.text_mismatch(frozen, executed) is not None
+
+
+def test_the_site_prints_no_number_whose_change_the_rule_cannot_see():
+    """Probe 42: in every frozen output and value of the site, a change of one unit in a
+    number's last digit fails the check, unless that unit is at most 0.1 % of the number
+    (round-off moving the last of four or more significant digits)."""
+    from helpers import REPO
+
+    def texts(result):
+        if "backends" in result:
+            return [text for run in result["backends"].values() for text in texts(run)]
+        if "expression" in result:
+            return [result["value"]]
+        return [*result["output"], *(result["value"] or []), result["error"] or ""]
+
+    unseen = []
+    for file in sorted((REPO / "frozen").glob("*.json")):
+        for result in json.loads(file.read_text())["results"]:
+            for text in texts(result):
+                for number in (match.group() for match in compare.NUMBER.finditer(text)):
+                    if compare.is_integer(number):
+                        continue
+                    value, unit = Decimal(number), compare.last_digit_unit(number)
+                    changed = str(value + unit if value >= 0 else value - unit)
+                    if compare.numbers_match(number, changed) and unit > abs(value) * Decimal("0.001"):
+                        unseen.append(f"{file.name}: {number} -> {changed}")
+    assert not unseen
+
+
 def test_one_unit_in_the_last_digit_of_the_coarser_number():
     assert compare.last_digit_unit("0.250") == compare.last_digit_unit("1.5e-02") == Decimal("0.001")
     assert compare.numbers_match("160.23898", "160.238988")  # matplotlib drops a trailing 0
@@ -94,10 +135,11 @@ line, = axes.plot([0, 1, 2], values)
 
 
 @pytest.fixture
-def numbers(project):
+def numbers(project, tmp_path_factory):
     """A page printing and plotting numbers read from a data file, which a test can nudge
-    without changing the page's key (as a different kernel path would)."""
-    data = project.root / "values.txt"
+    without changing the page's key or inputs (as a different kernel path would): it is
+    outside the project, so the run does not list it."""
+    data = tmp_path_factory.mktemp("outside") / "values.txt"
     data.write_text("0.25 1.5 -2.25")
     setup = f"# --8<-- [start:setup]\nSOURCE = {str(data)!r}\n# --8<-- [end:setup]\n"
     project.write("snippets/s.py", setup + NUMBERS)

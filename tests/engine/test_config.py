@@ -38,3 +38,12 @@ def test_without_mkdocs_the_nav_is_still_read(monkeypatch):
     monkeypatch.setitem(sys.modules, "mkdocs.utils.yaml", None)  # as if MkDocs were not installed
     config = load_mkdocs_config(REPO)
     assert nav_pages(config)[0] == "index.md" and base_path(config) == "/keras-padding-backprop/"
+
+
+def test_no_plugin_writes_a_cache_into_the_project_tree():
+    """Probe 69: mkdocs-jupyter's cache (.cache/ under the tree, on by default) made a build of
+    a read-only checkout fail; docexec itself writes nothing in auto mode."""
+    config = load_mkdocs_config(REPO)
+    jupyter = next(plugin["mkdocs-jupyter"] for plugin in config["plugins"]
+                   if isinstance(plugin, dict) and "mkdocs-jupyter" in plugin)
+    assert jupyter.get("cache") is False

@@ -9,6 +9,7 @@ import pytest
 from docexec.errors import PageFailed
 from docexec.execution import check_claim, combine, decide, decide_value, refuse_address
 from docexec.model import Block, BlockOptions, BlockRecord, BlockResult, InlineValue, ValueRecord
+from docexec.pool import Limits
 from docexec.protocol import BlockAnswer, Raised, Truth, ValueAnswer
 from docexec.sections import Section
 
@@ -60,21 +61,21 @@ def test_a_claim_holds_only_when_its_check_ends_in_true():
     claim = block(claim="One is one.")
     check_claim(claim, Truth(truth=True), "")
     with pytest.raises(PageFailed, match='claim is false: "One is one."\n  its check ends at snippets/s.py:5'):
-        decide(claim, BlockAnswer(), LIMIT, truth=Truth(truth=False))
+        decide(claim, BlockAnswer(truth=Truth(truth=False)), LIMIT)
     with pytest.raises(PageFailed, match=r"True or False, or in docexec.checks.over\(...\); it ended in int"):
-        decide(claim, BlockAnswer(), LIMIT, truth=Truth(value_type="int"))
+        decide(claim, BlockAnswer(truth=Truth(value_type="int")), LIMIT)
 
 
 def test_a_claim_over_configurations_stores_its_scope_or_names_where_it_failed():
     claim = block(claim="Always.")
     checked = {"count": 4, "axes": {"k": ["1", "2"]}, "failures": [], "failed": 0}
-    result = decide(claim, BlockAnswer(), LIMIT, truth=Truth(checked=checked))
+    result = decide(claim, BlockAnswer(truth=Truth(checked=checked)), LIMIT)
     assert result.scope == {"count": 4, "axes": {"k": ["1", "2"]}} and result.to_json()["scope"] == result.scope
-    assert decide(claim, BlockAnswer(), LIMIT, truth=Truth(True)).to_json()["scope"] is None  # one example: null
+    assert decide(claim, BlockAnswer(truth=Truth(True)), LIMIT).to_json()["scope"] is None  # one example: null
     with pytest.raises(PageFailed, match="false on 1 of 4 configurations on x(.|\n)*    k=2"):
-        decide(claim, BlockAnswer(), LIMIT, " on x", Truth(checked={**checked, "failed": 1, "failures": ["k=2"]}))
+        decide(claim, BlockAnswer(truth=Truth(checked={**checked, "failed": 1, "failures": ["k=2"]})), LIMIT, " on x")
     with pytest.raises(PageFailed, match="ran over no configurations"):
-        decide(claim, BlockAnswer(), LIMIT, truth=Truth(checked={**checked, "count": 0}))
+        decide(claim, BlockAnswer(truth=Truth(checked={**checked, "count": 0})), LIMIT)
 
 
 def test_an_address_is_refused_wherever_it_shows():
@@ -101,7 +102,7 @@ def test_an_inline_value_gets_a_blocks_thread_and_size_checks():
 def test_a_memory_error_names_the_pages_memory_limit():
     answer = BlockAnswer(raised=raised("MemoryError", "MemoryError: "))
     with pytest.raises(PageFailed, match=r"ran out of memory at snippets/s.py:5: the page's memory limit is 300 MB"):
-        decide(block(), answer, LIMIT, memory_limit=300)
+        decide(block(), answer, LIMIT, limits=Limits(300, 64))
 
 
 def test_results_are_stored_per_worker_that_ran_them():

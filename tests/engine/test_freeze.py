@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import json
 
-from docexec import freeze
+import pytest
+
+from docexec import DocexecError, freeze
+from helpers import section
 
 
 def test_the_frozen_record_keeps_its_format(counted, project):
@@ -53,3 +56,49 @@ def test_the_key_does_not_read_imports_the_run_tells_the_modules(counted, projec
     assert after["modules"]["snippets/helper.py"] != before["modules"]["snippets/helper.py"]
 
 
+
+
+def test_the_mode_is_read_strictly(monkeypatch, project):
+    """Probe 66: " Refresh " was accepted, CI=on silently meant a local build, and a misspelt
+    mode was wrapped by MkDocs as an extension that failed to load."""
+    for name, value in (("DOCEXEC_MODE", " Refresh "), ("DOCEXEC_MODE", "chek"), ("CI", "on")):
+        with monkeypatch.context() as patch:
+            patch.setenv(name, value)
+            with pytest.raises(DocexecError, match=f"{name}={value!r}"):
+                freeze.mode_from_environment()
+    for value, mode in (("false", "auto"), ("0", "auto"), ("1", "check"), ("TRUE", "check")):
+        monkeypatch.setenv("CI", value)
+        assert freeze.mode_from_environment() == mode
+    monkeypatch.setenv("DOCEXEC_MODE", "chek")
+    converter = project.markdown("p.md", mode="")  # the extension loads; the page names the mistake
+    with pytest.raises(DocexecError, match=r"docs/p.md: DOCEXEC_MODE='chek' is not a mode"):
+        converter.convert("`{py} 1`\n")
+
+
+def test_a_frozen_path_that_is_a_directory_fails_with_the_docexec_message(project):
+    """Probe 39: a raw IsADirectoryError traceback, not the one message shape."""
+    (project.root / "frozen" / "p.json").mkdir(parents=True)
+    project.write("snippets/s.py", section("x", 'print("hi")'))
+    with pytest.raises(DocexecError, match=r"docs/p.md: cannot write .*frozen/p.json"):
+        project.render(project.fence("x"))
+    with pytest.raises(DocexecError, match=r"frozen/p.json is not a file"):
+        project.render(project.fence("x"), mode="check")
+
+
+def test_a_temporary_file_a_killed_build_left_is_removed_by_the_next_save(project):
+    """Probe 37: `.p.json.PID.tmp` of a build killed while saving stayed for good."""
+    project.write("snippets/s.py", section("x", 'print("hi")'))
+    stale = project.root / "frozen" / ".p.json.999999999.tmp"  # no process has that pid
+    stale.parent.mkdir()
+    stale.write_text("{")
+    project.render(project.fence("x"))
+    assert not stale.exists() and (project.root / "frozen" / "p.json").is_file()
+
+
+def test_check_mode_names_a_frozen_record_whose_page_is_gone(counted, project):
+    """Probe 43: frozen/gone.json, left by a deleted page, was ignored even in check mode."""
+    page, _ = counted
+    project.render(page)
+    (project.root / "frozen" / "gone.json").write_text((project.root / "frozen" / "p.json").read_text())
+    with pytest.raises(DocexecError, match=r"frozen/gone.json is the record of docs/gone.md, which does not exist"):
+        project.render(page, mode="check")

@@ -100,28 +100,6 @@ def test_a_numpy_boolean_is_a_claims_truth(project):
     assert "Verified" in project.render(project.fence("x", 'claim="NumPy says so."'))
 
 
-FORGE = """
-    import sys
-    from docexec.protocol import BlockAnswer, Truth
-    frame = sys._getframe()
-    while frame is not None and "session" not in frame.f_locals:
-        frame = frame.f_back
-    session, nonce = frame.f_locals["session"], frame.f_locals.get("nonce")
-    # the strongest forgery: this request's own nonce, a block answer and a true verdict
-    session.send(BlockAnswer(value="True"), nonce)
-    session.send(Truth(True, None, "bool"), nonce)
-    2 + 2 == 5
-"""
-
-
-@pytest.mark.parametrize("mode", ["auto", "refresh"])
-def test_a_section_that_forges_its_claims_truth_on_the_result_channel_is_caught(project, mode):
-    project.write("snippets/s.py", section("x", FORGE))
-    page = project.fence("x", 'claim="Two plus two is five."')
-    with pytest.raises(DocexecError, match=r"section 'x'\): .*(result channel|claim is false)"):
-        project.render(page, mode=mode)
-
-
 # ----------------------------------------------------------------------------- displayed code that lies
 
 

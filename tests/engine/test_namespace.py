@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from docexec import DocexecError
+from helpers import section
 
 
 def test_prints_inside_imported_functions_and_warnings_are_captured(project):
@@ -163,3 +164,17 @@ cells.set_ylim(0, 2)
     assert texts["x0"] == "#000000" and texts["y0"] == light  # ...text on a coloured cell keeps its colour
     assert np.mean(to_rgb(texts["0"])) > 0.5  # ...and its text turns light
     assert to_hex(heat.xaxis.get_ticklabels()[0].get_color()) == light
+
+
+def test_a_subprocess_left_running_does_not_put_its_pid_in_the_output(project):
+    """Probe 63: Python hides ResourceWarnings by default; shown, they print a pid (or a file
+    name) that changes on every run, and the check build fails on '2860' vs '2868'."""
+    project.write("snippets/s.py", section("x", """
+        import subprocess
+        p = subprocess.Popen(["sleep", "5"])
+        del p
+        open("snippets/s.py").read()
+        print("done")
+    """))
+    html = project.render(project.fence("x"))
+    assert "done" in html and "ResourceWarning" not in html

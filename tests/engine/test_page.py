@@ -40,8 +40,16 @@ def test_one_scan_gives_blocks_with_their_sections_and_values_with_their_spans(p
         ('Text.\n\n```python exec\n--8<-- "snippets/s.py"\n```\n', ":3: .*names no section"),
         ('```python exec\n--8<-- "snippets/s.py:my section"\n```\n', ":1: .*names the section 'my section'"),
         ('```python exec\n--8<-- "snippets/s.py:ünïcode"\n```\n', ":1: .*names the section 'ünïcode'"),
-        ("Prose.\n\n--8<--\n", ":3: an include line in prose"),
-        ('Prose.\n--8<-- "snippets/s.py:a"\n', ":2: an include line in prose"),
+        ("Prose.\n\n--8<--\n", ":3: an include line outside a `python exec` fence"),
+        ('Prose.\n--8<-- "snippets/s.py:a"\n', ":2: an include line outside a `python exec` fence"),
+        # Probes 48, 49: pymdownx.snippets expands -+8<-+ lines anywhere: the page showed code that never ran.
+        ('```python\n--8<-- "snippets/s.py:a"\n```\n', ":2: an include line outside a `python exec` fence"),
+        ('~~~\n--8<-- "snippets/s.py:a"\n~~~\n', ":2: an include line outside a `python exec` fence"),
+        ('Prose.\n-8<- "snippets/s.py"\n', ":2: an include line outside a `python exec` fence"),
+        ("Prose.\n  ---8<--- 'snippets/s.py'\n", ":2: an include line outside a `python exec` fence"),
+        # Probe 50: a page includes sections of the project's modules only.
+        ('```python exec\n--8<-- "docs/notes.md:a"\n```\n', ":1: .*includes sections of snippets/\\*.py only"),
+        ('```python exec\n--8<-- "snippets/data.txt:a"\n```\n', ":1: .*includes sections of snippets/\\*.py only"),
         # A malformed inline value used to be shown as code, never run.
         ("Prose `{py}` here.\n", ":1:7: an inline value is written"),
         ("Prose `{py} 1` and `{py}x`.\n", ":1:20: an inline value is written"),
@@ -61,7 +69,9 @@ def test_a_section_file_mistake_names_the_page_line_and_the_file_line(project):
 
 
 def test_fences_that_do_not_execute_are_left_alone(project):
-    html = project.render('````markdown\n```python exec\n--8<-- "nothing.py:x"\n```\n`{py} 1/0`\n````\n')
+    """Apart from an unescaped include line, which pymdownx.snippets would expand: a page shows
+    the syntax with pymdownx's escape, `;--8<--`."""
+    html = project.render('````markdown\n```python exec\n;--8<-- "nothing.py:x"\n```\n`{py} 1/0`\n````\n')
     assert "nothing.py:x" in html and "{py} 1/0" in html
 
 
@@ -93,8 +103,8 @@ def test_claims_need_ids_of_their_own(project, claims, message):
         ("timeout=1e9", r"timeout must be a number of seconds between 0 and 86400, got '1e9'"),
         ("timeout=-1", r"timeout must be a number of seconds between 0 and 86400, got '-1'"),
         ("timeout=nan", r"timeout must be a number of seconds between 0 and 86400, got 'nan'"),
-        ("memory=0", r"memory must be a number of MB between 64 and 1048576, got '0'"),
-        ("memory=lots", r"memory must be a number of MB between 64 and 1048576, got 'lots'"),
+        ("memory=0", r"memory must be a number of MB between 256 and 1048576, got '0'"),
+        ("memory=lots", r"memory must be a number of MB between 256 and 1048576, got 'lots'"),
         ("processes=0", r"processes must be a whole number between 1 and 4096, got '0'"),
         ("processes=2.5", r"processes must be a whole number between 1 and 4096, got '2.5'"),
     ],

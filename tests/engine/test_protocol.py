@@ -14,9 +14,7 @@ from docexec.protocol import (
     Raised,
     Ready,
     Truth,
-    TruthRequest,
     decode,
-    decode_with_nonce,
     encode,
     project_code,
     project_file,
@@ -28,18 +26,13 @@ from docexec.protocol import (
     BlockRequest("print('é')", "snippets/s.py", 3),
     Ready(False, "ModuleNotFoundError: jax"),
     BlockAnswer(output="x\n", raised=Raised("ValueError", "ValueError: v", "snippets/s.py:4", "tb"), threads=["t"]),
+    BlockAnswer(truth=Truth(True, None, "bool")),
     Fatal(Raised("SystemExit", "SystemExit(0)", "snippets/s.py:2", "tb")),
 ])
 def test_every_message_reads_back_as_written_on_one_ascii_line(message):
     line = encode(message)
     assert line.endswith(b"\n") and line.count(b"\n") == 1 and line.isascii()
     assert decode(line) == message
-
-
-def test_a_nonce_travels_beside_the_message():
-    assert decode_with_nonce(encode(TruthRequest(), "n1")) == (TruthRequest(), "n1")
-    assert decode_with_nonce(encode(Truth(True, None, "bool"), "n2")) == (Truth(True, None, "bool"), "n2")
-    assert decode_with_nonce(encode(Truth()))[1] is None
 
 
 @pytest.mark.parametrize("line", [b"[]", b'{"kind": "Nonsense"}', b'{"kind": "Ready", "ready": true, "extra": 1}'])

@@ -200,8 +200,14 @@ def search_results(browser, site_server):
                     results.first.wait_for(state="attached", timeout=2_000)
                 except PlaywrightTimeoutError:
                     continue
-                page.wait_for_timeout(300)  # the list is redrawn as the last key's results arrive
-                hrefs = results.evaluate_all("links => links.map(a => a.getAttribute('href'))")
+                # Each key's results replace the last ones: read until two readings agree.
+                hrefs, previous = None, []
+                for _ in range(20):
+                    page.wait_for_timeout(250)
+                    hrefs = results.evaluate_all("links => links.map(a => a.getAttribute('href'))")
+                    if hrefs == previous:
+                        break
+                    previous = hrefs
                 if hrefs:
                     firsts[query] = hrefs[0].split("?")[0].split("#")[0].removeprefix(site_server.root)
                     break

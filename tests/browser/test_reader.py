@@ -47,9 +47,6 @@ SEARCHES = {
     "dilation": "strides-dilation-causal/",
     "XLA": "backends/",
 }
-NOT_YET_WRITTEN = {
-    "memory": "in-practice.md has no section on what padding costs in memory yet (another change adds it)",
-}
 
 report: dict = {}
 
@@ -217,11 +214,7 @@ def search_results(browser, site_server):
     return firsts
 
 
-@pytest.mark.parametrize("query", [
-    pytest.param(query, marks=pytest.mark.xfail(strict=True, reason=NOT_YET_WRITTEN[query]))
-    if query in NOT_YET_WRITTEN else query
-    for query in SEARCHES
-])
+@pytest.mark.parametrize("query", list(SEARCHES))
 def test_search_puts_the_page_that_explains_first(search_results, query):
     assert search_results[query] == SEARCHES[query]
 

@@ -19,7 +19,9 @@ axes.set_ylabel("x[0]")
 # --8<-- [end:figure]
 
 # --8<-- [start:claim]
-bool(np.all(np.diff(x, axis=1) > 0))
+kernel = np.array([1.0, 2.0, 0.0])
+bool(np.allclose(np.convolve(x[0], kernel), np.correlate(x[0], kernel[::-1], "full"))
+     and not np.allclose(np.convolve(x[0], kernel), np.correlate(x[0], kernel, "full")))
 # --8<-- [end:claim]
 
 # --8<-- [start:expected_error]

@@ -103,7 +103,7 @@ over(grid(kernel_size=table["kernels"], stride=table["strides"], padding=table["
 # --8<-- [end:keras_claim]
 
 
-# --8<-- [start:counts_claim]
+# --8<-- [start:counts_1d]
 def drawn_counts_are_keras(size, kernel_size, stride, padding, dilation):
     """The counts the explorer draws for one layer, against Keras's input gradient of a kernel of ones."""
     counts = np.array(table_layer(size, kernel_size, stride, padding, dilation)[3:])
@@ -121,11 +121,10 @@ def drawn(size, kernel_size, stride, padding, dilation):
 sample = [layer for layer in grid(size=(1, 4, 7, 16), kernel_size=(1, 2, 4, 7), stride=range(1, 5),
                                   padding=table["paddings"], dilation=(1, 2, 4))
           if drawn(**layer)]
-over(sample, drawn_counts_are_keras)
-# --8<-- [end:counts_claim]
+# --8<-- [end:counts_1d]
 
 
-# --8<-- [start:outer_product_claim]
+# --8<-- [start:counts_claim]
 def counts_2d(size, kernel_size, stride, padding, dilation):
     """conv.py's 2-D input gradient of ones through a square kernel of ones."""
     out = output_size(size, kernel_size, stride, padding, dilation)
@@ -149,5 +148,12 @@ def counts_are_outer_product(size, kernel_size, stride, padding, dilation):
 squares = [layer for layer in grid(size=table["sizes"], kernel_size=table["kernels"], stride=table["strides"],
                                    padding=table["paddings"], dilation=table["dilations"])
            if drawable_in_2d(**layer)]
-over(squares, counts_are_outer_product)
-# --8<-- [end:outer_product_claim]
+
+
+def count_holds(dimensions, **layer):
+    return drawn_counts_are_keras(**layer) if dimensions == 1 else counts_are_outer_product(**layer)
+
+
+over([{"dimensions": 1, **layer} for layer in sample] + [{"dimensions": 2, **layer} for layer in squares],
+     count_holds)
+# --8<-- [end:counts_claim]

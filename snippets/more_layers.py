@@ -171,7 +171,7 @@ depthwise_ops, depthwise_calls = traces["DepthwiseConv2D"]
 # --8<-- [end:traced_claim]
 
 
-# --8<-- [start:grouped_claim]
+# --8<-- [start:grouped]
 def grouped_is_per_group(kernel, stride, padding):
     """Conv2D(groups=2) on 4 channels: its gradients against two Conv2D layers, one per group."""
     x, weights = random((1, 7, 7, 4)), random((kernel, kernel, 2, 6))
@@ -185,12 +185,10 @@ def grouped_is_per_group(kernel, stride, padding):
     return (close(dx, np.concatenate([part[0] for part in parts], -1))
             and close(dkernel, np.concatenate([part[1] for part in parts], -1)))
 
-
-over(grid(kernel=range(1, 5), stride=(1, 2), padding=("same", "valid")), grouped_is_per_group)
-# --8<-- [end:grouped_claim]
+# --8<-- [end:grouped]
 
 
-# --8<-- [start:depthwise_claim]
+# --8<-- [start:per_group_claim]
 def depthwise_is_per_channel(kernel, stride, size):
     """DepthwiseConv2D(padding="same") on 3 channels: its gradients against one Conv2D per channel."""
     x, weights = random((1, size, size, 3)), random((kernel, kernel, 3, 1))
@@ -205,8 +203,14 @@ def depthwise_is_per_channel(kernel, stride, size):
             and close(dkernel, np.concatenate([part[1] for part in parts], -2)))
 
 
-over(grid(kernel=range(1, 5), stride=(1, 2), size=(7, 8)), depthwise_is_per_channel)
-# --8<-- [end:depthwise_claim]
+def per_group(layer, **configuration):
+    check = grouped_is_per_group if layer == "Conv2D(groups=2)" else depthwise_is_per_channel
+    return check(**configuration)
+
+
+over([{"layer": "Conv2D(groups=2)", **c} for c in grid(kernel=range(1, 5), stride=(1, 2), padding=("same", "valid"))]
+     + [{"layer": "DepthwiseConv2D", **c} for c in grid(kernel=range(1, 5), stride=(1, 2), size=(7, 8))], per_group)
+# --8<-- [end:per_group_claim]
 
 
 # --8<-- [start:padded_terms_claim]

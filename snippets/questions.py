@@ -52,12 +52,10 @@ reach = {name: (int(counts[0, 0, 0, 0]), int(counts[0, 0, 4, 0]), int(counts[0, 
 # Causal padding: zeros before the input for a kernel of 3 at dilation 2.
 causal_zeros = causal_padding(3, 2)[0]
 
-
 def transposed_size(size, output_padding):
     """Keras's Conv2DTranspose(1, 3, strides=2, padding='same') output height for a `size` input."""
     layer = keras.layers.Conv2DTranspose(1, 3, strides=2, padding="same", output_padding=output_padding)
     return layer.compute_output_shape((None, size, size, 1))[1]
-
 
 transposed_0, transposed_none = transposed_size(13, 0), transposed_size(13, None)
 # Two input sizes that a stride-2 "same" Conv2D maps to one output size.
@@ -78,7 +76,6 @@ fit_model.compile(optimizer="sgd", loss="mse")
 fit_jit_here = fit_model.jit_compile
 # --8<-- [end:numbers]
 
-
 # --8<-- [start:sources]
 READ_MARKER = "read, not run"  # an answer about what cannot run here says it was read
 MAX_WORDS = 120
@@ -87,11 +84,9 @@ PAGE = Path("docs/questions.md")
 HEADING = re.compile(r"^(#{2,3}) (.+?)\s*$")
 LINK_TARGET = re.compile(r"\]\(([^)\s]+)\)")
 
-
 def load_sources(path=SOURCES):
     """The collected questions and the topics they are grouped under."""
     return yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-
 
 def answers(markdown):
     """{H3 heading text: (its H2 heading text, the Markdown under it up to the next heading)}."""
@@ -110,11 +105,9 @@ def answers(markdown):
             lines.append(line)
     return found
 
-
 def claim_links(answer):
     """The link targets in an answer that point at a claim's anchor."""
     return [target for target in LINK_TARGET.findall(answer) if "#claim-" in target]
-
 
 def problems(markdown, sources):
     """What is wrong between the page and the collected questions (an empty list: nothing)."""
@@ -137,12 +130,53 @@ def problems(markdown, sources):
             wrong.append(f"{entry['id']}: does not link its source {entry['url']}")
     return wrong
 
-
 found_problems = problems(PAGE.read_text(encoding="utf-8"), load_sources())
 if found_problems:
     raise ValueError("docs/questions.md and data/questions.yml disagree:\n" + "\n".join(found_problems))
 # --8<-- [end:sources]
 
+# --8<-- [start:torch_setup]
+# The build runs this section and the two after it in a worker of their own, on the PyTorch backend.
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+from docexec.checks import grid, over  # noqa: E402, F811
+
+def pytorch_conv2d(x, kernel, stride, padding):
+    """torch.nn.functional.conv2d on NHWC input and an HWIO kernel, returned NHWC."""
+    y = torch.nn.functional.conv2d(torch.from_numpy(x.transpose(0, 3, 1, 2)),
+                                   torch.from_numpy(kernel.transpose(3, 2, 0, 1)), stride=stride, padding=padding)
+    return y.numpy().transpose(0, 2, 3, 1)
+
+def keras_same(x, kernel, stride):
+    return keras.ops.convert_to_numpy(keras.ops.conv(x, kernel, strides=stride, padding="same"))
+# --8<-- [end:torch_setup]
+
+# --8<-- [start:torch_padding_claim]
+def symmetric_padding_is_same_exactly_when_parities_match(size, kernel_size):
+    """PyTorch's padding=(k - 1) // 2 at stride 2 against Keras's "same": equal iff the input size
+    and the kernel size are both odd or both even."""
+    seeded = np.random.default_rng([size, kernel_size])
+    x = seeded.normal(size=(1, size, size, 1)).astype("float32")
+    kernel = seeded.normal(size=(kernel_size, kernel_size, 1, 1)).astype("float32")
+    ours, theirs = keras_same(x, kernel, 2), pytorch_conv2d(x, kernel, 2, (kernel_size - 1) // 2)
+    equal = ours.shape == theirs.shape and np.allclose(ours, theirs, atol=1e-5)
+    return bool(equal == (size % 2 == kernel_size % 2))
+
+over(grid(size=range(5, 11), kernel_size=range(2, 6)), symmetric_padding_is_same_exactly_when_parities_match)
+# --8<-- [end:torch_padding_claim]
+
+# --8<-- [start:torch_refuses_claim]
+def pytorch_refuses_same_at_stride_2():
+    try:
+        torch.nn.Conv2d(1, 1, 3, stride=2, padding="same")
+    except ValueError:
+        return True
+    return False
+
+pytorch_refuses_same_at_stride_2()
+# --8<-- [end:torch_refuses_claim]
 
 # --8<-- [start:unread_2d_claim]
 def read_positions(size, kernel_size, stride, padding):
@@ -150,7 +184,6 @@ def read_positions(size, kernel_size, stride, padding):
     before, _ = padding_amounts(size, kernel_size, stride, padding)
     windows = output_size(size, kernel_size, stride, padding)
     return {i * stride + tap - before for i in range(windows) for tap in range(kernel_size)} & set(range(size))
-
 
 def no_gradient_exactly_off_read_rows_and_columns(kernel_size, stride, padding, height=7, width=8):
     """Keras's input gradient of a 2-D layer, random x, kernel and dy: zero exactly at the pixels
@@ -165,11 +198,9 @@ def no_gradient_exactly_off_read_rows_and_columns(kernel_size, stride, padding, 
     columns = np.isin(np.arange(width), sorted(read_positions(width, kernel_size, stride, padding)))
     return bool(np.array_equal(dx[0, :, :, 0] != 0, rows[:, None] & columns[None, :]))
 
-
 over(grid(kernel_size=range(1, 5), stride=(1, 2, 3), padding=("same", "valid")),
      no_gradient_exactly_off_read_rows_and_columns)
 # --8<-- [end:unread_2d_claim]
-
 
 # --8<-- [start:pre_padding]
 def random_conv1d(kernel_size, dilation, seeded, filters=1, channels=1):
@@ -180,85 +211,30 @@ def random_conv1d(kernel_size, dilation, seeded, filters=1, channels=1):
     layer.bias.assign(seeded.normal(size=(filters,)))
     return layer
 
-
 def run(layers, x):
     for layer in layers:
         x = layer(x)
     return np.asarray(x)
 
-
 sequences_rng = np.random.default_rng(7)
 short = sequences_rng.normal(size=(3, 1)).astype("float32")
 pre_padded = keras.utils.pad_sequences([sequences_rng.normal(size=(6, 1)), short], padding="pre", dtype="float32")
-
 
 def pre_padded_real_steps_as_alone(layers):
     """The short sequence's real steps (the last 3 of the pre-padded row) against it run alone."""
     return np.allclose(run(layers, pre_padded)[1, -len(short):], run(layers, short[None])[0], atol=1e-5)
 # --8<-- [end:pre_padding]
 
-
 # --8<-- [start:pre_padding_one_layer_claim]
 def one_layer_on_pre_padded(kernel_size, dilation):
     return bool(pre_padded_real_steps_as_alone(
         [random_conv1d(kernel_size, dilation, np.random.default_rng([kernel_size, dilation]))]))
 
-
 over(grid(kernel_size=range(1, 6), dilation=(1, 2)), one_layer_on_pre_padded)
 # --8<-- [end:pre_padding_one_layer_claim]
-
 
 # --8<-- [start:pre_padding_two_layers_claim]
 two_layers_rng = np.random.default_rng(11)
 two_layers = [random_conv1d(3, 1, two_layers_rng, filters=4), random_conv1d(3, 1, two_layers_rng, channels=4)]
 not pre_padded_real_steps_as_alone(two_layers)
 # --8<-- [end:pre_padding_two_layers_claim]
-
-
-# --8<-- [start:torch_setup]
-# The build runs this section and the two after it in a worker of their own, on the PyTorch backend.
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-
-from docexec.checks import grid, over  # noqa: E402
-
-
-def pytorch_conv2d(x, kernel, stride, padding):
-    """torch.nn.functional.conv2d on NHWC input and an HWIO kernel, returned NHWC."""
-    y = torch.nn.functional.conv2d(torch.from_numpy(x.transpose(0, 3, 1, 2)),
-                                   torch.from_numpy(kernel.transpose(3, 2, 0, 1)), stride=stride, padding=padding)
-    return y.numpy().transpose(0, 2, 3, 1)
-
-
-def keras_same(x, kernel, stride):
-    return keras.ops.convert_to_numpy(keras.ops.conv(x, kernel, strides=stride, padding="same"))
-# --8<-- [end:torch_setup]
-
-
-# --8<-- [start:torch_refuses_claim]
-def pytorch_refuses_same_at_stride_2():
-    try:
-        torch.nn.Conv2d(1, 1, 3, stride=2, padding="same")
-    except ValueError:
-        return True
-    return False
-
-
-pytorch_refuses_same_at_stride_2()
-# --8<-- [end:torch_refuses_claim]
-
-
-# --8<-- [start:torch_padding_claim]
-def symmetric_padding_is_same_exactly_on_odd_sizes(size, kernel_size):
-    """PyTorch's padding=(k - 1) // 2 at stride 2 against Keras's "same": equal iff the size is odd."""
-    seeded = np.random.default_rng([size, kernel_size])
-    x = seeded.normal(size=(1, size, size, 1)).astype("float32")
-    kernel = seeded.normal(size=(kernel_size, kernel_size, 1, 1)).astype("float32")
-    ours, theirs = keras_same(x, kernel, 2), pytorch_conv2d(x, kernel, 2, (kernel_size - 1) // 2)
-    equal = ours.shape == theirs.shape and np.allclose(ours, theirs, atol=1e-5)
-    return bool(equal == (size % 2 == 1))
-
-
-over(grid(size=range(5, 11), kernel_size=(3, 5)), symmetric_padding_is_same_exactly_on_odd_sizes)
-# --8<-- [end:torch_padding_claim]

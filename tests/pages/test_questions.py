@@ -213,10 +213,11 @@ def test_the_2d_rule_fails_on_a_wrong_rule():
     assert questions.no_gradient_exactly_off_read_rows_and_columns(1, 3, "valid")
 
 
-def test_pytorch_padding_matches_tensorflow_same_on_odd_sizes_only():
-    """Run here with Keras on TensorFlow: PyTorch's symmetric padding against TensorFlow itself."""
+def test_pytorch_padding_matches_tensorflow_same_exactly_when_size_and_kernel_parities_match():
+    """Run here with Keras on TensorFlow: PyTorch's symmetric padding against TensorFlow itself
+    (expert review of edition 4, W-B: even kernels match on even sizes, not odd ones)."""
     for size in range(5, 11):
-        for kernel_size in (3, 5):
-            assert questions.symmetric_padding_is_same_exactly_on_odd_sizes(size, kernel_size)
+        for kernel_size in range(2, 6):
+            assert questions.symmetric_padding_is_same_exactly_when_parities_match(size, kernel_size)
     assert questions.pytorch_refuses_same_at_stride_2()
 

@@ -37,7 +37,7 @@ def test_every_markdown_page_carries_a_version_stamp(built_site):
 
 def test_the_claims_page_lists_the_demo_claim(built_site):
     page = (built_site / "claims" / "index.html").read_text(encoding="utf-8")
-    assert 'href="../demo/#claim-each-row-of-x-rises-from-left-to-right"' in page
+    assert 'href="../demo/#claim-on-the-first-row-of-x-numpy-s-np-convolve-flips-its-kernel-i"' in page
 
 
 def demo_project(into: Path, strict: bool = True) -> Path:

@@ -13,7 +13,7 @@ import re
 
 from .backends import library_versions
 from .cache import PageCache
-from .config import load_mkdocs_config, reading_order
+from .config import load_mkdocs_config, nav_entries, reading_order
 from .errors import DocexecError
 from .page import claim_id, page_lines, parse_page
 from .render import Stash, plain, sentence_html, verified_on, versions_text
@@ -61,19 +61,9 @@ def nav_titles(config: dict) -> dict[str, str]:
     """Each page of the navigation -> its title there ("Home: index.md"); pages listed
     without a title are left out (their H1 is used)."""
     found: dict[str, str] = {}
-
-    def walk(entry) -> None:
-        if isinstance(entry, dict):
-            for title, value in entry.items():
-                if isinstance(value, str):
-                    found.setdefault(value, str(title))
-                else:
-                    walk(value)
-        elif isinstance(entry, list):
-            for value in entry:
-                walk(value)
-
-    walk(config.get("nav") or [])
+    for title, path in nav_entries(config):
+        if title is not None:
+            found.setdefault(path, title)
     return found
 
 

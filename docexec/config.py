@@ -36,23 +36,29 @@ def _plain_yaml(file: Path) -> dict:
     return yaml.load(file.read_text(encoding="utf-8"), Loader=Loader) or {}
 
 
-def nav_pages(config: dict) -> list[str]:
-    """The Markdown (and notebook) files of the navigation, in reading order."""
-    found: list[str] = []
+def nav_entries(config: dict) -> list[tuple[str | None, str]]:
+    """The Markdown (and notebook) files of the navigation in reading order, each with its title
+    there ("Home: index.md"; None for a page listed without one)."""
+    found: list[tuple[str | None, str]] = []
 
-    def walk(entry) -> None:
+    def walk(entry, title: str | None = None) -> None:
         if isinstance(entry, str):
             if "://" not in entry:
-                found.append(entry)
+                found.append((title, entry))
         elif isinstance(entry, dict):
-            for value in entry.values():
-                walk(value)
+            for key, value in entry.items():
+                walk(value, str(key))
         elif isinstance(entry, list):
             for value in entry:
                 walk(value)
 
     walk(config.get("nav") or [])
     return found
+
+
+def nav_pages(config: dict) -> list[str]:
+    """The Markdown (and notebook) files of the navigation, in reading order."""
+    return [path for _, path in nav_entries(config)]
 
 
 def reading_order(root: Path, docs: Path) -> list[str]:

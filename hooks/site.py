@@ -16,6 +16,9 @@
   `src`. The build's figures are `data:` URIs, so a link holding a second copy would double each
   page's weight: the link is left without an `href`, and `assets/site.js` points it at the
   image's own `src` when the page loads.
+- **Page dates come from git or not at all.** Outside a git checkout (a source archive, the tests'
+  throwaway projects) the date plugin would stamp each page with the moment of the build, so two
+  builds of the same files would differ: there the plugin is switched off.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from __future__ import annotations
 import html
 import json
 import re
+import subprocess
 from pathlib import Path
 
 from mkdocs.utils import get_relative_url
@@ -37,6 +41,27 @@ SEARCH_EXCLUDED = re.compile(
     r'<div class="(clipboard-copy-txt|zeroclipboard-container|jp-InputPrompt jp-InputArea-prompt'
     r'|jp-OutputPrompt jp-OutputArea-prompt)"'
 )
+
+
+# ---------- page dates ----------
+
+DATE_PLUGIN = "git-revision-date-localized"
+
+
+def in_git_work_tree(folder: Path) -> bool:
+    try:
+        answer = subprocess.run(["git", "rev-parse", "--is-inside-work-tree"], cwd=folder,
+                                capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return answer.returncode == 0 and answer.stdout.strip() == "true"
+
+
+def on_config(config):
+    plugin = config.plugins.get(DATE_PLUGIN)
+    if plugin is not None and not in_git_work_tree(Path(config.config_file_path).parent):
+        plugin.config["enabled"] = False
+    return config
 
 
 # ---------- the glossary page ----------

@@ -214,15 +214,33 @@ over([{"layer": "Conv2D(groups=2)", **c} for c in grid(kernel=range(1, 5), strid
 
 
 # --8<-- [start:padded_terms_claim]
-def padded_terms_are_exactly_zero(policy, kernel, stride):
+class PadThenValid:
+    """keras.ops.pad by "same"'s amounts with `value`, then the same Conv2D with padding="valid"."""
+    def __init__(self, conv, pads, value):
+        self.conv, self.pads, self.value = conv, pads, value
+        self.trainable_weights = conv.trainable_weights
+
+    def __call__(self, x):
+        return self.conv(keras.ops.pad(x, self.pads, constant_values=self.value))
+
+
+def padded_terms_are_exactly_zero(policy, kernel, stride, pad_value=None):
     """For each tap that reads padding, dy is non-zero only at the outputs where that tap reads a padded
-    cell: the tap's kernel gradient is then the sum of padded terms alone, and must be exactly 0."""
+    cell: the tap's kernel gradient is then the sum of padded terms alone, and must be exactly 0.
+    pad_value=None tests Keras's own "same"; a number tests a layer that pads with it instead."""
     size = 7
-    before, _ = same_padding(size, kernel, stride)
+    before, after = same_padding(size, kernel, stride)
     x = random((1, size, size, 2))
-    layer = with_kernel(keras.layers.Conv2D(2, kernel, strides=stride, padding="same", use_bias=False,
-                                            dtype=policy), random((kernel, kernel, 2, 2)), x.shape)
-    out = layer.compute_output_shape(x.shape)[1]
+    weights = random((kernel, kernel, 2, 2))
+    if pad_value is None:
+        layer = with_kernel(keras.layers.Conv2D(2, kernel, strides=stride, padding="same", use_bias=False,
+                                                dtype=policy), weights, x.shape)
+    else:
+        padded = size + before + after
+        conv = with_kernel(keras.layers.Conv2D(2, kernel, strides=stride, padding="valid", use_bias=False,
+                                               dtype=policy), weights, (1, padded, padded, 2))
+        layer = PadThenValid(conv, [(0, 0), (before, after), (before, after), (0, 0)], pad_value)
+    out = keras.layers.Conv2D(2, kernel, strides=stride, padding="same").compute_output_shape(x.shape)[1]
     reads = np.arange(out)[:, None] * stride + np.arange(kernel)[None, :] - before  # [output, tap]
     in_padding = (reads < 0) | (reads >= size)
     checked = 0
@@ -236,11 +254,16 @@ def padded_terms_are_exactly_zero(policy, kernel, stride):
             if np.any(dkernel[i, j] != 0):
                 return False
             checked += 1
-    return checked > 0 or kernel == 1
+    return checked > 0
+
+
+def zero_for_same_not_for_seven(policy, kernel, stride):
+    return (padded_terms_are_exactly_zero(policy, kernel, stride)
+            and not padded_terms_are_exactly_zero(policy, kernel, stride, pad_value=7))
 
 
 over(grid(policy=("mixed_float16", "mixed_bfloat16"), kernel=range(2, 5), stride=(1, 2)),
-     padded_terms_are_exactly_zero)
+     zero_for_same_not_for_seven)
 # --8<-- [end:padded_terms_claim]
 
 

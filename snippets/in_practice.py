@@ -81,33 +81,3 @@ for mode in ("constant", "reflect", "symmetric"):
     and mode_gradients["symmetric"].tolist() == [2, 1, 1, 2]
 )
 # --8<-- [end:ops_pad_claim]
-
-
-# --8<-- [start:pooling_setup]
-import numpy as np
-
-from docexec.checks import grid, over
-from snippets.pooling import keras_pool, pool_edge_replicated, pool_real_cells, signed_input
-# --8<-- [end:pooling_setup]
-
-
-# --8<-- [start:pooling]
-cells = [0, 1, 2, 3]  # "same" pads (0, 1) here: lopsided
-print("Keras AveragePooling1D:", keras_pool("average", cells, 3, 2))
-print("real cells only:       ", pool_real_cells("average", cells, 3, 2))
-print("edge cells replicated: ", pool_edge_replicated("average", cells, 3, 2))
-# --8<-- [end:pooling]
-
-
-# --8<-- [start:pooling_claim]
-def pools_real_cells_only(size, pool, stride):
-    x = signed_input(size, pool, stride)
-    below_zero = x - x.max() - 1  # a padded zero would be the maximum of any window it is in
-    return bool(np.allclose(keras_pool("average", x, pool, stride), pool_real_cells("average", x, pool, stride),
-                            atol=1e-5)
-                and np.allclose(keras_pool("max", below_zero, pool, stride),
-                                pool_real_cells("max", below_zero, pool, stride), atol=1e-5))
-
-
-over(grid(size=range(1, 9), pool=range(1, 5), stride=range(1, 4)), pools_real_cells_only)
-# --8<-- [end:pooling_claim]

@@ -168,14 +168,18 @@ over(grid(size=range(5, 11), kernel_size=range(2, 6)), symmetric_padding_is_same
 # --8<-- [end:torch_padding_claim]
 
 # --8<-- [start:torch_refuses_claim]
-def pytorch_refuses_same_at_stride_2():
+def refusal(kind, call):
+    """The message of the `kind` exception that call() raises, or None if it raises none."""
     try:
-        torch.nn.Conv2d(1, 1, 3, stride=2, padding="same")
-    except ValueError:
-        return True
-    return False
+        call()
+    except kind as error:
+        return str(error)
+    return None
 
-pytorch_refuses_same_at_stride_2()
+STRIDED_SAME = "padding='same' is not supported for strided convolutions"
+(refusal(ValueError, lambda: torch.nn.Conv2d(1, 1, 3, stride=2, padding="same")) == STRIDED_SAME
+ and refusal(RuntimeError, lambda: torch.nn.functional.conv2d(
+     torch.zeros(1, 1, 5, 5), torch.zeros(1, 1, 3, 3), stride=2, padding="same")) == STRIDED_SAME)
 # --8<-- [end:torch_refuses_claim]
 
 # --8<-- [start:unread_2d_claim]
@@ -238,3 +242,45 @@ two_layers_rng = np.random.default_rng(11)
 two_layers = [random_conv1d(3, 1, two_layers_rng, filters=4), random_conv1d(3, 1, two_layers_rng, channels=4)]
 not pre_padded_real_steps_as_alone(two_layers)
 # --8<-- [end:pre_padding_two_layers_claim]
+
+# --8<-- [start:transpose_port_claim]
+# Runs in the tf-eigen and tf-onednn workers: Keras on TensorFlow and real PyTorch in one process.
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+import torch  # noqa: E402, F811
+
+from docexec.checks import grid, over  # noqa: E402
+
+
+def keras_transpose_same(x, kernel, stride):
+    """Keras's Conv2DTranspose(padding="same") on TensorFlow; kernel is (height, width, out, in)."""
+    layer = keras.layers.Conv2DTranspose(kernel.shape[2], kernel.shape[:2], strides=stride, padding="same",
+                                         use_bias=False)
+    layer.build(x.shape)
+    layer.kernel.assign(kernel)
+    return np.asarray(layer(tf.constant(x)))
+
+
+def torch_transpose_sliced(x, kernel, stride):
+    """conv_transpose2d with padding=0, output_padding=max(s - k, 0), sliced from max(k - s, 0) // 2."""
+    k, size = kernel.shape[0], x.shape[1]
+    full = torch.nn.functional.conv_transpose2d(
+        torch.from_numpy(x.transpose(0, 3, 1, 2)),  # NHWC -> NCHW
+        torch.from_numpy(kernel.transpose(3, 2, 0, 1)),  # (height, width, out, in) -> (in, out, height, width)
+        stride=stride, output_padding=max(stride - k, 0))
+    start = max(k - stride, 0) // 2
+    return full[:, :, start:start + size * stride, start:start + size * stride].numpy().transpose(0, 2, 3, 1)
+
+
+def sliced_transpose_is_keras(kernel, stride, size):
+    draw = np.random.default_rng([kernel, stride, size])
+    x = draw.normal(size=(1, size, size, 2)).astype("float32")
+    weights = draw.normal(size=(kernel, kernel, 3, 2)).astype("float32")
+    expected, got = keras_transpose_same(x, weights, stride), torch_transpose_sliced(x, weights, stride)
+    return bool(got.shape == expected.shape
+                and np.abs(got - expected).max() <= 1e-5 * np.abs(expected).max())
+
+
+over(grid(kernel=(1, 2, 3, 4, 5), stride=(1, 2, 3), size=(4, 5, 6, 7)), sliced_transpose_is_keras)
+# --8<-- [end:transpose_port_claim]

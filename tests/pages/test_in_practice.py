@@ -1,4 +1,4 @@
-"""snippets/in_practice.py: edge cue, padding modes and pooling, checked against Keras."""
+"""snippets/in_practice.py: edge cue and padding modes, checked against Keras."""
 
 import numpy as np
 
@@ -19,10 +19,3 @@ def test_ops_pad_gradients_match_the_numpy_adjoint(page):
     for mode, gradient in page.mode_gradients.items():
         expected = pad_adjoint(np.ones(6), (4,), [(1, 1)], mode)
         np.testing.assert_array_equal(gradient, expected)
-
-
-def test_pooling_on_tensorflow_pools_real_cells_on_the_whole_grid(page):
-    assert page.keras_pool("average", page.cells, 3, 2).tolist() == [1.0, 2.5]
-    checked = page.over(page.grid(size=range(1, 9), pool=range(1, 5), stride=range(1, 4)),
-                        page.pools_real_cells_only)
-    assert checked and checked.count == 96

@@ -77,7 +77,8 @@ def test_an_answer_about_a_gpu_says_no_gpu_was_run():
     (lambda page: page.replace("Nothing there is trained.", "Nothing there is trained. " + "word " * 121),
      "avoid-padded-zones: "),
     (lambda page: page.replace("(read, not run: PyTorch issue 67551)", "")
-     .replace("It [refuses on purpose](#claim-pytorch-s-nn-conv2d-refuses-padding-same-at-stride-2):", "It refuses."),
+     .replace("[gives Keras's output and both gradients in PyTorch]"
+              "(in-practice.md#claim-on-the-cpu-f-pad-by-tensorflow-s-before-after-amounts-then-p).", "works."),
      "same-stride-2-fails: links no claim"),
     (lambda page: page + "\n### A question nobody asked?\n\nAn answer.\n", "which data/questions.yml does not list"),
     (lambda page: page.replace("(https://github.com/keras-team/keras/issues/12204)", "(https://example.org/)"),
@@ -219,5 +220,28 @@ def test_pytorch_padding_matches_tensorflow_same_exactly_when_size_and_kernel_pa
     for size in range(5, 11):
         for kernel_size in range(2, 6):
             assert questions.symmetric_padding_is_same_exactly_when_parities_match(size, kernel_size)
-    assert questions.pytorch_refuses_same_at_stride_2()
+    import torch
+    assert questions.refusal(ValueError, lambda: torch.nn.Conv2d(1, 1, 3, stride=2, padding="same")) == (
+        questions.STRIDED_SAME)
+    assert questions.refusal(RuntimeError, lambda: torch.nn.functional.conv2d(
+        torch.zeros(1, 1, 5, 5), torch.zeros(1, 1, 3, 3), stride=2, padding="same")) == questions.STRIDED_SAME
+    assert questions.refusal(RuntimeError, lambda: torch.nn.Conv2d(1, 1, 3, stride=1, padding="same")) is None
 
+
+
+def test_transposed_port_holds_on_its_grid_and_not_with_the_odd_crop_before():
+    """The conv_transpose2d recipe on the page's 60 configurations, against Keras on TensorFlow; slicing
+    from the larger half instead (the odd cropped position before) fails where the crop total is odd."""
+    checked = questions.over(questions.grid(kernel=(1, 2, 3, 4, 5), stride=(1, 2, 3), size=(4, 5, 6, 7)),
+                             questions.sliced_transpose_is_keras)
+    assert checked and checked.count == 60
+    import torch
+    draw = np.random.default_rng(0)
+    x = draw.normal(size=(1, 5, 5, 2)).astype("float32")
+    kernel = draw.normal(size=(4, 4, 3, 2)).astype("float32")  # k=4, s=1: 3 cropped, 1 before, 2 after
+    expected = questions.keras_transpose_same(x, kernel, 1)
+    full = torch.nn.functional.conv_transpose2d(torch.from_numpy(x.transpose(0, 3, 1, 2)),
+                                                torch.from_numpy(kernel.transpose(3, 2, 0, 1))).numpy()
+    wrong = full[:, :, 2:7, 2:7].transpose(0, 2, 3, 1)
+    right = full[:, :, 1:6, 1:6].transpose(0, 2, 3, 1)
+    assert np.allclose(right, expected, atol=1e-4) and not np.allclose(wrong, expected, atol=1e-4)

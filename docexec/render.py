@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import base64
 import functools
 import html
 import re
@@ -138,8 +137,15 @@ def output_html(result: BlockResult, block: Block, value: bool = True) -> str:
     return "\n".join(parts)
 
 
+# Kept as they are in a figure's data: URI; everything else is percent-encoded (UTF-8), so
+# `"`, `&`, `<`, `#`, `%` and newlines can neither end the attribute nor the URI.
+SVG_URI_SAFE = " /:=;,.-_()'!*~?@$+[]{}"
+
+
 def svg_data(svg: list[str]) -> str:
-    return "data:image/svg+xml;base64," + base64.b64encode("\n".join(svg).encode()).decode()
+    """A figure as a data: URI of its SVG text, percent-encoded rather than base64: the text
+    stays text, so the page's gzip shrinks it (issue 24: a figure page's HTML 25-30% lighter)."""
+    return "data:image/svg+xml," + quote("\n".join(svg), safe=SVG_URI_SAFE)
 
 
 def plain(text: str) -> str:

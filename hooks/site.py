@@ -7,9 +7,16 @@
 - **The notebook page** (mkdocs-jupyter) inlines about 575 kB of JupyterLab CSS in every build of
   it. Here the rules no element of the page can match are dropped, with the custom properties
   nothing uses, and the rest goes to one stylesheet, `assets/stylesheets/notebook.css`, that a
-  browser caches. Its prompts ("In [4]:"), copy buttons and the hidden copy of each cell's code
-  are kept out of the search index, and its figure gets the notebook's own words as alt text
-  (nbconvert's placeholder says there is none).
+  browser caches. Its prompts ("In [4]:"), copy buttons, code cells (shown and hidden copy) and
+  printed outputs are kept out of the search index (its prose is searched), its figure gets the
+  notebook's own words as alt text (nbconvert's placeholder says there is none) and is shown as a
+  PNG of 256 colours (a third of the bytes), and nbconvert's Mermaid renderer is dropped when the
+  notebook has no diagram.
+- **Search reads the prose.** Code blocks and the claims' checks carry `data-search-exclude`,
+  as outputs do (docexec): they were 60% of the index every page loads.
+- **glightbox loads on the first tap on a figure**, not with every page (18 kB gzipped): the
+  plugin's `<link>` and `<script>` tags are dropped, its options kept as JSON in
+  `#init-glightbox`, and `assets/site.js` loads its files and opens the figure.
 - **The glossary page** (`docs/glossary.md`) is drawn from `docs/includes/glossary.md`, the same
   lines that give every page its tooltips: one source for the definitions.
 - **Figures open full size** with the glightbox plugin, which wraps each image in a link to its
@@ -23,7 +30,9 @@
 
 from __future__ import annotations
 
+import base64
 import html
+import io
 import json
 import re
 import subprocess
@@ -39,9 +48,25 @@ PLACEHOLDER_ALT = 'alt="No description has been provided for this image"'
 # Elements of a notebook page that search should not index (Material honours this attribute).
 SEARCH_EXCLUDED = re.compile(
     r'<div class="(clipboard-copy-txt|zeroclipboard-container|jp-InputPrompt jp-InputArea-prompt'
-    r'|jp-OutputPrompt jp-OutputArea-prompt)"'
+    r'|jp-OutputPrompt jp-OutputArea-prompt|highlight-ipynb hl-python|jp-RenderedText jp-OutputArea-output)"'
 )
 
+# nbconvert's template loads a Mermaid renderer (a module script and its style) on every notebook.
+MERMAID = re.compile(r'<script type="module">\s*document\.addEventListener\("DOMContentLoaded", async \(\) => {\s*'
+                     r'const diagrams = document\.querySelectorAll\("\.jp-Mermaid.*?</script>'
+                     r'|<style>\s*\.jp-Mermaid:not\(\.jp-RenderedMermaid\).*?</style>', re.S)
+
+# What mkdocs-glightbox adds to every page: its stylesheet, its script and the script that starts it.
+GLIGHTBOX_FILES = re.compile(r'<link href="[^"]*glightbox\.min\.css" rel="stylesheet">'
+                             r'|<script src="[^"]*glightbox\.min\.js"></script>')
+GLIGHTBOX_INIT = re.compile(r'<script id="init-glightbox">const lightbox = GLightbox\((\{.*?\})\);.*?</script>', re.S)
+
+# A PNG a notebook cell drew, inlined by nbconvert.
+NOTEBOOK_PNG = re.compile(r'(<img\b[^>]*\bsrc="data:image/png;base64,)([A-Za-z0-9+/=]+)')
+
+# Every page's code blocks and claim checks (the search index held each twice as much code
+# as prose: 234 of 397 kB; issue 24, finding 18). Outputs are excluded where docexec draws them.
+CODE_NOT_SEARCHED = re.compile(r'<div class="(?:language-\w+ )?highlight"|<details class="docexec-check"')
 
 # ---------- page dates ----------
 
@@ -102,15 +127,30 @@ def on_page_markdown(markdown, page, config, files):
 def on_page_content(html_text, page, config, files):
     # glightbox's link to a data: figure: no second copy (assets/site.js sets the href).
     html_text = re.sub(r'(<a\b[^>]*class="glightbox"[^>]*?)\s+href="data:[^"]*"', r"\1", html_text)
+    # Code and the claims' checks stay out of the search index: a reader searches the prose.
+    html_text = CODE_NOT_SEARCHED.sub(lambda m: m[0] + " data-search-exclude", html_text)
     if page.file.src_uri.endswith(".ipynb"):
-        html_text = SEARCH_EXCLUDED.sub(lambda m: m[0] + " data-search-exclude", html_text)
         # A long line scrolls: the scroller must take the keyboard focus (axe-core's rule).
         html_text = html_text.replace('<div class="highlight-ipynb hl-python"><pre>',
                                       '<div class="highlight-ipynb hl-python"><pre tabindex="0">')
+        html_text = SEARCH_EXCLUDED.sub(lambda m: m[0] + " data-search-exclude", html_text)
         alts = notebook_figure_alts(Path(page.file.abs_src_path))
         for alt in alts:
             html_text = html_text.replace(PLACEHOLDER_ALT, f'alt="{html.escape(alt)}"', 1)
+        html_text = NOTEBOOK_PNG.sub(lambda m: m[1] + palette_png(m[2]), html_text)
     return html_text
+
+
+def palette_png(encoded: str) -> str:
+    """A notebook figure (base64 PNG, Matplotlib's flat colours and their anti-aliasing) as a
+    PNG of at most 256 colours: the same picture at a third of the bytes (38.6 kB to 13.2 kB
+    for the walk-through's one figure), and base64 does not gzip. The .ipynb keeps its own."""
+    from PIL import Image
+
+    image = Image.open(io.BytesIO(base64.b64decode(encoded)))
+    smaller = io.BytesIO()
+    image.convert("RGB").quantize(256).save(smaller, "PNG", optimize=True)
+    return base64.b64encode(smaller.getvalue()).decode() if smaller.tell() < len(encoded) * 3 // 4 else encoded
 
 
 def notebook_figure_alts(path: Path) -> list[str]:
@@ -132,9 +172,26 @@ def notebook_figure_alts(path: Path) -> list[str]:
 
 def on_post_page(output, page, config):
     output = relative_site_links(output, page.url, config["site_url"] or "")
+    output = lazy_glightbox(output)
     if page.file.src_uri.endswith(".ipynb"):
         output = external_notebook_css(output, page.url, Path(config["site_dir"]))
+        if 'class="jp-Mermaid' not in output:  # nbconvert's Mermaid renderer, for diagrams the notebook has not
+            output = MERMAID.sub("", output)
     return output
+
+
+def lazy_glightbox(output: str) -> str:
+    """The glightbox plugin's files out of the page's head, its options kept for site.js."""
+    files = GLIGHTBOX_FILES.findall(output)
+    init = GLIGHTBOX_INIT.search(output)
+    if not files and not init:
+        return output
+    if len(files) != 2 or not init:
+        raise ValueError("hooks/site.py: mkdocs-glightbox's tags are not as expected (two files and an "
+                         "init script); assets/site.js could not load it")
+    output = GLIGHTBOX_FILES.sub("", output)
+    json.loads(init[1])  # the options, as site.js will read them
+    return output.replace(init[0], f'<script id="init-glightbox" type="application/json">{init[1]}</script>')
 
 
 def relative_site_links(output: str, page_url: str, site_url: str) -> str:

@@ -181,19 +181,27 @@ not np.allclose(in_batch(two_layers, 1)[-1], alone(two_layers, 1)[-1], atol=1e-3
 # --8<-- [end:two_layer_claim]
 
 
+# --8<-- [start:leak_figure_drawing]
+def draw_leak(reference, leaky, fixed, length, padded_length):
+    """The short sequence's outputs, step by step; its padded steps shaded."""
+    fig, ax = plt.subplots(figsize=(6, 3))
+    steps = np.arange(padded_length)
+    ax.axvspan(length - 0.5, padded_length - 0.5, color="0.9", label="padded steps")
+    ax.plot(steps[:length], reference, "o-", label="run alone (reference)")
+    ax.plot(steps, leaky, "s--", label="in the padded batch")
+    ax.plot(steps, fixed, "x:", ms=9, label="in the batch, masked after each layer")
+    ax.set_xlabel("time step of the short sequence")
+    ax.set_ylabel("output of two stacked Conv1D")
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1))
+    return fig
+# --8<-- [end:leak_figure_drawing]
+
+
 # --8<-- [start:leak_figure]
-fig, ax = plt.subplots(figsize=(6, 3))
-steps = np.arange(x.shape[1])
-ax.axvspan(lengths[1] - 0.5, x.shape[1] - 0.5, color="0.9", label="padded steps")
 reference = alone(two_layers, 1)
 leaky = forward(x, two_layers).numpy()[1, :, 0]
 fixed = forward(x, two_layers, step_mask).numpy()[1, :, 0]
-ax.plot(steps[: lengths[1]], reference, "o-", label="run alone (reference)")
-ax.plot(steps, leaky, "s--", label="in the padded batch")
-ax.plot(steps, fixed, "x:", ms=9, label="in the batch, masked after each layer")
-ax.set_xlabel("time step of the short sequence")
-ax.set_ylabel("output of two stacked Conv1D")
-ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1))
+fig = draw_leak(reference, leaky, fixed, lengths[1], x.shape[1])
 # --8<-- [end:leak_figure]
 
 

@@ -11,11 +11,18 @@ x = np.arange(12, dtype=np.float64).reshape(3, 4) / 3 - 1
 x
 # --8<-- [end:array]
 
+# --8<-- [start:figure_drawing]
+def draw_row(row):
+    """A line plot of one row, each entry marked."""
+    figure, axes = plt.subplots(figsize=(4, 2.5))
+    axes.plot(row, marker="o")
+    axes.set_xlabel("index")
+    axes.set_ylabel("x[0]")
+    return figure
+# --8<-- [end:figure_drawing]
+
 # --8<-- [start:figure]
-figure, axes = plt.subplots(figsize=(4, 2.5))
-axes.plot(x[0], marker="o")
-axes.set_xlabel("index")
-axes.set_ylabel("x[0]")
+figure = draw_row(x[0])
 # --8<-- [end:figure]
 
 # --8<-- [start:claim]

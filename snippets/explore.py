@@ -23,7 +23,7 @@ explorer_data = explorer_json(sizes=range(1, 17), kernels=range(1, 8),
 # --8<-- [end:grid]
 
 
-# --8<-- [start:static_figure]
+# --8<-- [start:static_figure_drawing]
 def draw_layer(ax, size, kernel_size, stride, padding, dilation):
     """The padded row (zeros grey), each input pixel's gradient count,
     and under it the outputs, each below the middle of its window."""
@@ -51,10 +51,18 @@ def draw_layer(ax, size, kernel_size, stride, padding, dilation):
                  f"{after} after", fontsize=9)
 
 
-fig, axes = plt.subplots(3, 1, figsize=(7.5, 4.2))
-for ax, padding in zip(axes, PADDINGS):
-    draw_layer(ax, 7, 4, 2, padding, 1)
-fig.tight_layout()
+def draw_layers(size, kernel_size, stride, dilation, paddings):
+    """One row per padding, stacked."""
+    fig, axes = plt.subplots(len(paddings), 1, figsize=(7.5, 1.4 * len(paddings)))
+    for ax, padding in zip(axes, paddings):
+        draw_layer(ax, size, kernel_size, stride, padding, dilation)
+    fig.tight_layout()
+    return fig
+# --8<-- [end:static_figure_drawing]
+
+
+# --8<-- [start:static_figure]
+fig = draw_layers(7, 4, 2, 1, PADDINGS)
 # --8<-- [end:static_figure]
 
 

@@ -197,15 +197,21 @@ def add_legend(fig):
         Rectangle((0, 0), 1, 1, fill=False, edgecolor=WINDOW, linewidth=2,
                   linestyle="--", label="last window"),
     ], loc="lower center", ncol=2, frameon=False)
+
+
+def draw_padded_grids(layers):
+    """One grid per (n, k, s), side by side, over one legend."""
+    fig, axes = plt.subplots(1, len(layers), figsize=(7.5, 3.9))
+    for ax, (n, k, s) in zip(axes, layers):
+        draw_padded_grid(ax, n, k, s)
+    add_legend(fig)
+    fig.tight_layout(rect=(0, 0.14, 1, 1))
+    return fig
 # --8<-- [end:grid_drawing]
 
 
 # --8<-- [start:grid_figure]
-fig, axes = plt.subplots(1, 3, figsize=(7.5, 3.9))
-for ax, (n, k, s) in zip(axes, [(5, 3, 1), (5, 4, 1), (6, 3, 2)]):
-    draw_padded_grid(ax, n, k, s)
-add_legend(fig)
-fig.tight_layout(rect=(0, 0.14, 1, 1))
+fig = draw_padded_grids([(5, 3, 1), (5, 4, 1), (6, 3, 2)])
 # --8<-- [end:grid_figure]
 
 

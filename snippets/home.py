@@ -78,18 +78,21 @@ def show_grid(ax, values, title, shaded=None):
     ax.set_title(title, fontsize=10)
     ax.set_xticks([])
     ax.set_yticks([])
+
+
+def draw_gradients(dx_padded, dx, dx_same, border):
+    """The three gradients side by side, the padded one with its border grey."""
+    fig, axes = plt.subplots(1, 3, figsize=(7.5, 3.7), width_ratios=[7, 5, 5])
+    show_grid(axes[0], dx_padded, "w.r.t. the padded tensor\n(grey: padding)", shaded=border)
+    show_grid(axes[1], dx, "reaching x:\nthe centre, cropped")
+    show_grid(axes[2], dx_same, "input gradient of\nConv2D(padding='same')")
+    fig.tight_layout()
+    return fig
 # --8<-- [end:figure_helper]
 
 
 # --8<-- [start:figure]
-fig, axes = plt.subplots(1, 3, figsize=(7.5, 3.7), width_ratios=[7, 5, 5])
-show_grid(
-    axes[0], image(dx_padded), "w.r.t. the padded tensor\n(grey: padding)",
-    shaded=border[0, :, :, 0],
-)
-show_grid(axes[1], image(dx), "reaching x:\nthe centre, cropped")
-show_grid(axes[2], image(dx_same), "input gradient of\nConv2D(padding='same')")
-fig.tight_layout()
+fig = draw_gradients(image(dx_padded), image(dx), image(dx_same), border[0, :, :, 0])
 # --8<-- [end:figure]
 
 

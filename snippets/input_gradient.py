@@ -202,20 +202,28 @@ over(grid(size=(6, 7, 8), kernel_size=(3, 4, 5)), same_narrows_the_shortfall)
 # --8<-- [end:valid_vs_same_reach_claim]
 
 
+# --8<-- [start:reach_figure_drawing]
+def draw_reach(counts_by_kernel):
+    """One heat map of counts per kernel size, each number written in its cell."""
+    fig, axes = plt.subplots(1, len(counts_by_kernel), figsize=(7.5, 3.5))
+    for ax, (k, counts) in zip(axes, counts_by_kernel.items()):
+        shown = ax.imshow(counts, cmap="viridis", vmin=0, vmax=k * k)
+        for (row, col), value in np.ndenumerate(counts):
+            ax.text(col, row, f"{value:g}", ha="center", va="center", fontsize=8,
+                    color="white" if value < 0.6 * k * k else "black")
+        ax.set_title(f"{k}x{k} kernel", fontsize=10)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        fig.colorbar(shown, ax=ax, shrink=0.8)
+    fig.suptitle("output positions that read each pixel ('same', stride 1)",
+                 fontsize=10)
+    fig.tight_layout()
+    return fig
+# --8<-- [end:reach_figure_drawing]
+
+
 # --8<-- [start:reach_figure]
-fig, axes = plt.subplots(1, 2, figsize=(7.5, 3.5))
-for ax, counts, k in zip(axes, [counts_3, counts_5], [3, 5]):
-    shown = ax.imshow(counts, cmap="viridis", vmin=0, vmax=k * k)
-    for (row, col), value in np.ndenumerate(counts):
-        ax.text(col, row, f"{value:g}", ha="center", va="center", fontsize=8,
-                color="white" if value < 0.6 * k * k else "black")
-    ax.set_title(f"{k}x{k} kernel", fontsize=10)
-    ax.set_xticks([])
-    ax.set_yticks([])
-    fig.colorbar(shown, ax=ax, shrink=0.8)
-fig.suptitle("output positions that read each pixel ('same', stride 1)",
-             fontsize=10)
-fig.tight_layout()
+fig = draw_reach({3: counts_3, 5: counts_5})
 # --8<-- [end:reach_figure]
 
 

@@ -157,15 +157,23 @@ bool(
 # --8<-- [end:real_terms_claim]
 
 
+# --8<-- [start:real_terms_figure_drawing]
+def draw_tap_counts(counts_by_padding):
+    """One 3x3 grid of counts per padding, each number written in its cell."""
+    fig, axes = plt.subplots(1, len(counts_by_padding), figsize=(7, 3.4))
+    for ax, (name, counts) in zip(axes, counts_by_padding.items()):
+        ax.imshow(counts, cmap="Blues", vmin=0, vmax=30)
+        for (row, col), value in np.ndenumerate(counts):
+            ax.text(col, row, f"{value:g}", ha="center", va="center", fontsize=12)
+        ax.set_title(f"padding='{name}'", fontsize=10)
+        ax.set_xticks(range(3), [f"b={b}" for b in range(3)])
+        ax.set_yticks(range(3), [f"a={a}" for a in range(3)])
+    fig.suptitle("real (non-padding) pixels read by each kernel tap", fontsize=10)
+    fig.tight_layout()
+    return fig
+# --8<-- [end:real_terms_figure_drawing]
+
+
 # --8<-- [start:real_terms_figure]
-fig, axes = plt.subplots(1, 2, figsize=(7, 3.4))
-for ax, counts, name in zip(axes, [real_valid, real_same], ["valid", "same"]):
-    ax.imshow(counts, cmap="Blues", vmin=0, vmax=30)
-    for (row, col), value in np.ndenumerate(counts):
-        ax.text(col, row, f"{value:g}", ha="center", va="center", fontsize=12)
-    ax.set_title(f"padding='{name}'", fontsize=10)
-    ax.set_xticks(range(3), [f"b={b}" for b in range(3)])
-    ax.set_yticks(range(3), [f"a={a}" for a in range(3)])
-fig.suptitle("real (non-padding) pixels read by each kernel tap", fontsize=10)
-fig.tight_layout()
+fig = draw_tap_counts({"valid": real_valid, "same": real_same})
 # --8<-- [end:real_terms_figure]

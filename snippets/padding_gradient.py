@@ -167,18 +167,26 @@ bool(symmetric[0, 0] == 4 and symmetric[0, 1] == 2 and symmetric[1, 1] == 1)
 # --8<-- [end:symmetric_claim]
 
 
+# --8<-- [start:mirror_figure_drawing]
+def draw_mode_gradients(gradients):
+    """One heat map per padding mode, each number written in its cell."""
+    fig, axes = plt.subplots(1, len(gradients), figsize=(7.5, 3.0))
+    for ax, (mode, gradient) in zip(axes, gradients.items()):
+        ax.imshow(gradient, cmap="Blues", vmin=0, vmax=6)
+        for (row, col), value in np.ndenumerate(gradient):
+            ax.text(col, row, f"{value:g}", ha="center", va="center", fontsize=11)
+        ax.set_title(f"tf.pad {mode}", fontsize=10)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.suptitle("gradient reaching each input pixel when every cell of the "
+                 "padded tensor sends back 1", fontsize=10)
+    fig.tight_layout()
+    return fig
+# --8<-- [end:mirror_figure_drawing]
+
+
 # --8<-- [start:mirror_figure]
-fig, axes = plt.subplots(1, 3, figsize=(7.5, 3.0))
-for ax, (mode, gradient) in zip(axes, mode_gradients.items()):
-    ax.imshow(gradient, cmap="Blues", vmin=0, vmax=6)
-    for (row, col), value in np.ndenumerate(gradient):
-        ax.text(col, row, f"{value:g}", ha="center", va="center", fontsize=11)
-    ax.set_title(f"tf.pad {mode}", fontsize=10)
-    ax.set_xticks([])
-    ax.set_yticks([])
-fig.suptitle("gradient reaching each input pixel when every cell of the "
-             "padded tensor sends back 1", fontsize=10)
-fig.tight_layout()
+fig = draw_mode_gradients(mode_gradients)
 # --8<-- [end:mirror_figure]
 
 

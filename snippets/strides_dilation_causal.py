@@ -31,7 +31,7 @@ for size in (7, 8):
 # --8<-- [end:stride_rule]
 
 
-# --8<-- [start:stride_figure]
+# --8<-- [start:stride_figure_drawing]
 def draw_windows(ax, size, kernel_size, stride):
     """Input cells (padding hatched) and, under them, each output's window."""
     pad_before, pad_after = same_padding(size, kernel_size, stride)
@@ -58,9 +58,17 @@ def draw_windows(ax, size, kernel_size, stride):
     ax.axis("off")
 
 
-fig, axes = plt.subplots(2, 1, figsize=(6, 4.2))
-for ax, size in zip(axes, (7, 8)):
-    draw_windows(ax, size, kernel_size, stride)
+def draw_stride_windows(sizes, kernel_size, stride):
+    """One row of windows per input length."""
+    fig, axes = plt.subplots(len(sizes), 1, figsize=(6, 2.1 * len(sizes)))
+    for ax, size in zip(axes, sizes):
+        draw_windows(ax, size, kernel_size, stride)
+    return fig
+# --8<-- [end:stride_figure_drawing]
+
+
+# --8<-- [start:stride_figure]
+fig = draw_stride_windows((7, 8), kernel_size, stride)
 # --8<-- [end:stride_figure]
 
 
@@ -325,15 +333,22 @@ receptive_field = 1 + sum((stack_kernel_size - 1) * rate for rate in dilations)
 # --8<-- [end:jacobian]
 
 
+# --8<-- [start:jacobian_figure_drawing]
+def draw_jacobians(matrices, titles):
+    """Each Jacobian's non-zero entries, side by side."""
+    fig, axes = plt.subplots(1, len(matrices), figsize=(8, 4), sharey=True)
+    for ax, matrix, title in zip(axes, matrices, titles):
+        ax.imshow(matrix != 0, cmap="Blues")
+        ax.set_title(f"{title}: which inputs reach each output", fontsize=10)
+        ax.set_xlabel("input step s")
+    axes[0].set_ylabel("output step t")
+    fig.tight_layout()
+    return fig
+# --8<-- [end:jacobian_figure_drawing]
+
+
 # --8<-- [start:jacobian_figure]
-fig, axes = plt.subplots(1, 2, figsize=(8, 4), sharey=True)
-matrices = (jacobian_same, jacobian_causal)
-for ax, matrix, title in zip(axes, matrices, ('"same"', '"causal"')):
-    ax.imshow(matrix != 0, cmap="Blues")
-    ax.set_title(f"{title}: which inputs reach each output", fontsize=10)
-    ax.set_xlabel("input step s")
-axes[0].set_ylabel("output step t")
-fig.tight_layout()
+fig = draw_jacobians((jacobian_same, jacobian_causal), ('"same"', '"causal"'))
 # --8<-- [end:jacobian_figure]
 
 

@@ -107,12 +107,37 @@ def discover_pages(site: Path) -> list[str]:
 COMPRESSED_SUFFIXES = {".html", ".css", ".js", ".json", ".svg", ".xml", ".txt", ".ipynb"}
 
 
-class _Handler(SimpleHTTPRequestHandler):
-    """Serves the site as GitHub Pages does: under its base path, text gzipped, misses answered by 404.html."""
+class _CountingWriter:
+    """The response stream, counting the bytes written to it (status line, headers, body)."""
 
-    def __init__(self, *args, site: Path, base_path: str, **kwargs):
-        self.site, self.base_path = site, base_path
+    def __init__(self, stream):
+        self.stream, self.count = stream, 0
+
+    def write(self, data) -> int:
+        self.count += len(data)
+        return self.stream.write(data)
+
+    def __getattr__(self, name):
+        return getattr(self.stream, name)
+
+
+class _Handler(SimpleHTTPRequestHandler):
+    """Serves the site as GitHub Pages does: under its base path, text gzipped, misses answered by 404.html.
+    Each answer's size on the wire (status line, headers and body as sent) goes to `transfers`."""
+
+    def __init__(self, *args, site: Path, base_path: str, transfers: list, **kwargs):
+        self.site, self.base_path, self.transfers = site, base_path, transfers
         super().__init__(*args, directory=str(site), **kwargs)
+
+    def setup(self):
+        super().setup()
+        self.wfile = _CountingWriter(self.wfile)
+
+    def handle_one_request(self):
+        self.wfile.count = 0
+        super().handle_one_request()
+        if self.wfile.count:
+            self.transfers.append((urlsplit(self.path).path, self.wfile.count))
 
     def translate_path(self, path: str) -> str:
         url_path = urlsplit(path).path
@@ -156,7 +181,9 @@ class SiteServer:
     """The built site on 127.0.0.1 at a free port, in a background thread."""
 
     def __init__(self, site: Path, base_path: str):
-        handler = functools.partial(_Handler, site=site, base_path=base_path)
+        # (URL path, bytes sent) of every answer, in order: what a visit cost, as served.
+        self.transfers: list[tuple[str, int]] = []
+        handler = functools.partial(_Handler, site=site, base_path=base_path, transfers=self.transfers)
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self.origin = f"http://127.0.0.1:{self.httpd.server_address[1]}"
         self.root = self.origin + base_path

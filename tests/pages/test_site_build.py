@@ -18,8 +18,8 @@ def test_demo_page_shows_code_outputs_figure_claim_value_and_versions(built_site
     page = (built_site / "demo" / "index.html").read_text(encoding="utf-8")
     assert 'class="filename">snippets/demo.py</span>' in page
     assert page.count('class="docexec-output"') >= 3
-    assert re.search(r'<img class="docexec-light" alt="[^"]+" src="data:image/svg\+xml;base64,', page)
-    assert re.search(r'<img class="docexec-dark" alt="[^"]+" src="data:image/svg\+xml;base64,', page)
+    assert re.search(r'<img class="docexec-light" alt="[^"]+" src="data:image/svg\+xml,%3C', page)
+    assert re.search(r'<img class="docexec-dark" alt="[^"]+" src="data:image/svg\+xml,%3C', page)
     assert "docexec-claim" in page and "Verified" in page
     assert 'class="docexec-value">' in page
     assert "ValueError: matmul" in page

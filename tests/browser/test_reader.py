@@ -231,6 +231,13 @@ def test_every_page_is_light_on_a_cold_cache_and_explorer_js_loads_only_where_us
         first = len(site_server.transfers)
         try:
             page.goto(site_server.root + path, wait_until="networkidle")
+            # Material's search worker fetches the index after the page's own load; on a busy
+            # machine that can come after the first idle moment: wait for it, then for idle.
+            for _ in range(150):
+                if any(url.endswith("search_index.json") for url, _ in site_server.transfers[first:]):
+                    break
+                page.wait_for_timeout(100)
+            page.wait_for_load_state("networkidle")
             page.wait_for_timeout(300)  # idle: nothing else arrives
             sent = site_server.transfers[first:]
             cold[path] = {url: sum(size for other, size in sent if other == url) for url, _ in sent}
@@ -246,8 +253,8 @@ def test_every_page_is_light_on_a_cold_cache_and_explorer_js_loads_only_where_us
     report["heaviest_page"] = {"page": heaviest or "/", "bytes": totals[heaviest],
                                "requests": dict(sorted(cold[heaviest].items(), key=lambda item: -item[1]))}
     assert {path or "/": total for path, total in totals.items() if total > PAGE_BUDGET} == {}
-    assert all(any(url.endswith("search_index.json") for url in urls) for urls in cold.values()), \
-        "the search index is part of a first visit: the count missed it"
+    assert [path or "/" for path, urls in cold.items() if not any(url.endswith("search_index.json") for url in urls)] \
+        == [], "the search index is part of a first visit: the count missed it"
     assert explorer_pages == {"explore/", "input-gradient/"}
 
 

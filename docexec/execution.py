@@ -74,7 +74,7 @@ def prestart(root: Path) -> None:
     POOL.prestarted.add(root)
     files = sorted((root / PACKAGE).rglob("*.py")) if (root / PACKAGE).is_dir() else []
     if uses_keras([file.read_text(encoding="utf-8", errors="replace") for file in files], root, through_modules=False):
-        POOL.prestart(DEFAULT, ("keras",))
+        POOL.server(DEFAULT, ("keras",))
 
 
 # --------------------------------------------------------------------- verdicts (pure)

@@ -1,7 +1,6 @@
-"""What the build and a worker say to each other (docexec/pool.py and docexec/worker.py): one
-JSON object per line, each a dataclass below, read and written by both sides with `encode`
-and `decode`. Also the two path tests both sides need: is a file under a folder, and is a
-frame the project's code.
+"""What the build says to a worker (docexec/worker.py) and to a fork server
+(docexec/forkserver.py): one JSON object per line or packet, each a dataclass below, read and
+written by both sides with `encode` and `decode`. Also the path tests both sides need.
 
 Kept free of heavy imports: the worker imports it before any page runs, and binds what it
 uses now, since a section may replace json.dumps or os.write and the answer must still
@@ -183,8 +182,43 @@ class Refused:
     reason: str
 
 
+# ------------------------------------------------------------------ build <-> fork server
+
+
+@dataclass
+class ForkRequest:
+    """Fork a fresh worker for a page (three descriptors travel with it: requests, results, log)."""
+
+    root: str
+    tmp: str = ""  # the page's TMPDIR
+    memory: int = 0  # MB of RLIMIT_DATA (0: none)
+    processes: int = 1 << 30  # processes the page may have at once
+    file_size: int = 0  # MB one file may reach (RLIMIT_FSIZE; 0: none)
+
+
+@dataclass
+class Forked:
+    pid: int
+
+
+@dataclass
+class Exited:
+    """A worker the fork server forked has ended (status negative: killed by that signal)."""
+
+    pid: int
+    status: int
+
+
+@dataclass
+class OverLimit:
+    """A page had more processes than its limit; the fork server kills it after this."""
+
+    pid: int
+    processes: int
+
+
 MESSAGES = {cls.__name__: cls for cls in (PageRequest, BlockRequest, ValueRequest, Ready, PageStarted, BlockAnswer,
-                                          ValueAnswer, Fatal, Refused)}
+                                          ValueAnswer, Fatal, Refused, ForkRequest, Forked, Exited, OverLimit)}
 NESTED = {"raised": Raised, "truth": Truth}
 
 

@@ -73,24 +73,26 @@ def over(configurations: Iterable[dict], check: Callable[..., object]) -> Checke
     count, failed, failures = 0, 0, []
     seen: set = set()  # distinct configurations: one repeated is checked, and counted, once
     axes: dict[str, dict[tuple, None]] = {}
-    for configuration in configurations:
+    given = list(configurations)  # as given: a check that appends to them or mutates a value changes nothing shown
+    for configuration in given:
         if not isinstance(configuration, dict):
             raise TypeError(f"over() takes configurations as dicts of keyword arguments, got {configuration!r}")
+    described = [describe(configuration) for configuration in given]
+    keys = [tuple((name, _kind(value), text(value)) for name, value in each.items()) for each in given]
+    for configuration, description, key in zip(given, described, keys, strict=True):
         outcome = check(**configuration)
         if not isinstance(outcome, bool | numpy.bool_):
-            raise TypeError(
-                f"the check returned {type(outcome).__name__}, not a bool, for {describe(configuration)}")
-        shown = tuple((name, _kind(value), text(value)) for name, value in configuration.items())
-        if shown in seen:
+            raise TypeError(f"the check returned {type(outcome).__name__}, not a bool, for {description}")
+        if key in seen:
             continue
-        seen.add(shown)
+        seen.add(key)
         count += 1
-        for name, kind, value_text in shown:
+        for name, kind, value_text in key:
             axes.setdefault(name, {})[(kind, value_text)] = None
         if not outcome:
             failed += 1
             if len(failures) < FAILURES_KEPT:
-                failures.append(describe(configuration))
+                failures.append(description)
     checked = Checked(count, {name: _distinct(values) for name, values in axes.items()}, tuple(failures), failed)
     MADE[id(checked)] = checked
     return checked

@@ -15,6 +15,7 @@ backend, the backend.
 from __future__ import annotations
 
 import ast
+import functools
 import threading
 import time
 from pathlib import Path
@@ -22,7 +23,6 @@ from pathlib import Path
 from .backends import BACKENDS, DEFAULT, INSTALL_HINT, Backends, backends_of, page_backends, plan
 from .cleaning import OUTPUT_LIMIT_KB, clean, clean_record, find_address, size
 from .errors import PageFailed, WorkerFailed, WorkerTimeout
-from .freeze import PACKAGE, libraries_used, top_level_imports
 from .model import Block, BlockRecord, BlockResult, InlineValue, ItemRecord, ValueRecord
 from .pool import POOL, Limits
 from .protocol import (
@@ -55,14 +55,51 @@ def missing_backends(page, names: list[str], backends: Backends) -> PageFailed |
     return PageFailed.of("backends_missing", first, parts=parts, hint=INSTALL_HINT)
 
 
-def uses_keras(codes: list[str], root: Path, through_modules: bool = True) -> bool:
+PACKAGE = "snippets"  # the project's package: its modules are read to tell which libraries a page uses
+
+
+@functools.lru_cache(maxsize=4096)
+def imports(code: str, package: str = "") -> frozenset[str]:
+    """The absolute dotted names `code` imports (`from a import b`: a and a.b), read, not run."""
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:  # running the code reports it, with its file and line
+        return frozenset()
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            parts = package.split(".")[:len(package.split(".")) - node.level + 1] if node.level else []
+            base = ".".join(parts + ([node.module] if node.module else []))
+            names |= {base, *(f"{base}.{alias.name}" for alias in node.names)}
+    return frozenset(names)
+
+
+def libraries_used(codes: list[str], root: Path) -> set[str]:
+    """Top-level packages `codes` import, directly or through the project's modules they reach,
+    transitively (read, not imported: a worker must know before the code runs whether to import
+    and seed Keras)."""
+    pending, seen, libraries = [(code, "") for code in codes], set(), set()
+    while pending:
+        for name in imports(*pending.pop()):
+            parts = name.split(".")
+            libraries.add(parts[0])
+            for depth in range(1, len(parts) + 1) if parts[0] == PACKAGE else ():
+                module = ".".join(parts[:depth])
+                path = root.joinpath(*parts[:depth])
+                file = next((f for f in (path.with_suffix(".py"), path / "__init__.py") if f.is_file()), None)
+                if file and module not in seen:
+                    seen.add(module)
+                    package = module if file.name == "__init__.py" else module.rpartition(".")[0]
+                    pending.append((file.read_text(encoding="utf-8"), package))
+    return libraries
+
+
+def uses_keras(codes: list[str], root: Path) -> bool:
     """Whether `codes` import Keras or TensorFlow (directly, or through the project's modules
     they import): their worker imports Keras ahead and seeds it."""
-    if through_modules:
-        names = libraries_used(codes, root)
-    else:
-        names = {name for code in codes for name in top_level_imports(code)}
-    return bool({"keras", "tensorflow"} & names)
+    return bool({"keras", "tensorflow"} & libraries_used(codes, root))
 
 
 def prestart(root: Path) -> None:
@@ -73,7 +110,7 @@ def prestart(root: Path) -> None:
         return
     POOL.prestarted.add(root)
     files = sorted((root / PACKAGE).rglob("*.py")) if (root / PACKAGE).is_dir() else []
-    if uses_keras([file.read_text(encoding="utf-8", errors="replace") for file in files], root, through_modules=False):
+    if uses_keras([file.read_text(encoding="utf-8", errors="replace") for file in files], root):
         POOL.server(DEFAULT, ("keras",))
 
 

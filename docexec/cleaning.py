@@ -37,28 +37,9 @@ def clean(text: str) -> str:
     return UNSAFE.sub(lambda match: escape(match.group()), text)
 
 
-def clean_record(record: dict) -> dict:
-    """A worker's block result with every text field cleaned (figures included: an SVG's
-    text comes from the section)."""
-    cleaned = dict(record)
-    for key in ("output", "value", "error"):
-        if isinstance(cleaned.get(key), str):
-            cleaned[key] = clean(cleaned[key])
-    cleaned["figures"] = [clean(svg) for svg in cleaned.get("figures") or []]
-    cleaned["dark_figures"] = [clean(svg) for svg in cleaned.get("dark_figures") or []]
-    return cleaned
-
-
 def find_address(text: str) -> str | None:
     """The line of `text` that shows a memory address, if any."""
     for line in text.splitlines():
         if ADDRESS.search(line):
             return line.strip()
     return None
-
-
-def size(record: dict) -> int:
-    """Bytes a block's result adds to the page and the frozen file."""
-    parts = [record.get("output") or "", record.get("value") or "", record.get("error") or ""]
-    parts += record.get("figures") or []
-    return sum(len(part.encode("utf-8", "surrogatepass")) for part in parts)

@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 from .backends import BACKENDS, DEFAULT, INSTALL_HINT, Backends, backends_of, page_backends, plan
-from .cleaning import OUTPUT_LIMIT_KB, clean, clean_record, find_address, size
+from .cleaning import OUTPUT_LIMIT_KB, clean, find_address
 from .errors import PageFailed, WorkerFailed, WorkerTimeout
 from .model import Block, BlockRecord, BlockResult, InlineValue, ItemRecord, ValueRecord
 from .pool import POOL, Limits
@@ -138,24 +138,23 @@ def decide(item: Block, answer: BlockAnswer, output_limit: int, on: str = "", li
         raise PageFailed.of("raised_nothing", item, on, expected=expected)
     if answer.threads:
         raise PageFailed.of("threads_left", item, on, count=len(answer.threads), names=", ".join(answer.threads))
-    record = clean_record({"output": answer.output or "", "value": answer.value,
-                           "error": error, "figures": answer.figures or [], "dark_figures": answer.dark_figures or []})
-    total = size(record)
+    output, value = clean(answer.output or ""), None if answer.value is None else clean(answer.value)
+    error = None if error is None else clean(error)
+    figures, dark = [clean(svg) for svg in answer.figures], [clean(svg) for svg in answer.dark_figures]
+    total = sum(len(part.encode("utf-8", "surrogatepass")) for part in (output, value or "", error or "", *figures))
     if answer.truncated or total > output_limit:
         raise PageFailed.of("too_much_output", item, on, kb=max(total, int(answer.size or 0)) / 1000,
                             limit_kb=output_limit / 1000)
     at = answer.address_at
-    refuse_address(item, record["output"], f"printed by {at}" if at else "printed by the section", on)
-    if record["value"] is not None:
-        refuse_address(item, record["value"], f"the final expression at {item.last_line}", on)
-    if item.options.hidden and (record["output"].strip() or record["value"] or record["figures"]):
+    refuse_address(item, output, f"printed by {at}" if at else "printed by the section", on)
+    if value is not None:
+        refuse_address(item, value, f"the final expression at {item.last_line}", on)
+    if item.options.hidden and (output.strip() or value or figures):
         raise PageFailed.of("hidden_shows", item, on)
     claim = item.options.claim is not None
-    return BlockResult(record["output"].splitlines(),
-                       None if record["value"] is None else record["value"].splitlines(),
-                       record["error"], [svg.splitlines() for svg in record["figures"]],
-                       check_claim(item, answer.truth or Truth(), record["output"], on) if claim else None, claim,
-                       [svg.splitlines() for svg in record["dark_figures"]])
+    scope = check_claim(item, answer.truth or Truth(), output, on) if claim else None
+    return BlockResult(output.splitlines(), None if value is None else value.splitlines(), error,
+                       [svg.splitlines() for svg in figures], scope, claim, [svg.splitlines() for svg in dark])
 
 
 def check_claim(item: Block, answer: Truth, output: str, on: str = "") -> dict | None:

@@ -89,13 +89,13 @@ class Store:
         except OSError as error:  # a directory, unreadable (probe 39)
             raise FrozenFileError(f"{file} is not a file that can be read ({error.strerror})") from None
         except (UnicodeDecodeError, json.JSONDecodeError) as error:
-            raise FrozenFileError.not_json(file, error) from None
+            raise FrozenFileError(f"{file} is not valid JSON ({error})") from None
         try:
             record = Record.from_json(data, items)
         except ValueError as problem:
-            raise FrozenFileError.wrong_shape(file, str(problem)) from None
+            raise FrozenFileError(f"{file} {problem}") from None
         if data["checksum"] != record_checksum(data):
-            raise FrozenFileError.edited(file)
+            raise FrozenFileError(f"{file} was edited by hand: its content does not match its checksum")
         return record
 
     def save(self, page: str, record: Record) -> None:

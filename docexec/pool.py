@@ -275,26 +275,14 @@ class Worker:
         return f"{how} while {doing}{tail}"
 
     def where_now(self) -> str | None:
-        """file:line of the project code the worker is running, from a faulthandler dump
-        (it works while the main thread is stuck inside a C call)."""
+        """file:line of the project code the worker was running half a second before its time
+        limit, from the faulthandler dump it wrote then (PageRequest.timeout: it works while
+        the main thread is stuck inside a C call)."""
         try:
-            size = os.fstat(self.log.fileno()).st_size
-            os.kill(self.pid, signal.SIGUSR1)
-        except (OSError, ValueError, TypeError):
-            return None
-        dump = ""
-        for _ in range(40):
-            time.sleep(0.05)
-            self.log.seek(size)
-            dump = self.log.read().decode("utf-8", "replace")
-            if "most recent call first" in dump and dump.endswith("\n"):
-                time.sleep(0.05)
-                self.log.seek(size)
-                dump = self.log.read().decode("utf-8", "replace")
-                break
-        if "most recent call first" not in dump:  # SIGUSR1 ignored: the dump the worker's timer wrote
-            self.log.seek(max(0, size - 65536))
+            self.log.seek(max(0, os.fstat(self.log.fileno()).st_size - 65536))
             dump = self.log.read(65536).decode("utf-8", "replace").rpartition("Timeout (")[2]
+        except (OSError, ValueError):
+            return None
         # Most recent call first; the main thread's stack is the one that runs the page.
         blocks = re.split(r"\n(?=(?:Current thread|Thread) 0x)", dump)
         main = [b for b in blocks if f"docexec{os.sep}worker.py" in b] or blocks

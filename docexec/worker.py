@@ -23,7 +23,6 @@ import importlib.machinery
 import io
 import json
 import os
-import signal
 import sys
 import threading
 import traceback
@@ -168,7 +167,7 @@ class Session:
         from .namespace import Namespace
 
         self.root, self.package = Path(request.root), request.package
-        if request.timeout:  # where the page is if it hangs, even if it ignores SIGUSR1 (probe 57)
+        if request.timeout:  # where the page is if it hangs (the build reads it from the log, fd 2)
             faulthandler.dump_traceback_later(max(0.2, float(request.timeout) - 0.5), file=sys.__stderr__)
         self.inputs = Inputs(self.root)
         sys.addaudithook(self.inputs.audit)
@@ -277,8 +276,6 @@ def serve(requests_fd: int, results_fd: int, session: Session) -> None:
 def prepare(preload: list[str]) -> str | None:
     """Import what every page of this backend needs; an error message if that fails."""
     global _ADDRESS
-    # A hung page: the build sends SIGUSR1 and reads where every thread was from the log (fd 2).
-    faulthandler.register(signal.SIGUSR1, all_threads=True)
     try:
         from . import namespace  # noqa: F401  (imported once here, not once per page)
         from .cleaning import ADDRESS

@@ -12,7 +12,7 @@ from . import compare
 from .backends import BACKENDS, KERNELS, NOT_INSTALLED, Backends, backend_versions, library_versions, page_backends
 from .config import reading_order
 from .errors import DocexecError, FrozenFileError, Location, PageFailed
-from .execution import PageRun, prestart
+from .execution import prestart, run_page
 from .freeze import Store, changed_modules, modules_current, page_key
 from .model import Page, Record
 from .page import key_items, page_lines, parse_page
@@ -119,9 +119,9 @@ class PageCache:
     def execute(self, name: str, page: Page) -> tuple[list, dict[str, str], str | None]:
         """The page's results, run in fresh worker processes (docexec.execution), the project
         files the run read (file -> sha256), and its default worker's TensorFlow kernel path."""
-        run = PageRun(self.root, page, page.timeout or self.timeout, page.output_limit, self.backends)
         try:
-            return run.run(), run.modules, run.kernels
+            outcome = run_page(self.root, page, page.timeout or self.timeout, self.backends)
+            return outcome.results, outcome.modules, outcome.kernels
         except PageFailed as failure:
             raise DocexecError(failure.reason, **self.location(name, failure.item)) from None
 

@@ -18,6 +18,7 @@ import ast
 import functools
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from .backends import BACKENDS, DEFAULT, INSTALL_HINT, Backends, backends_of, page_backends, plan
@@ -225,22 +226,39 @@ def combine(item, results: dict[str, object]) -> ItemRecord:
     return BlockRecord(item.source, backends={name: results[name] for name in names}, claim=item.options.claim)
 
 
-class PageRun:
-    """One execution of one page."""
+@dataclass
+class PageOutcome:
+    """What one run of a page gave, for its record: each item's result, the project files the run
+    read (file -> sha256 of what it read), and the default worker's TensorFlow kernel path."""
 
-    def __init__(self, root: Path, page, limit: float, output_limit_kb: float | None = None,
-                 backends: Backends = BACKENDS, pool=POOL):
+    results: list[ItemRecord]
+    modules: dict[str, str]
+    kernels: str | None = None
+
+
+def run_page(root: Path, page, timeout: float, backends: Backends = BACKENDS, pool=POOL) -> PageOutcome:
+    """The one entry point of execution: `page` run in fresh workers, the default one on this
+    thread and one per other backend on threads of their own; raises the page's first failure
+    (PageFailed), the others being echoes of it once its workers are killed."""
+    run = PageRun(root, page, timeout, backends, pool)
+    return PageOutcome(run.run(), run.modules, run.kernels)
+
+
+class PageRun:
+    """One execution of one page (run_page)."""
+
+    def __init__(self, root: Path, page, limit: float, backends: Backends = BACKENDS, pool=POOL):
         self.root, self.page, self.limit, self.pool, self.backends = root, page, limit, pool, backends
-        self.output_limit = int((output_limit_kb or OUTPUT_LIMIT_KB) * 1000)
+        self.output_limit = int((page.output_limit or OUTPUT_LIMIT_KB) * 1000)
         self.limits = Limits(int(page.memory or MEMORY_LIMIT_MB), int(page.processes or PROCESS_LIMIT),
                              int(page.file_size or FILE_SIZE_LIMIT_MB))
         self.modules: dict[str, str] = {}  # project file the run read (relative) -> sha256 of what it read
         self.kernels: str | None = None  # the default worker's TensorFlow kernel path, if it imported TensorFlow
         self.lock = threading.Lock()
         self.phrases: dict[str, str] = {}
-        self.cancelled = False  # set once one worker failed: the others are killed, their failures are echoes
-
-    # --------------------------------------------------------------------- orchestration
+        self.results: dict[int, dict] = {}  # item index -> backend name -> result
+        self.failures: list[tuple[int, PageFailed]] = []  # (item index, failure): the first item's is raised
+        self.cancelled = False  # set once the default worker failed: the others are killed, their failures are echoes
 
     def run(self) -> list[ItemRecord]:
         error = missing_backends(self.page, page_backends(self.page, self.backends), self.backends)
@@ -248,47 +266,38 @@ class PageRun:
             raise error
         workers = {}
         for name, items in plan(self.page, self.backends).items():
-            if items:
-                backend = DEFAULT if name == DEFAULT.name else self.backends[name]
-                if name == DEFAULT.name:  # Keras (and TensorFlow) imported ahead only for pages that use them
-                    codes = [item.code for _, item in items if isinstance(item, Block)]
-                    imports = ("keras",) if uses_keras(codes, self.root) else ()
-                else:  # a backend's worker imports Keras on that backend before any section runs
-                    imports = backend.imports
-                worker = self.pool.take(backend, self.root, imports, self.limits)
-                workers[name] = (worker, items, "keras" in imports)
-        results: dict[int, dict] = {}
-        failures: list[tuple[int, str]] = []
+            if not items:
+                continue
+            backend = DEFAULT if name == DEFAULT.name else self.backends[name]
+            # Keras imported ahead by the default worker only for pages that use it; a backend's always
+            codes = [item.code for _, item in items if isinstance(item, Block)]
+            imports = backend.imports if name != DEFAULT.name else ("keras",) if uses_keras(codes, self.root) else ()
+            workers[name] = (self.pool.take(backend, self.root, imports, self.limits), items, "keras" in imports)
+        threads = [threading.Thread(target=self._run_guarded, args=(name, *work), daemon=True)
+                   for name, work in workers.items() if name != DEFAULT.name]
         try:
-            threads = []
-            for name, (worker, items, keras) in workers.items():
-                if name == DEFAULT.name:
-                    continue
-                thread = threading.Thread(
-                    target=self._run_guarded, args=(name, worker, items, keras, results, failures), daemon=True
-                )
+            for thread in threads:
                 thread.start()
-                threads.append(thread)
             if DEFAULT.name in workers:
-                worker, items, keras = workers[DEFAULT.name]
-                self._run_guarded(DEFAULT.name, worker, items, keras, results, failures)
-                if failures:
-                    self.cancel(workers)
+                self._run_guarded(DEFAULT.name, *workers[DEFAULT.name])
+                with self.lock:
+                    self.cancelled = bool(self.failures)
+                for worker, _, _ in workers.values() if self.cancelled else ():
+                    worker.kill()
             for thread in threads:
                 thread.join()
         finally:
             for worker, _, _ in workers.values():
                 worker.kill()
-        if failures:
-            raise min(failures, key=lambda failure: failure[0])[1]
-        return [combine(item, results.get(index, {})) for index, item in enumerate(self.page.items)]
+        if self.failures:
+            raise min(self.failures, key=lambda failure: failure[0])[1]
+        return [combine(item, self.results.get(index, {})) for index, item in enumerate(self.page.items)]
 
-    def _run_guarded(self, name, worker, items, uses_keras, results, failures) -> None:
+    def _run_guarded(self, name, worker, items, uses_keras) -> None:
         index, item = items[0]
         try:
-            startup = time.monotonic() + STARTUP_LIMIT
             try:
-                worker.wait_ready(startup)
+                worker.wait_ready(time.monotonic() + STARTUP_LIMIT)
             except WorkerFailed as error:
                 hint = f"; {INSTALL_HINT}" if name != DEFAULT.name else ""
                 raise PageFailed(f"{self._who(name)} could not start: {error}{hint}", item) from None
@@ -300,20 +309,13 @@ class PageRun:
             for index, item in items:  # `index` orders failures: the page's first one is reported
                 result = self._run_item(name, worker, item, deadline)
                 with self.lock:
-                    results.setdefault(index, {})[name] = result
+                    self.results.setdefault(index, {})[name] = result
         except Exception as error:  # a bug here must still name the page, not hang it
             if not isinstance(error, PageFailed):
                 error = PageFailed(f"{self._who(name)}: {type(error).__name__}: {error}", item)
             with self.lock:
                 if not self.cancelled:
-                    failures.append((index, error))
-            worker.kill()
-
-    def cancel(self, workers: dict) -> None:
-        """Stop every worker of the page: one has failed, so the page fails."""
-        with self.lock:
-            self.cancelled = True
-        for worker, _, _ in workers.values():
+                    self.failures.append((index, error))
             worker.kill()
 
     def _call(self, name, worker, request, deadline, item):
@@ -341,17 +343,10 @@ class PageRun:
     def _run_item(self, name: str, worker, item, deadline: float):
         if isinstance(item, InlineValue):
             answer = self._call(name, worker, ValueRequest(item.expression), deadline, item)
-            return decide_value(item, self._expect(answer, ValueAnswer, name, item), self._on(name),
-                                self.output_limit)
+            return decide_value(item, answer, self._on(name), self.output_limit)
         request = BlockRequest(item.code, item.section.path, item.section.first_line)
-        answer = self._expect(self._call(name, worker, request, deadline, item), BlockAnswer, name, item)
+        answer = self._call(name, worker, request, deadline, item)
         return decide(item, answer, self.output_limit, self._on(name), self.limits)
-
-    def _expect(self, answer, kind, name, item):
-        if not isinstance(answer, kind):
-            raise PageFailed(f"{self._who(name)} answered a {type(answer).__name__} to a {kind.__name__}'s request",
-                             item)
-        return answer
 
     def _note_modules(self, read: dict[str, str]) -> None:
         """The project files a worker read, with the digests it took as it read them. Two workers

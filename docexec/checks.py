@@ -99,7 +99,7 @@ def over(configurations: Iterable[dict], check: Callable[..., object]) -> Checke
 
 
 # Every Checked that over() returned in this process, by id: a claim's scope comes only from
-# one of them, never from a Checked typed by hand or a subclass (worker.judgeable).
+# one of them, never from a Checked typed by hand or a subclass (worker.Session.judge).
 MADE: dict[int, Checked] = {}
 
 

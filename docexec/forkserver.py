@@ -163,7 +163,7 @@ def serve_forks(control) -> None:
                     os._exit(0)
             for fd in fds:
                 os.close(fd)
-            limits[pid] = request.processes
+            limits[pid] = request.limits.processes
             control.send(encode(Forked(pid)))
 
 
@@ -172,7 +172,7 @@ def child(request: ForkRequest, requests_fd: int, results_fd: int, log_fd: int) 
     project root as working directory and first on the path, output to its log."""
     os.setsid()
     die_with_parent()
-    error = set_limits(request.memory, request.file_size, request.tmp)
+    error = set_limits(request.limits, request.tmp)
     null = os.open(os.devnull, os.O_RDONLY)
     os.dup2(null, 0)
     os.dup2(log_fd, 1)

@@ -28,13 +28,12 @@ import sys
 import tempfile
 import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 from .backends import PACKAGE_PARENT, Backend
 from .errors import WorkerFailed, WorkerTimeout
 from .forkserver import CANNOT_ANSWER
-from .protocol import Exited, Forked, ForkRequest, OverLimit, Ready, decode, encode, project_file
+from .protocol import Exited, Forked, ForkRequest, Limits, OverLimit, Ready, decode, encode, project_file
 
 
 class ForkServer:
@@ -94,7 +93,7 @@ class ForkServer:
     def fork(self, root: Path, fds: tuple, deadline: float, limits: Limits | None = None, tmp: str = "") -> int:
         self.wait_ready(deadline)
         with self.lock:
-            request = ForkRequest(str(root), tmp, **(dataclasses.asdict(limits) if limits else {}))
+            request = ForkRequest(str(root), tmp, limits or Limits())
             socket.send_fds(self.control, [encode(request)], list(fds))
             message = self._receive(deadline)
             if not isinstance(message, Forked):
@@ -177,16 +176,6 @@ def _forking() -> bool:
 def _starter(backend: Backend, imports: tuple):
     """A fork server on Linux; elsewhere, or with DOCEXEC_FORK=0, a spawner."""
     return ForkServer(backend, imports) if _forking() else Spawner(backend, imports)
-
-
-@dataclass(frozen=True)
-class Limits:
-    """What a page's worker may use (<!-- docexec memory=MB processes=N -->): its fork server
-    sets the memory limit in the worker and watches the page's process count."""
-
-    memory: int  # MB of RLIMIT_DATA
-    processes: int  # processes the page may have at once, its worker included
-    file_size: int = 100  # MB one file the page writes may reach (RLIMIT_FSIZE), its worker's log included
 
 
 class Worker:

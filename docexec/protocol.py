@@ -185,15 +185,23 @@ class Refused:
 # ------------------------------------------------------------------ build <-> fork server
 
 
+@dataclass(frozen=True)
+class Limits:
+    """What a page's worker may use (<!-- docexec memory=MB processes=N file-size=MB -->): its fork
+    server sets the memory and file limits in the worker and watches the page's process count."""
+
+    memory: int = 0  # MB of RLIMIT_DATA (0: none)
+    processes: int = 1 << 30  # processes the page may have at once, its worker included
+    file_size: int = 0  # MB one file the page writes may reach (RLIMIT_FSIZE), its worker's log included
+
+
 @dataclass
 class ForkRequest:
     """Fork a fresh worker for a page (three descriptors travel with it: requests, results, log)."""
 
     root: str
     tmp: str = ""  # the page's TMPDIR
-    memory: int = 0  # MB of RLIMIT_DATA (0: none)
-    processes: int = 1 << 30  # processes the page may have at once
-    file_size: int = 0  # MB one file may reach (RLIMIT_FSIZE; 0: none)
+    limits: Limits = field(default_factory=Limits)
 
 
 @dataclass
@@ -219,7 +227,7 @@ class OverLimit:
 
 MESSAGES = {cls.__name__: cls for cls in (PageRequest, BlockRequest, ValueRequest, Ready, PageStarted, BlockAnswer,
                                           ValueAnswer, Fatal, Refused, ForkRequest, Forked, Exited, OverLimit)}
-NESTED = {"raised": Raised, "truth": Truth}
+NESTED = {"raised": Raised, "truth": Truth, "limits": Limits}
 
 
 def encode(message) -> bytes:

@@ -32,6 +32,7 @@ from .protocol import (
     BlockAnswer,
     BlockRequest,
     Fatal,
+    Limits,
     PageRequest,
     PageStarted,
     Raised,
@@ -202,12 +203,16 @@ class Session:
 
     @staticmethod
     def judge(value) -> Truth:
-        """A block's final value, as a claim's check (the build reads it only for a claim)."""
-        truth, checked = judgeable(value)
-        from .checks import MADE, Checked
+        """A block's final value, as a claim's check (the build reads it only for a claim): the
+        truth of a bool, Python's or NumPy's, by class, not by name; or the configurations a
+        docexec.checks.over() ran, never a Checked typed by hand or a subclass's (probe 19)."""
+        from .checks import MADE, Checked, made_by_over
 
-        what = type(value).__name__
-        if isinstance(value, Checked) and checked is None:
+        numpy, what = sys.modules.get("numpy"), type(value).__name__
+        truth, checked = None, Checked.to_json(value) if made_by_over(value) else None
+        if isinstance(value, bool) or (numpy is not None and isinstance(value, numpy.bool_)):
+            truth = bool(value)
+        elif isinstance(value, Checked) and checked is None:
             what += " that over() did not return"
         if len(MADE) > 1 or (MADE and checked is None):  # probe 18: a false over() discarded, or one never run
             truth, checked, what = None, None, f"{what}, after {len(MADE)} over() calls (a check ends in one over())"
@@ -232,19 +237,6 @@ def kernel_path() -> str | None:
         return "Eigen"
     isa = os.environ.get("ONEDNN_MAX_CPU_ISA")
     return f"oneDNN, ONEDNN_MAX_CPU_ISA={isa}" if isa else "oneDNN"
-
-
-def judgeable(value) -> tuple[bool | None, dict | None]:
-    """What the build needs to judge a claim's final value: (the truth of a bool, Python's or
-    NumPy's, by class, not by name; the configurations a docexec.checks.over() ran)."""
-    from .checks import Checked, made_by_over
-
-    numpy = sys.modules.get("numpy")
-    if made_by_over(value):  # not a Checked typed by hand, nor a subclass's own to_json (probe 19)
-        return None, Checked.to_json(value)
-    if isinstance(value, bool) or (numpy is not None and isinstance(value, numpy.bool_)):
-        return bool(value), None
-    return None, None
 
 
 def serve(requests_fd: int, results_fd: int, session: Session) -> None:
@@ -290,7 +282,7 @@ def prepare(preload: list[str]) -> str | None:
     return None
 
 
-def set_limits(memory: int, file_size: int, tmp: str = "") -> str | None:
+def set_limits(limits: Limits, tmp: str = "") -> str | None:
     """The page's limits (pool.Limits) in this fresh worker; an error if its libraries already
     use more memory than the page may. RLIMIT_DATA, not RLIMIT_AS: TensorFlow, JAX and PyTorch
     reserve address space they never use (glibc reserves 64 MB per malloc arena), which
@@ -305,11 +297,11 @@ def set_limits(memory: int, file_size: int, tmp: str = "") -> str | None:
         import resource
     except ImportError:  # pragma: no cover - not POSIX
         return None
-    if file_size:
-        resource.setrlimit(resource.RLIMIT_FSIZE, (file_size * 1024 * 1024,) * 2)
-    if not memory:
+    if limits.file_size:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limits.file_size * 1024 * 1024,) * 2)
+    if not limits.memory:
         return None
-    megabytes = int(memory)
+    megabytes = int(limits.memory)
     resource.setrlimit(resource.RLIMIT_DATA, (megabytes * 1024 * 1024,) * 2)
     try:  # a limit below what is mapped already fails every allocation, blamed on the section (probe 61)
         with open("/proc/self/status") as status:
@@ -330,8 +322,7 @@ def main(argv: list[str]) -> None:
         session.send(Ready(False, error))
         return
     # a spawned worker: limits after its imports, as a forked one's
-    limits = json.loads(os.environ.get("DOCEXEC_LIMITS", "{}"))
-    error = set_limits(limits.get("memory", 0), limits.get("file_size", 0))
+    error = set_limits(Limits(**json.loads(os.environ.get("DOCEXEC_LIMITS", "{}"))))
     if error:
         session.send(Ready(False, error))
         return

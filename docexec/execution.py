@@ -1,15 +1,10 @@
-"""Running one page in worker processes, and deciding what each answer means.
+"""Running one page (`run_page`, the one entry point) and deciding what each answer means.
 
-A page's blocks without `backends=` and its `{py}` values run, in page order, in one fresh
-worker with the build's own environment (the "default" backend). A block with
-`backends="tf-eigen jax"` runs in one fresh worker per named backend instead, each backend's
-blocks in page order in one namespace; those workers run in parallel with the default one.
-
-The worker only reports; this module decides (`decide`, `check_claim`, `refuse_address`,
-`decide_value`: pure functions of an answer): an unexpected exception, an exit, a dead or
-hung worker, a thread left running, a memory address, an oversized output, a false claim
-each fail the page with a message naming the page, the snippet file:line and, for a
-backend, the backend.
+Blocks without `backends=` and `{py}` values run in page order in one fresh worker with the
+build's own environment; each backend a block names runs its blocks in a worker of its own,
+in parallel. The worker only reports; the verdicts here (`decide`, `check_claim`,
+`decide_value`) are pure functions of an answer, and fail the page naming the page, the
+snippet file:line and, for a backend, the backend.
 """
 
 from __future__ import annotations

@@ -1,16 +1,11 @@
 """The fork server of one backend: `python -m docexec.forkserver CONTROL_FD [MODULE ...]`.
 
-It imports NumPy and the MODULEs (e.g. keras) once, then forks a fresh worker
-(docexec/worker.py) for each page. It never runs a page's code itself, so every fork starts
-from the same clean state, and a fork costs milliseconds where importing TensorFlow costs
-seconds. Over the control socket (SOCK_SEQPACKET, one message of docexec/protocol.py per
-packet) it receives a ForkRequest with three descriptors (requests, results, log) and answers
-Forked; since the build is not their parent, it reaps its workers and reports Exited, and
-OverLimit before it kills a page that has more processes than its limit.
-
-It is a child subreaper: whatever a page's code starts, double-forked or not, stays below it,
-and once no worker runs it kills every process left. When the build goes (the control socket
-closes, or the parent-death signal SIGTERM arrives), it kills everything below it and exits.
+It imports NumPy and the MODULEs once, then forks a fresh worker (docexec/worker.py) per page
+in milliseconds, never running a page's code itself. Over the control socket (SOCK_SEQPACKET,
+one docexec/protocol.py message a packet) a ForkRequest with three descriptors (requests,
+results, log) gets Forked; it reaps its workers (Exited) and kills a page over its process
+limit (OverLimit). A child subreaper, it kills whatever a page left once no worker runs, and
+everything below it when the build goes (the socket closes, or SIGTERM on the parent's death).
 """
 
 from __future__ import annotations

@@ -1,16 +1,7 @@
-"""The build's side of the worker processes (docexec/worker.py): fork servers and workers.
-
-Every page runs in a fresh worker per backend (docexec/backends.py: the build's own
-environment, or one Keras backend and TensorFlow kernel path), so nothing a section does (exit, chdir, monkeypatching
-builtins or sys.modules, threads, subprocesses) can reach another page or the build. A worker
-is started in its own process group: at the page's deadline, after the page, and when the
-build process exits, the whole group is killed, subprocesses included.
-
-Restarts cost nothing visible: one fork server per backend imports NumPy (and Keras, for
-pages that use it) once, then forks each page's fresh worker from that clean state in
-milliseconds. Nothing is started until a page has to execute, so a build whose pages are all
-frozen starts no process.
-"""
+"""The build's side of the processes: one fork server per backend (docexec/forkserver.py),
+started when a page first has to execute, and one fresh worker per page and backend
+(docexec/worker.py) in its own process group, killed whole at the page's deadline, after the
+page, and when the build exits. Nothing a section does can reach another page or the build."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """What the build says to a worker (docexec/worker.py) and to a fork server
 (docexec/forkserver.py): one JSON object per line or packet, each a dataclass below, read and
-written by both sides with `encode` and `decode`. Also the path tests both sides need.
+written by both sides with `encode` and `decode`. Also the project-file tests both sides need.
 
 Kept free of heavy imports: the worker imports it before any page runs, and binds what it
 uses now, since a section may replace json.dumps or os.write and the answer must still
@@ -20,15 +20,6 @@ _dumps, _loads = json.dumps, json.loads
 # Every environment a worker gets, whatever the backend: same hash order for sets of strings
 # on every run, no display, TensorFlow's C++ chatter off.
 FIXED_ENVIRONMENT = {"PYTHONHASHSEED": "0", "MPLBACKEND": "Agg", "TF_CPP_MIN_LOG_LEVEL": "2"}
-
-
-def under(path: str | Path, folder: str | Path) -> bool:
-    """Whether `path` is `folder` or inside it, as written (no symbolic link followed)."""
-    try:
-        Path(path).relative_to(folder)
-    except ValueError:
-        return False
-    return True
 
 
 def project_file(filename: str, root: str | Path) -> str | None:

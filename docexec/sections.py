@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import SectionError
-from .protocol import under
 
 NAME = r"[A-Za-z0-9_.-]+"
 MARKER = re.compile(rf"^\s*#\s*--8<--\s*\[(start|end):({NAME})\]\s*$")
@@ -89,7 +88,7 @@ def _leading_blank_lines(lines: list[str]) -> int:
 def load_section(root: Path, path: str, name: str) -> Section:
     """The section `name` of the file `path` (relative to `root`)."""
     file = (root / path).resolve()
-    if Path(path).is_absolute() or not under(file, root.resolve()):
+    if Path(path).is_absolute() or not file.is_relative_to(root.resolve()):
         raise SectionError(f"'{path}': snippet paths are relative to the project root and stay inside it")
     if not file.is_file():
         raise SectionError(f"'{path}': no such snippet file (looked in {root})")

@@ -1,16 +1,8 @@
-"""A worker process: runs one page's sections for the build, on one backend.
-
-A fork server (docexec/forkserver.py) forks one per page; without one (DOCEXEC_FORK=0, or off
-Linux) the build starts it as `python -m docexec.worker REQUEST_FD RESULT_FD [MODULE ...]`.
-A worker has its own session, the project root as working directory, stdin from /dev/null
-and stdout and stderr to a log the build reads when the worker dies. It says it is ready,
-then answers one JSON request per line read from REQUEST_FD with one JSON line written to
-RESULT_FD: the dataclasses of docexec/protocol.py (PageRequest, BlockRequest, ValueRequest;
-Ready, PageStarted, BlockAnswer, ValueAnswer, Fatal, Refused).
-
-A section's prints go to the capture of its block, never to these pipes. The answers only
-describe what happened (output, the exception and where, the claim's value, threads left
-running, project files read); the build process decides what each means.
+"""A worker process: runs one page's sections for the build, on one backend. Forked by a fork
+server (docexec/forkserver.py), or without one (DOCEXEC_FORK=0, off Linux) started as
+`python -m docexec.worker REQUEST_FD RESULT_FD [MODULE ...]`. It answers one request line
+(docexec/protocol.py) with one answer line; a section's prints go to its block's capture,
+never to these pipes. The answers only describe what happened; the build decides.
 """
 
 from __future__ import annotations

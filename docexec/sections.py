@@ -68,21 +68,12 @@ def parse_sections(text: str, path: str) -> dict[str, Section]:
             raise SectionError(f"end of '{name}' while section '{open_name}' (line {open_line}) is open", **where)
         else:
             code = textwrap.dedent("\n".join(body)).strip("\n")
-            first = open_line + 1 + _leading_blank_lines(body)
+            first = open_line + 1 + next((i for i, text in enumerate(body) if text.strip()), len(body))
             sections[name] = Section(path, name, first, code)
             open_name = None
     if open_name is not None:
         raise SectionError(f"section '{open_name}' is never closed", file=path, file_line=open_line)
     return sections
-
-
-def _leading_blank_lines(lines: list[str]) -> int:
-    count = 0
-    for line in lines:
-        if line.strip():
-            break
-        count += 1
-    return count
 
 
 def load_section(root: Path, path: str, name: str) -> Section:

@@ -1,15 +1,7 @@
-"""What a claim's check ran on, for the sentence's Verified box to say.
-
-A claim's section ends in an expression that the build judges. A plain `True` certifies one
-example, and the box says "on this example". A check that ends in `over(configurations,
-check)` certifies every configuration it ran, and the box says how many and what varied:
-"on 24 configurations (kernel 1–4; stride 1–3; padding same, valid)". That text is made from
-the configurations the check was called with, so a page cannot state a scope it did not run.
-
-    from docexec.checks import grid, over
-
-    over(grid(kernel=range(1, 5), stride=(1, 2, 3)), lambda kernel, stride: ...)
-"""
+"""What a claim's check ran on, for its Verified box: a final `True` certifies "this example";
+`over(grid(kernel=range(1, 5), stride=(1, 2, 3)), lambda kernel, stride: ...)` certifies every
+configuration it ran, "12 configurations (kernel 1–4; stride 1–3)", a text made from what
+ran, so a page cannot state a scope it did not run."""
 
 from __future__ import annotations
 

@@ -1,10 +1,7 @@
 """Inside a worker (docexec/worker.py) only: runs a page's code in one namespace and captures
-what a reader should see.
-
-Captures happen at the stream level (sys.stdout/sys.stderr), so prints inside imported
-functions and warnings are caught; output is normalised (fixed NumPy precision, no -0,
-no machine paths) so two machines print the same bytes.
-"""
+what a reader should see, at the stream level (sys.stdout/sys.stderr: prints in imported
+functions and warnings too), normalised (fixed NumPy precision, no -0, no machine paths) so
+two machines print the same bytes; figures as SVG, light and dark."""
 
 from __future__ import annotations
 
@@ -89,11 +86,8 @@ class Namespace:
 
 
 def seed_everything(uses_keras: bool) -> None:
-    """The same random state at the start of every page, whichever pages ran before it in
-    this process: Python's, NumPy's global one (imported here, so that it is seeded before the
-    page's first `import numpy`, not only when an earlier page imported it) and, for pages
-    that use Keras or TensorFlow, theirs (Keras's global seed generator draws unseeded
-    initializers' seeds)."""
+    """The same random state at the start of every page: Python's, NumPy's global one (even
+    before the page's first `import numpy`) and, for pages that use Keras, Keras's."""
     import numpy
 
     random.seed(0)

@@ -2,9 +2,7 @@
 (docexec/forkserver.py): one JSON object per line or packet, each a dataclass below, read and
 written by both sides with `encode` and `decode`. Also the project-file tests both sides need.
 
-Kept free of heavy imports: the worker imports it before any page runs, and binds what it
-uses now, since a section may replace json.dumps or os.write and the answer must still
-reach the build.
+Light to import, and it binds json's functions now: a section may replace json.dumps.
 """
 
 from __future__ import annotations

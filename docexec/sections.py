@@ -1,12 +1,6 @@
-"""Named sections of snippet modules, marked as pymdown-extensions' snippets marks them.
-
-    # --8<-- [start:name]
-    ...
-    # --8<-- [end:name]
-
-Unlike pymdown's snippets extension, every mistake is an error that names the file and line:
-an unknown, unclosed, nested, duplicated or stray section never renders silently.
-"""
+"""Named sections of snippet modules, marked as pymdown-extensions' snippets marks them
+(`# --8<-- [start:name]` ... `# --8<-- [end:name]`), but every mistake is an error naming the
+file and line: an unknown, unclosed, nested, duplicated or stray section never renders."""
 
 from __future__ import annotations
 

@@ -25,19 +25,18 @@ from .worker import Session, prepare, serve, set_limits
 CANNOT_ANSWER = 71  # a forked worker's exit status when it could not send an answer
 
 
-def _prctl(option: int, value: int) -> bool:
+PR_SET_PDEATHSIG, PR_SET_CHILD_SUBREAPER = 1, 36
+
+
+def prctl(option: int, value: int) -> None:
+    """Linux's prctl: PR_SET_PDEATHSIG (a signal when the parent dies, so that a build killed
+    without a chance to clean up leaves no process behind) or PR_SET_CHILD_SUBREAPER."""
     try:
         import ctypes
 
-        return ctypes.CDLL(None, use_errno=True).prctl(option, value, 0, 0, 0) == 0
+        ctypes.CDLL(None, use_errno=True).prctl(option, value, 0, 0, 0)
     except (OSError, AttributeError):  # not Linux: the build's atexit and the closed pipes remain
-        return False
-
-
-def die_with_parent(how: int = signal.SIGKILL) -> None:
-    """Linux: send `how` to this process when its parent dies (PR_SET_PDEATHSIG), so that a
-    build killed without a chance to clean up leaves no worker behind."""
-    _prctl(1, how)
+        pass
 
 
 def tree(pid: int) -> list[psutil.Process]:
@@ -89,13 +88,13 @@ def over_limit(limits: dict[int, int]) -> list[tuple[int, int]]:
 
 def main(control_fd: int, preload: list[str]) -> None:
     control = socket.socket(fileno=control_fd)
-    _prctl(36, 1)  # PR_SET_CHILD_SUBREAPER
+    prctl(PR_SET_CHILD_SUBREAPER, 1)
 
     def leave(*_):
         raise SystemExit(0)
 
     signal.signal(signal.SIGTERM, leave)
-    die_with_parent(signal.SIGTERM)
+    prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
     if os.getppid() == 1:  # the build died before the line above
         return
     error = prepare(preload)
@@ -166,7 +165,7 @@ def child(request: ForkRequest, requests_fd: int, results_fd: int, log_fd: int) 
     """A fresh worker, just forked: its own session (the build kills the whole group), the
     project root as working directory and first on the path, output to its log."""
     os.setsid()
-    die_with_parent()
+    prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     error = set_limits(request.limits, request.tmp)
     null = os.open(os.devnull, os.O_RDONLY)
     os.dup2(null, 0)

@@ -44,9 +44,8 @@ class Execution:
 class Namespace:
     """One page's globals, seeded the same way each time the page runs."""
 
-    stream_class = io.StringIO  # what a block's prints are written to (the worker counts them)
-
-    def __init__(self, root: Path, package: str, uses_keras: bool = False):
+    def __init__(self, root: Path, package: str, uses_keras: bool = False, stream_class=io.StringIO):
+        self.stream_class = stream_class  # what a block's prints are written to (the worker's Capture counts them)
         self.root = root
         forget_modules(package, root)
         self.globals: dict = {"__name__": "__docexec__", "__builtins__": __builtins__}

@@ -20,6 +20,7 @@ import threading
 import traceback
 from pathlib import Path
 
+from .cleaning import ADDRESS
 from .protocol import (
     BlockAnswer,
     BlockRequest,
@@ -38,21 +39,16 @@ from .protocol import (
     project_file,
 )
 
-# Bound now: a section may replace os.write, and the answer must still reach the build.
-_write = os.write
-_ADDRESS = None  # set in main(), from docexec.cleaning
+_write = os.write  # bound now: a section may replace os.write, and the answer must still reach the build
 
 
 class Capture(io.StringIO):
     """A block's output: notes where the first memory address was printed, and stops storing
     once past the limit (the build fails the block; it need not receive 10 GB first)."""
 
-    limit = 10**9
-    root = ""
-
-    def __init__(self):
+    def __init__(self, limit: int, root: str):
         super().__init__()
-        self.size, self.truncated, self.address_at = 0, False, None
+        self.limit, self.root, self.size, self.truncated, self.address_at = limit, root, 0, False, None
 
     def write(self, text):
         if not isinstance(text, str):  # let StringIO raise its usual TypeError
@@ -61,7 +57,7 @@ class Capture(io.StringIO):
             self.truncated = True
             self.size += len(text)
             return len(text)
-        if self.address_at is None and _ADDRESS.search(text):
+        if self.address_at is None and ADDRESS.search(text):
             self.address_at = _caller(self.root)
         self.size += len(text)
         return super().write(text)
@@ -165,9 +161,8 @@ class Session:
         self.inputs = Inputs(self.root)
         sys.addaudithook(self.inputs.audit)
         sys.meta_path.insert(0, ProjectImports(self.root))
-        Capture.limit, Capture.root = int(request.limit), str(self.root)
-        Namespace.stream_class = Capture
-        self.namespace = Namespace(self.root, self.package, bool(request.uses_keras))
+        self.namespace = Namespace(self.root, self.package, bool(request.uses_keras),
+                                   lambda: Capture(int(request.limit), str(self.root)))
         self.threads = set(threading.enumerate())
         return PageStarted(kernel_path())
 
@@ -259,13 +254,10 @@ def serve(requests_fd: int, results_fd: int, session: Session) -> None:
 
 def prepare(preload: list[str]) -> str | None:
     """Import what every page of this backend needs; an error message if that fails."""
-    global _ADDRESS
     try:
-        from . import namespace  # noqa: F401  (imported once here, not once per page)
-        from .cleaning import ADDRESS
-
-        _ADDRESS = ADDRESS
         import numpy  # noqa: F401  (every page imports and seeds it)
+
+        from . import namespace  # noqa: F401  (imported once here, not once per page)
 
         for module in preload:
             importlib.import_module(module)

@@ -21,16 +21,7 @@ from .cleaning import OUTPUT_LIMIT_KB, clean, find_address
 from .errors import PageFailed, WorkerFailed, WorkerTimeout
 from .model import Block, BlockRecord, BlockResult, InlineValue, ItemRecord, ValueRecord
 from .pool import POOL, Limits
-from .protocol import (
-    BlockAnswer,
-    BlockRequest,
-    Fatal,
-    PageRequest,
-    Refused,
-    Truth,
-    ValueAnswer,
-    ValueRequest,
-)
+from .protocol import BlockAnswer, BlockRequest, Fatal, PageRequest, Refused, Truth, ValueAnswer, ValueRequest
 
 # A page's default limits (<!-- docexec memory=MB processes=N --> sets others, README): a 3 GB
 # array or a fork bomb is refused, with a message naming the block.
@@ -250,7 +241,6 @@ class PageRun:
         self.modules: dict[str, str] = {}  # project file the run read (relative) -> sha256 of what it read
         self.kernels: str | None = None  # the default worker's TensorFlow kernel path, if it imported TensorFlow
         self.lock = threading.Lock()
-        self.phrases: dict[str, str] = {}
         self.results: dict[int, dict] = {}  # item index -> backend name -> result
         self.failures: list[tuple[int, PageFailed]] = []  # (item index, failure): the first item's is raised
         self.cancelled = False  # set once the default worker failed: the others are killed, their failures are echoes
@@ -356,12 +346,8 @@ class PageRun:
 
     def _on(self, name: str) -> str:
         """" on backend jax (JAX 0.10.2)" for a backend's failure, "" for the default worker's."""
-        if name == DEFAULT.name:
-            return ""
-        if name not in self.phrases:  # versions come from package metadata: read once per page
-            backend = self.backends[name]
-            self.phrases[name] = f" on backend {name} ({backend.title(backend.versions())})"
-        return self.phrases[name]
+        backend = self.backends[name] if name != DEFAULT.name else None
+        return f" on backend {name} ({backend.title(backend.versions())})" if backend else ""
 
     @staticmethod
     def _who(name: str) -> str:

@@ -44,9 +44,7 @@ def project_code(filename: str, root: Path) -> str | None:
 
 
 @dataclass
-class PageRequest:
-    """Start a page: a fresh namespace, the project at `root`, its package importable."""
-
+class PageRequest:  # start a page: a fresh namespace, the project at `root`, its package importable.
     root: str
     package: str  # the project's package, "snippets"
     uses_keras: bool  # seed Keras's random state too
@@ -55,18 +53,14 @@ class PageRequest:
 
 
 @dataclass
-class BlockRequest:
-    """Run one section's code in the page's namespace."""
-
+class BlockRequest:  # run one section's code in the page's namespace.
     code: str
     path: str  # the snippet file, relative to the root
     first_line: int  # where the code starts in that file
 
 
 @dataclass
-class ValueRequest:
-    """Evaluate one `{py}` expression in the page's namespace."""
-
+class ValueRequest:  # evaluate one `{py}` expression in the page's namespace.
     expression: str
 
 
@@ -74,9 +68,7 @@ class ValueRequest:
 
 
 @dataclass
-class Raised:
-    """An exception raised by the page's code, as the build reports it."""
-
+class Raised:  # an exception raised by the page's code, as the build reports it.
     type: str  # the exception class's name
     text: str  # "Type: message" (SystemExit(code) for an exit)
     where: str  # file:line of the innermost project frame, or "(outside the snippets)"
@@ -109,9 +101,7 @@ class Raised:
 
 
 @dataclass
-class Ready:
-    """The worker (or fork server) has imported its libraries, or could not."""
-
+class Ready:  # the worker (or fork server) has imported its libraries, or could not.
     ready: bool
     error: str | None = None
 
@@ -122,18 +112,14 @@ class PageStarted:
 
 
 @dataclass
-class Truth:
-    """A block's final value, judged for a claim's check."""
-
+class Truth:  # a block's final value, judged for a claim's check.
     truth: bool | None = None  # the final value, when it is a bool, Python's or NumPy's (a claim's check)
     checked: dict | None = None  # the final value, when over() returned it (its Checked.to_json())
     value_type: str = "NoneType"  # the final value's type name (a claim's check that is not a bool)
 
 
 @dataclass
-class BlockAnswer:
-    """What running one block did; the build decides what it means (execution.decide)."""
-
+class BlockAnswer:  # what running one block did; the build decides what it means (execution.decide).
     output: str = ""  # stdout and stderr, interleaved, normalised
     value: str | None = None  # the final expression's text, when it is not None
     figures: list[str] = field(default_factory=list)  # SVG documents
@@ -148,9 +134,7 @@ class BlockAnswer:
 
 
 @dataclass
-class ValueAnswer:
-    """What evaluating one `{py}` value gave."""
-
+class ValueAnswer:  # what evaluating one `{py}` value gave.
     value: str | None = None
     raised: Raised | None = None
     modules: dict[str, str] = field(default_factory=dict)
@@ -158,16 +142,12 @@ class ValueAnswer:
 
 
 @dataclass
-class Fatal:
-    """The page's code exited or interrupted the worker, which stops after this answer."""
-
+class Fatal:  # the page's code exited or interrupted the worker, which stops after this answer.
     raised: Raised
 
 
 @dataclass
-class Refused:
-    """A request the worker cannot answer (out of order, unknown)."""
-
+class Refused:  # a request the worker cannot answer (out of order, unknown).
     reason: str
 
 
@@ -185,9 +165,7 @@ class Limits:
 
 
 @dataclass
-class ForkRequest:
-    """Fork a fresh worker for a page (three descriptors travel with it: requests, results, log)."""
-
+class ForkRequest:  # fork a fresh worker for a page (three descriptors travel with it: requests, results, log).
     root: str
     tmp: str = ""  # the page's TMPDIR
     limits: Limits = field(default_factory=Limits)
@@ -199,17 +177,13 @@ class Forked:
 
 
 @dataclass
-class Exited:
-    """A worker the fork server forked has ended (status negative: killed by that signal)."""
-
+class Exited:  # a worker the fork server forked has ended (status negative: killed by that signal).
     pid: int
     status: int
 
 
 @dataclass
-class OverLimit:
-    """A page had more processes than its limit; the fork server kills it after this."""
-
+class OverLimit:  # a page had more processes than its limit; the fork server kills it after this.
     pid: int
     processes: int
 

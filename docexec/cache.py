@@ -71,11 +71,9 @@ class PageCache:
         return record
 
     def inputs(self) -> dict[str, set[Path] | None]:
-        """For each page under docs_dir (path inside it), the files besides the page whose edit
-        can change what it shows: its sections' snippet files, the project modules its last run
-        loaded (from memory, else from its frozen record) and that record; for a page with the
-        claims index, also every other page and their inputs. None for a page that does not
-        parse (rebuilding it reports why). For dirty rebuilds (hooks/serve.py)."""
+        """For dirty rebuilds (hooks/serve.py): each page under docs_dir -> the files whose edit can
+        change what it shows: its snippet files, the files its last run read and its record (the
+        claims index: every other page's too); None for a page that does not parse."""
         found: dict[str, set[Path] | None] = {}
         indexes = []
         for name in reading_order(self.root, self.docs_dir):

@@ -1,9 +1,6 @@
-"""What a section printed, made safe to store and to show: characters a reader cannot see or
-that change how the rest of the line reads are written out visibly, memory addresses and
-oversized outputs are refused.
-
-Runs in the build process on what a worker sent back, so a section cannot skip it.
-"""
+"""What a section printed, made safe to store and to show (in the build, on what a worker sent
+back): characters a reader cannot see, or that change how the rest of the line reads, are
+written out visibly; memory addresses are found, to be refused."""
 
 from __future__ import annotations
 

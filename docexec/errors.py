@@ -1,10 +1,6 @@
-"""The errors of the engine, with their message templates, and the one way a failure says
-where it happened.
-
-Every message reads `docexec: PAGE:LINE (SNIPPET:LINE, section 'NAME'): what went wrong`,
-with the parts that are known. Errors raised while a page is parsed or rendered do not know
-the page's file name yet; the extension adds it (`DocexecError.at`) before MkDocs shows it.
-"""
+"""The engine's errors and message templates. Every message reads `docexec: PAGE:LINE
+(SNIPPET:LINE, section 'NAME'): what went wrong`, with the parts that are known; the
+extension adds the page (`DocexecError.at`) to errors raised before it was known."""
 
 from __future__ import annotations
 

@@ -1,9 +1,6 @@
-"""The Python-Markdown extension: parses a page's `python exec` blocks and `{py}` values,
-gets their records from the cache (docexec/cache.py) (frozen or freshly executed), and renders them.
-
-Execution lives here, in a Markdown extension rather than a MkDocs hook, so that no tool
-that renders these pages can build them without running their code.
-"""
+"""The Python-Markdown extension: parses a page's `python exec` blocks and `{py}` values, gets
+their records from the cache (docexec/cache.py), frozen or freshly executed, and renders them.
+In a Markdown extension, not a MkDocs hook: no tool renders these pages without their code."""
 
 from __future__ import annotations
 

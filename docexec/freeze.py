@@ -1,11 +1,6 @@
-"""Frozen outputs: a page's executed results stored as reviewable JSON, and what decides
-whether they are still the page's.
-
-Two things do. The key hashes the page's code and inline expressions and the versions of the
-libraries whose behaviour the page shows. The record's `modules` are the project modules the
-run really read (dynamic imports and data files included, as the worker reports them) with the
-sha256 of each file: `modules_current` tells whether they still have that source.
-"""
+"""Frozen outputs, stored as reviewable JSON, and what decides whether they are still the
+page's: the key (a hash of the page's code, inline expressions and library versions) and the
+record's `modules`, every project file the run read with its sha256 as read (`modules_current`)."""
 
 from __future__ import annotations
 

@@ -102,7 +102,7 @@ def forget_modules(package: str, root: Path) -> None:
     (mkdocs serve, after an edit) imports their current source, not the first one it saw."""
     for name, module in list(sys.modules.items()):
         file = getattr(module, "__file__", None)
-        if name.split(".")[0] == package and file and _in_project(file, root):
+        if name.split(".")[0] == package and file and project_code(file, root) is not None:
             del sys.modules[name]
 
 
@@ -203,13 +203,10 @@ def _grey(colour) -> bool:
 
 
 def dark_variant(figure) -> None:
-    """Recolour `figure` in place for the dark palette, before it is saved a second time: the
-    background becomes transparent and its greys are inverted (dark_for): titles, labels,
-    ticks, spines, legends, lines, cell borders, grey cells and shaded spans, with the text
-    written on them. What carries data keeps its colours: images, cells with a hue and the
-    numbers written on them (a heat map's numbers keep the contrast they were given against
-    their cell), and an axes that shows an image keeps its white ground (under a translucent
-    image, as in the light figure)."""
+    """Recolour `figure` in place for the dark palette: a transparent background, and its greys
+    inverted (dark_for): text, ticks, spines, legends, lines, cell borders, grey cells. What
+    carries data keeps its colours: images, cells with a hue and the numbers on them, and an
+    axes that shows an image keeps its white ground (under a translucent image, as in light)."""
     from matplotlib.text import Text
 
     figure.patch.set_facecolor("none")
@@ -280,7 +277,3 @@ def _over(text, ground) -> bool:
 def _tick_colour(axis):
     ticks = axis.get_major_ticks()
     return ticks[0].tick1line.get_color() if ticks else "black"
-
-
-def _in_project(filename: str, root: Path) -> bool:
-    return project_code(filename, root) is not None

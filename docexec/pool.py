@@ -6,6 +6,7 @@ page, and when the build exits. Nothing a section does can reach another page or
 from __future__ import annotations
 
 import atexit
+import contextlib
 import dataclasses
 import json
 import os
@@ -106,14 +107,10 @@ class ForkServer:
         """Close the control socket, so that the fork server kills everything below it and
         exits; SIGKILL it if it has not within a few seconds."""
         self.control.close()
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             self.process.wait(3)
-        except subprocess.TimeoutExpired:
-            pass
-        try:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.process.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
         self.process.wait()
         self.log.close()
 

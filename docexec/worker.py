@@ -75,11 +75,9 @@ def _caller(root: str) -> str | None:
 
 
 class Inputs:
-    """Every project file this worker opened for reading (modules, data files), each with the
-    sha256 of its bytes when opened: the page's inputs (freeze.modules_current). Hashed as
-    read, not when the build gets the answer, so a file saved while the page runs no longer
-    matches and the page runs again at the next build. An audit hook sees every open() and
-    os.open() of Python code; a library's own C code reading a file is not seen."""
+    """Every project file this worker opened for reading (modules, data files), with the sha256
+    of its bytes when opened (a file saved while the page runs then no longer matches, and the
+    page runs again): an audit hook sees every open() and os.open() of Python code, not C's."""
 
     def __init__(self, root: Path):
         self.root, self.files, self.busy = str(root), {}, False

@@ -1,14 +1,8 @@
-"""The backends a block can run on, and the library versions a page's outputs depend on.
-
-A backend is one way of running Keras: the environment a worker starts with, before Keras is
-imported (`KERAS_BACKEND`, the TensorFlow kernel path), its tab label and the libraries whose
-versions it stamps. `DEFAULT` is the build's own environment with Keras on TensorFlow, where
-blocks without `backends=` and `{py}` values run. Adding a backend is one entry in `BACKENDS`, plus its
-extra in pyproject.toml.
-
-The engine, the parser and the renderer receive the list as a parameter (tests pass their
-own); `BACKENDS` is the site's.
-"""
+"""The backends a block can run on (`BACKENDS`, the site's; the engine takes the list as a
+parameter, tests pass their own), and the library versions a page's outputs depend on.
+`DEFAULT` is the build's own environment, with Keras on TensorFlow, where blocks without
+`backends=` and `{py}` values run. Adding a backend is one entry in `BACKENDS`, plus its extra
+in pyproject.toml."""
 
 from __future__ import annotations
 
@@ -113,10 +107,9 @@ def installed(names: tuple[str, ...]) -> str | None:
     return None
 
 
-@functools.lru_cache(maxsize=1)
 def library_versions() -> dict[str, str]:
-    """The versions the build's own worker runs with, once per process."""
-    return {label: installed(names) or NOT_INSTALLED for label, names in LIBRARIES.items()}
+    """The versions the build's own worker runs with (read once per process: `installed`)."""
+    return Backend("", "", libraries=LIBRARIES).versions()
 
 
 # ------------------------------------------------------------------ a page's backends

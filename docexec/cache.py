@@ -12,7 +12,7 @@ from . import compare
 from .backends import BACKENDS, KERNELS, NOT_INSTALLED, Backends, backend_versions, library_versions, page_backends
 from .config import reading_order
 from .errors import DocexecError, FrozenFileError, Location, PageFailed
-from .execution import PageRun, prestart
+from .execution import PageOutcome, prestart, run_page
 from .freeze import Store, changed_modules, modules_current, page_key
 from .model import Page, Record
 from .page import key_items, page_lines, parse_page
@@ -56,11 +56,11 @@ class PageCache:
         if self.mode == "auto" and stored and stored.key == key and modules_current(stored, self.root):
             record = stored
         else:
-            results, modules, kernels = self.execute(name, page)
-            ran = {**versions, **({KERNELS: kernels} if kernels else {})}
-            fresh = Record(name, key, ran, results, dict(sorted(modules.items())), backends or None)
+            outcome = self.execute(name, page)
+            ran = {**versions, **({KERNELS: outcome.kernels} if outcome.kernels else {})}
+            fresh = Record(name, key, ran, outcome.results, dict(sorted(outcome.modules.items())), backends or None)
             if not modules_current(fresh, self.root):  # its record says so: the next build runs it again
-                LOG.info("docexec: a file %s read changed while it ran", self._where(name, None))
+                LOG.info("docexec: a file %s read changed while it ran", Location(**self.location(name, None)))
             if self.mode == "check":
                 self.compare(name, page, stored, fresh)
                 record = stored  # what the page shows is what frozen/ holds, on every kernel path
@@ -71,11 +71,9 @@ class PageCache:
         return record
 
     def inputs(self) -> dict[str, set[Path] | None]:
-        """For each page under docs_dir (path inside it), the files besides the page whose edit
-        can change what it shows: its sections' snippet files, the project modules its last run
-        loaded (from memory, else from its frozen record) and that record; for a page with the
-        claims index, also every other page and their inputs. None for a page that does not
-        parse (rebuilding it reports why). For dirty rebuilds (hooks/serve.py)."""
+        """For dirty rebuilds (hooks/serve.py): each page under docs_dir -> the files whose edit can
+        change what it shows: its snippet files, the files its last run read and its record (the
+        claims index: every other page's too); None for a page that does not parse."""
         found: dict[str, set[Path] | None] = {}
         indexes = []
         for name in reading_order(self.root, self.docs_dir):
@@ -104,7 +102,7 @@ class PageCache:
                     f"its frozen outputs cannot be used: {error}. Run `make outputs` and commit the file.",
                     **self.location(name, None),
                 ) from None
-            LOG.info("docexec: %s; running %s again and rewriting it", error, self._where(name, None))
+            LOG.info("docexec: %s; running %s again and rewriting it", error, Location(**self.location(name, None)))
             return None
 
     @staticmethod
@@ -116,12 +114,10 @@ class PageCache:
             return dataclasses.replace(fresh, results=stored.results)
         return fresh
 
-    def execute(self, name: str, page: Page) -> tuple[list, dict[str, str], str | None]:
-        """The page's results, run in fresh worker processes (docexec.execution), the project
-        files the run read (file -> sha256), and its default worker's TensorFlow kernel path."""
-        run = PageRun(self.root, page, page.timeout or self.timeout, page.output_limit, self.backends)
+    def execute(self, name: str, page: Page) -> PageOutcome:
+        """The page run in fresh worker processes (docexec.execution.run_page)."""
         try:
-            return run.run(), run.modules, run.kernels
+            return run_page(self.root, page, page.timeout or self.timeout, self.backends)
         except PageFailed as failure:
             raise DocexecError(failure.reason, **self.location(name, failure.item)) from None
 
@@ -129,11 +125,10 @@ class PageCache:
         """Fail unless the executed outputs are the frozen ones up to round-off, and the frozen
         ones were made from this page's code, modules and library versions."""
         frozen_file = self.store.path(name).relative_to(self.root)
+        location = self.location(name, None)
         if stored is None:
-            raise DocexecError(
-                f"the page has no frozen outputs in {frozen_file}; run `make outputs` and commit them",
-                **self.location(name, None),
-            )
+            raise DocexecError(f"the page has no frozen outputs in {frozen_file}; run `make outputs` and commit them",
+                               **location)
         for index, (before, after) in enumerate(zip(stored.results_json(), fresh.results_json(), strict=True)):
             difference = compare.mismatch(before, after)
             if difference:
@@ -141,26 +136,18 @@ class PageCache:
                     f"the output differs from the frozen one in {frozen_file}: {difference}\n"
                     f"(compared as: {compare.TOLERANCE_TEXT})\n{compare.unified_diff(before, after)}\n"
                     f"If the change is intended, run `make outputs`, re-read the prose around it, and commit.",
-                    **self.location(name, page.items[index]),
-                )
+                    **self.location(name, page.items[index]))
         if stored.key != fresh.key:
-            raise DocexecError(
-                f"{frozen_file} was not made from the current page: its key differs (the page's code "
-                f"or a library version changed since). Run `make outputs` and commit {frozen_file}.",
-                **self.location(name, None),
-            )
+            raise DocexecError(f"{frozen_file} was not made from the current page: its key differs (the page's code "
+                               f"or a library version changed since). Run `make outputs` and commit {frozen_file}.",
+                               **location)
         changed = changed_modules(stored.modules, fresh.modules)
         if changed:
-            raise DocexecError(
-                f"{frozen_file} was not made from the current project modules: this run loaded "
-                f"{', '.join(changed)} with other source, or the frozen run did not load them "
-                f"(or loaded them and this one did not). Run `make outputs` and commit {frozen_file}.",
-                **self.location(name, None),
-            )
+            raise DocexecError(f"{frozen_file} was not made from the current project modules: this run loaded "
+                               f"{', '.join(changed)} with other source, or the frozen run did not load them "
+                               f"(or loaded them and this one did not). Run `make outputs` and commit {frozen_file}.",
+                               **location)
 
     def location(self, name: str, item) -> dict:
         """Where `item` of page `name` is, for a DocexecError."""
         return {"page": f"{self.docs_dir.name}/{name}", **(item.where if item is not None else {})}
-
-    def _where(self, name: str, item) -> str:
-        return str(Location(**self.location(name, item)))

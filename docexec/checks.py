@@ -1,15 +1,7 @@
-"""What a claim's check ran on, for the sentence's Verified box to say.
-
-A claim's section ends in an expression that the build judges. A plain `True` certifies one
-example, and the box says "on this example". A check that ends in `over(configurations,
-check)` certifies every configuration it ran, and the box says how many and what varied:
-"on 24 configurations (kernel 1–4; stride 1–3; padding same, valid)". That text is made from
-the configurations the check was called with, so a page cannot state a scope it did not run.
-
-    from docexec.checks import grid, over
-
-    over(grid(kernel=range(1, 5), stride=(1, 2, 3)), lambda kernel, stride: ...)
-"""
+"""What a claim's check ran on, for its Verified box: a final `True` certifies "this example";
+`over(grid(kernel=range(1, 5), stride=(1, 2, 3)), lambda kernel, stride: ...)` certifies every
+configuration it ran, "12 configurations (kernel 1–4; stride 1–3)", a text made from what
+ran, so a page cannot state a scope it did not run."""
 
 from __future__ import annotations
 
@@ -73,31 +65,33 @@ def over(configurations: Iterable[dict], check: Callable[..., object]) -> Checke
     count, failed, failures = 0, 0, []
     seen: set = set()  # distinct configurations: one repeated is checked, and counted, once
     axes: dict[str, dict[tuple, None]] = {}
-    for configuration in configurations:
+    given = list(configurations)  # as given: a check that appends to them or mutates a value changes nothing shown
+    for configuration in given:
         if not isinstance(configuration, dict):
             raise TypeError(f"over() takes configurations as dicts of keyword arguments, got {configuration!r}")
+    described = [describe(configuration) for configuration in given]
+    keys = [tuple((name, _kind(value), text(value)) for name, value in each.items()) for each in given]
+    for configuration, description, key in zip(given, described, keys, strict=True):
         outcome = check(**configuration)
         if not isinstance(outcome, bool | numpy.bool_):
-            raise TypeError(
-                f"the check returned {type(outcome).__name__}, not a bool, for {describe(configuration)}")
-        shown = tuple((name, _kind(value), text(value)) for name, value in configuration.items())
-        if shown in seen:
+            raise TypeError(f"the check returned {type(outcome).__name__}, not a bool, for {description}")
+        if key in seen:
             continue
-        seen.add(shown)
+        seen.add(key)
         count += 1
-        for name, kind, value_text in shown:
+        for name, kind, value_text in key:
             axes.setdefault(name, {})[(kind, value_text)] = None
         if not outcome:
             failed += 1
             if len(failures) < FAILURES_KEPT:
-                failures.append(describe(configuration))
+                failures.append(description)
     checked = Checked(count, {name: _distinct(values) for name, values in axes.items()}, tuple(failures), failed)
     MADE[id(checked)] = checked
     return checked
 
 
 # Every Checked that over() returned in this process, by id: a claim's scope comes only from
-# one of them, never from a Checked typed by hand or a subclass (worker.judgeable).
+# one of them, never from a Checked typed by hand or a subclass (worker.Session.judge).
 MADE: dict[int, Checked] = {}
 
 

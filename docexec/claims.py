@@ -1,9 +1,6 @@
 """The claims index: every claim of every other page, in the navigation's order, each checked
-(a false claim fails the build here, before it could be listed) and linked to its anchor.
-
-One heading per page (its title in the navigation), its claims as a list under it, each with
-what it was verified on as a small badge: it reads on a phone (no table to scroll sideways),
-fills the page's table of contents, and a search hit lands on one page's claims."""
+(a false claim fails the build here) and linked to its anchor; one heading per page and a
+list under it, each with a badge of what it was verified on (no table: it reads on a phone)."""
 
 from __future__ import annotations
 

@@ -1,9 +1,6 @@
-"""What a section printed, made safe to store and to show: characters a reader cannot see or
-that change how the rest of the line reads are written out visibly, memory addresses and
-oversized outputs are refused.
-
-Runs in the build process on what a worker sent back, so a section cannot skip it.
-"""
+"""What a section printed, made safe to store and to show (in the build, on what a worker sent
+back): characters a reader cannot see, or that change how the rest of the line reads, are
+written out visibly; memory addresses are found, to be refused."""
 
 from __future__ import annotations
 
@@ -37,28 +34,9 @@ def clean(text: str) -> str:
     return UNSAFE.sub(lambda match: escape(match.group()), text)
 
 
-def clean_record(record: dict) -> dict:
-    """A worker's block result with every text field cleaned (figures included: an SVG's
-    text comes from the section)."""
-    cleaned = dict(record)
-    for key in ("output", "value", "error"):
-        if isinstance(cleaned.get(key), str):
-            cleaned[key] = clean(cleaned[key])
-    cleaned["figures"] = [clean(svg) for svg in cleaned.get("figures") or []]
-    cleaned["dark_figures"] = [clean(svg) for svg in cleaned.get("dark_figures") or []]
-    return cleaned
-
-
 def find_address(text: str) -> str | None:
     """The line of `text` that shows a memory address, if any."""
     for line in text.splitlines():
         if ADDRESS.search(line):
             return line.strip()
     return None
-
-
-def size(record: dict) -> int:
-    """Bytes a block's result adds to the page and the frozen file."""
-    parts = [record.get("output") or "", record.get("value") or "", record.get("error") or ""]
-    parts += record.get("figures") or []
-    return sum(len(part.encode("utf-8", "surrogatepass")) for part in parts)

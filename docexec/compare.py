@@ -1,23 +1,9 @@
-"""Whether an executed output is the frozen one, up to float32 round-off and nothing else.
-
-TensorFlow's CPU kernel paths (Eigen, oneDNN, oneDNN limited to SSE4.1) sum float32
-products in different orders, so the same page prints numbers that differ in their last
-digits from one CPU to another. Text is compared as a sequence of tokens:
-
-* a number written with a decimal point or an exponent matches a number within
-  `RELATIVE` of it, plus one unit in the last digit written by the coarser of the two
-  (rounding to the printed precision can move a value across a rounding boundary) when
-  that unit is at most `LAST_DIGIT` of the number: one unit of `0.5` is 20 %, a real change
-  (probe 42: `0.5` against `0.6`, `[1. 2.]` against `[2. 3.]` passed), and a number printed
-  with fewer than about four significant digits must match to `RELATIVE`;
-* an integer (shapes, counts, indices) matches only itself;
-* everything else (words, signs outside numbers, punctuation) matches only itself, except
-  for spaces: a run of spaces matches a run of any length, and spaces next to a number may
-  come and go (NumPy pads columns to their widest number, which round-off can change).
-
-Figures are SVG text, so their coordinates are numbers like any other: what they show is
-compared, not their bytes. Numbers inside names (`conv2d_3`, `2.21.0`, `0x7f`) are text.
-"""
+"""Whether an executed output is the frozen one, up to float32 round-off and nothing else
+(TensorFlow's CPU kernel paths sum in different orders). Text is compared token by token: a
+number with a decimal point or exponent within `RELATIVE`, plus one unit in its last written
+digit when that unit is at most `LAST_DIGIT` of it (so `0.5` against `0.6` is drift, probe 42);
+integers and other text exactly, but runs of spaces, and spaces next to numbers, are free.
+Figures are SVG text, compared the same way. The README states the rule and its measurements."""
 
 from __future__ import annotations
 

@@ -101,12 +101,9 @@ SOURCE_URL_SECONDS = 10.0  # how long an answer is reused: a build's pages share
 
 
 def source_url(root: Path, config: dict | None = None) -> str:
-    """The URL that a project file's path is appended to for a reader to open it as built:
-    `repo_url` + "/blob/<commit>/", the commit being the checkout's HEAD, so that the claim
-    boxes' "snippets/x.py lines 10-20" links show the lines that ran. Two builds of one commit
-    link the same. A working tree with uncommitted edits links to HEAD's version of a file.
-    Outside git (a source archive, no `git` installed) the commit is unknown: the links
-    point at `main`, whose lines may have moved since. "" when mkdocs.yml has no repo_url."""
+    """The URL a project file's path is appended to for a reader to open it as built: `repo_url`
+    + "/blob/<HEAD's commit>/", so claim boxes link the lines that ran (uncommitted edits: HEAD's
+    version). Outside git, `main`, whose lines may have moved. "" when mkdocs.yml has no repo_url."""
     repo = ((load_mkdocs_config(root) if config is None else config).get("repo_url") or "").rstrip("/")
     if not repo:
         return ""

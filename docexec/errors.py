@@ -1,14 +1,10 @@
-"""The errors of the engine, with their message templates, and the one way a failure says
-where it happened.
-
-Every message reads `docexec: PAGE:LINE (SNIPPET:LINE, section 'NAME'): what went wrong`,
-with the parts that are known. Errors raised while a page is parsed or rendered do not know
-the page's file name yet; the extension adds it (`DocexecError.at`) before MkDocs shows it.
-"""
+"""The engine's errors and message templates. Every message reads `docexec: PAGE:LINE
+(SNIPPET:LINE, section 'NAME'): what went wrong`, with the parts that are known; the
+extension adds the page (`DocexecError.at`) to errors raised before it was known."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, fields
 
 try:  # a BuildError makes MkDocs print the message alone and exit 1, strict or not
     from mkdocs.exceptions import BuildError as _ErrorBase
@@ -61,11 +57,7 @@ class DocexecError(_ErrorBase):
     def at(self, **where) -> DocexecError:
         """The same error with the parts of its location it did not know filled in."""
         known = {field.name: getattr(self.location, field.name) for field in fields(Location)}
-        missing = {key: value for key, value in where.items() if known[key] is None}
-        error = type(self).__new__(type(self))
-        error.reason, error.location = self.reason, replace(self.location, **missing)
-        _ErrorBase.__init__(error, describe(error.reason, error.location))
-        return error
+        return type(self)(self.reason, **{**known, **{k: v for k, v in where.items() if known[k] is None}})
 
 
 class SectionError(DocexecError):
@@ -74,18 +66,6 @@ class SectionError(DocexecError):
 
 class FrozenFileError(Exception):
     """A frozen file cannot be trusted: not JSON, the wrong shape, or edited by hand."""
-
-    @classmethod
-    def not_json(cls, file, error) -> FrozenFileError:
-        return cls(f"{file} is not valid JSON ({error})")
-
-    @classmethod
-    def wrong_shape(cls, file, problem: str) -> FrozenFileError:
-        return cls(f"{file} {problem}")
-
-    @classmethod
-    def edited(cls, file) -> FrozenFileError:
-        return cls(f"{file} was edited by hand: its content does not match its checksum")
 
 
 class WorkerFailed(Exception):

@@ -1,40 +1,27 @@
-"""Running one page in worker processes, and deciding what each answer means.
+"""Running one page (`run_page`, the one entry point) and deciding what each answer means.
 
-A page's blocks without `backends=` and its `{py}` values run, in page order, in one fresh
-worker with the build's own environment (the "default" backend). A block with
-`backends="tf-eigen jax"` runs in one fresh worker per named backend instead, each backend's
-blocks in page order in one namespace; those workers run in parallel with the default one.
-
-The worker only reports; this module decides (`decide`, `check_claim`, `refuse_address`,
-`decide_value`: pure functions of an answer): an unexpected exception, an exit, a dead or
-hung worker, a thread left running, a memory address, an oversized output, a false claim
-each fail the page with a message naming the page, the snippet file:line and, for a
-backend, the backend.
+Blocks without `backends=` and `{py}` values run in page order in one fresh worker with the
+build's own environment; each backend a block names runs its blocks in a worker of its own,
+in parallel. The worker only reports; the verdicts here (`decide`, `check_claim`,
+`decide_value`) are pure functions of an answer, and fail the page naming the page, the
+snippet file:line and, for a backend, the backend.
 """
 
 from __future__ import annotations
 
 import ast
+import functools
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from .backends import BACKENDS, DEFAULT, INSTALL_HINT, Backends, backends_of, page_backends, plan
-from .cleaning import OUTPUT_LIMIT_KB, clean, clean_record, find_address, size
+from .cleaning import OUTPUT_LIMIT_KB, clean, find_address
 from .errors import PageFailed, WorkerFailed, WorkerTimeout
-from .freeze import PACKAGE, libraries_used, top_level_imports
 from .model import Block, BlockRecord, BlockResult, InlineValue, ItemRecord, ValueRecord
 from .pool import POOL, Limits
-from .protocol import (
-    BlockAnswer,
-    BlockRequest,
-    Fatal,
-    PageRequest,
-    Refused,
-    Truth,
-    ValueAnswer,
-    ValueRequest,
-)
+from .protocol import BlockAnswer, BlockRequest, Fatal, PageRequest, Refused, Truth, ValueAnswer, ValueRequest
 
 # A page's default limits (<!-- docexec memory=MB processes=N --> sets others, README): a 3 GB
 # array or a fork bomb is refused, with a message naming the block.
@@ -55,14 +42,51 @@ def missing_backends(page, names: list[str], backends: Backends) -> PageFailed |
     return PageFailed.of("backends_missing", first, parts=parts, hint=INSTALL_HINT)
 
 
-def uses_keras(codes: list[str], root: Path, through_modules: bool = True) -> bool:
+PACKAGE = "snippets"  # the project's package: its modules are read to tell which libraries a page uses
+
+
+@functools.lru_cache(maxsize=4096)
+def imports(code: str, package: str = "") -> frozenset[str]:
+    """The absolute dotted names `code` imports (`from a import b`: a and a.b), read, not run."""
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:  # running the code reports it, with its file and line
+        return frozenset()
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            parts = package.split(".")[:len(package.split(".")) - node.level + 1] if node.level else []
+            base = ".".join(parts + ([node.module] if node.module else []))
+            names |= {base, *(f"{base}.{alias.name}" for alias in node.names)}
+    return frozenset(names)
+
+
+def libraries_used(codes: list[str], root: Path) -> set[str]:
+    """Top-level packages `codes` import, directly or through the project's modules they reach,
+    transitively (read, not imported: a worker must know before the code runs whether to import
+    and seed Keras)."""
+    pending, seen, libraries = [(code, "") for code in codes], set(), set()
+    while pending:
+        for name in imports(*pending.pop()):
+            parts = name.split(".")
+            libraries.add(parts[0])
+            for depth in range(1, len(parts) + 1) if parts[0] == PACKAGE else ():
+                module = ".".join(parts[:depth])
+                path = root.joinpath(*parts[:depth])
+                file = next((f for f in (path.with_suffix(".py"), path / "__init__.py") if f.is_file()), None)
+                if file and module not in seen:
+                    seen.add(module)
+                    package = module if file.name == "__init__.py" else module.rpartition(".")[0]
+                    pending.append((file.read_text(encoding="utf-8"), package))
+    return libraries
+
+
+def uses_keras(codes: list[str], root: Path) -> bool:
     """Whether `codes` import Keras or TensorFlow (directly, or through the project's modules
     they import): their worker imports Keras ahead and seeds it."""
-    if through_modules:
-        names = libraries_used(codes, root)
-    else:
-        names = {name for code in codes for name in top_level_imports(code)}
-    return bool({"keras", "tensorflow"} & names)
+    return bool({"keras", "tensorflow"} & libraries_used(codes, root))
 
 
 def prestart(root: Path) -> None:
@@ -73,8 +97,8 @@ def prestart(root: Path) -> None:
         return
     POOL.prestarted.add(root)
     files = sorted((root / PACKAGE).rglob("*.py")) if (root / PACKAGE).is_dir() else []
-    if uses_keras([file.read_text(encoding="utf-8", errors="replace") for file in files], root, through_modules=False):
-        POOL.prestart(DEFAULT, ("keras",))
+    if uses_keras([file.read_text(encoding="utf-8", errors="replace") for file in files], root):
+        POOL.server(DEFAULT, ("keras",))
 
 
 # --------------------------------------------------------------------- verdicts (pure)
@@ -101,24 +125,23 @@ def decide(item: Block, answer: BlockAnswer, output_limit: int, on: str = "", li
         raise PageFailed.of("raised_nothing", item, on, expected=expected)
     if answer.threads:
         raise PageFailed.of("threads_left", item, on, count=len(answer.threads), names=", ".join(answer.threads))
-    record = clean_record({"output": answer.output or "", "value": answer.value,
-                           "error": error, "figures": answer.figures or [], "dark_figures": answer.dark_figures or []})
-    total = size(record)
+    output, value = clean(answer.output or ""), None if answer.value is None else clean(answer.value)
+    error = None if error is None else clean(error)
+    figures, dark = [clean(svg) for svg in answer.figures], [clean(svg) for svg in answer.dark_figures]
+    total = sum(len(part.encode("utf-8", "surrogatepass")) for part in (output, value or "", error or "", *figures))
     if answer.truncated or total > output_limit:
         raise PageFailed.of("too_much_output", item, on, kb=max(total, int(answer.size or 0)) / 1000,
                             limit_kb=output_limit / 1000)
     at = answer.address_at
-    refuse_address(item, record["output"], f"printed by {at}" if at else "printed by the section", on)
-    if record["value"] is not None:
-        refuse_address(item, record["value"], f"the final expression at {item.last_line}", on)
-    if item.options.hidden and (record["output"].strip() or record["value"] or record["figures"]):
+    refuse_address(item, output, f"printed by {at}" if at else "printed by the section", on)
+    if value is not None:
+        refuse_address(item, value, f"the final expression at {item.last_line}", on)
+    if item.options.hidden and (output.strip() or value or figures):
         raise PageFailed.of("hidden_shows", item, on)
     claim = item.options.claim is not None
-    return BlockResult(record["output"].splitlines(),
-                       None if record["value"] is None else record["value"].splitlines(),
-                       record["error"], [svg.splitlines() for svg in record["figures"]],
-                       check_claim(item, answer.truth or Truth(), record["output"], on) if claim else None, claim,
-                       [svg.splitlines() for svg in record["dark_figures"]])
+    scope = check_claim(item, answer.truth or Truth(), output, on) if claim else None
+    return BlockResult(output.splitlines(), None if value is None else value.splitlines(), error,
+                       [svg.splitlines() for svg in figures], scope, claim, [svg.splitlines() for svg in dark])
 
 
 def check_claim(item: Block, answer: Truth, output: str, on: str = "") -> dict | None:
@@ -189,22 +212,38 @@ def combine(item, results: dict[str, object]) -> ItemRecord:
     return BlockRecord(item.source, backends={name: results[name] for name in names}, claim=item.options.claim)
 
 
-class PageRun:
-    """One execution of one page."""
+@dataclass
+class PageOutcome:
+    """What one run of a page gave, for its record: each item's result, the project files the run
+    read (file -> sha256 of what it read), and the default worker's TensorFlow kernel path."""
 
-    def __init__(self, root: Path, page, limit: float, output_limit_kb: float | None = None,
-                 backends: Backends = BACKENDS, pool=POOL):
+    results: list[ItemRecord]
+    modules: dict[str, str]
+    kernels: str | None = None
+
+
+def run_page(root: Path, page, timeout: float, backends: Backends = BACKENDS, pool=POOL) -> PageOutcome:
+    """The one entry point of execution: `page` run in fresh workers, the default one on this
+    thread and one per other backend on threads of their own; raises the page's first failure
+    (PageFailed), the others being echoes of it once its workers are killed."""
+    run = PageRun(root, page, timeout, backends, pool)
+    return PageOutcome(run.run(), run.modules, run.kernels)
+
+
+class PageRun:
+    """One execution of one page (run_page)."""
+
+    def __init__(self, root: Path, page, limit: float, backends: Backends = BACKENDS, pool=POOL):
         self.root, self.page, self.limit, self.pool, self.backends = root, page, limit, pool, backends
-        self.output_limit = int((output_limit_kb or OUTPUT_LIMIT_KB) * 1000)
+        self.output_limit = int((page.output_limit or OUTPUT_LIMIT_KB) * 1000)
         self.limits = Limits(int(page.memory or MEMORY_LIMIT_MB), int(page.processes or PROCESS_LIMIT),
                              int(page.file_size or FILE_SIZE_LIMIT_MB))
         self.modules: dict[str, str] = {}  # project file the run read (relative) -> sha256 of what it read
         self.kernels: str | None = None  # the default worker's TensorFlow kernel path, if it imported TensorFlow
         self.lock = threading.Lock()
-        self.phrases: dict[str, str] = {}
-        self.cancelled = False  # set once one worker failed: the others are killed, their failures are echoes
-
-    # --------------------------------------------------------------------- orchestration
+        self.results: dict[int, dict] = {}  # item index -> backend name -> result
+        self.failures: list[tuple[int, PageFailed]] = []  # (item index, failure): the first item's is raised
+        self.cancelled = False  # set once the default worker failed: the others are killed, their failures are echoes
 
     def run(self) -> list[ItemRecord]:
         error = missing_backends(self.page, page_backends(self.page, self.backends), self.backends)
@@ -212,47 +251,38 @@ class PageRun:
             raise error
         workers = {}
         for name, items in plan(self.page, self.backends).items():
-            if items:
-                backend = DEFAULT if name == DEFAULT.name else self.backends[name]
-                if name == DEFAULT.name:  # Keras (and TensorFlow) imported ahead only for pages that use them
-                    codes = [item.code for _, item in items if isinstance(item, Block)]
-                    imports = ("keras",) if uses_keras(codes, self.root) else ()
-                else:  # a backend's worker imports Keras on that backend before any section runs
-                    imports = backend.imports
-                worker = self.pool.take(backend, self.root, imports, self.limits)
-                workers[name] = (worker, items, "keras" in imports)
-        results: dict[int, dict] = {}
-        failures: list[tuple[int, str]] = []
+            if not items:
+                continue
+            backend = DEFAULT if name == DEFAULT.name else self.backends[name]
+            # Keras imported ahead by the default worker only for pages that use it; a backend's always
+            codes = [item.code for _, item in items if isinstance(item, Block)]
+            imports = backend.imports if name != DEFAULT.name else ("keras",) if uses_keras(codes, self.root) else ()
+            workers[name] = (self.pool.take(backend, self.root, imports, self.limits), items, "keras" in imports)
+        threads = [threading.Thread(target=self._run_guarded, args=(name, *work), daemon=True)
+                   for name, work in workers.items() if name != DEFAULT.name]
         try:
-            threads = []
-            for name, (worker, items, keras) in workers.items():
-                if name == DEFAULT.name:
-                    continue
-                thread = threading.Thread(
-                    target=self._run_guarded, args=(name, worker, items, keras, results, failures), daemon=True
-                )
+            for thread in threads:
                 thread.start()
-                threads.append(thread)
             if DEFAULT.name in workers:
-                worker, items, keras = workers[DEFAULT.name]
-                self._run_guarded(DEFAULT.name, worker, items, keras, results, failures)
-                if failures:
-                    self.cancel(workers)
+                self._run_guarded(DEFAULT.name, *workers[DEFAULT.name])
+                with self.lock:
+                    self.cancelled = bool(self.failures)
+                for worker, _, _ in workers.values() if self.cancelled else ():
+                    worker.kill()
             for thread in threads:
                 thread.join()
         finally:
             for worker, _, _ in workers.values():
                 worker.kill()
-        if failures:
-            raise min(failures, key=lambda failure: failure[0])[1]
-        return [combine(item, results.get(index, {})) for index, item in enumerate(self.page.items)]
+        if self.failures:
+            raise min(self.failures, key=lambda failure: failure[0])[1]
+        return [combine(item, self.results.get(index, {})) for index, item in enumerate(self.page.items)]
 
-    def _run_guarded(self, name, worker, items, uses_keras, results, failures) -> None:
+    def _run_guarded(self, name, worker, items, uses_keras) -> None:
         index, item = items[0]
         try:
-            startup = time.monotonic() + STARTUP_LIMIT
             try:
-                worker.wait_ready(startup)
+                worker.wait_ready(time.monotonic() + STARTUP_LIMIT)
             except WorkerFailed as error:
                 hint = f"; {INSTALL_HINT}" if name != DEFAULT.name else ""
                 raise PageFailed(f"{self._who(name)} could not start: {error}{hint}", item) from None
@@ -264,20 +294,13 @@ class PageRun:
             for index, item in items:  # `index` orders failures: the page's first one is reported
                 result = self._run_item(name, worker, item, deadline)
                 with self.lock:
-                    results.setdefault(index, {})[name] = result
+                    self.results.setdefault(index, {})[name] = result
         except Exception as error:  # a bug here must still name the page, not hang it
             if not isinstance(error, PageFailed):
                 error = PageFailed(f"{self._who(name)}: {type(error).__name__}: {error}", item)
             with self.lock:
                 if not self.cancelled:
-                    failures.append((index, error))
-            worker.kill()
-
-    def cancel(self, workers: dict) -> None:
-        """Stop every worker of the page: one has failed, so the page fails."""
-        with self.lock:
-            self.cancelled = True
-        for worker, _, _ in workers.values():
+                    self.failures.append((index, error))
             worker.kill()
 
     def _call(self, name, worker, request, deadline, item):
@@ -305,17 +328,10 @@ class PageRun:
     def _run_item(self, name: str, worker, item, deadline: float):
         if isinstance(item, InlineValue):
             answer = self._call(name, worker, ValueRequest(item.expression), deadline, item)
-            return decide_value(item, self._expect(answer, ValueAnswer, name, item), self._on(name),
-                                self.output_limit)
+            return decide_value(item, answer, self._on(name), self.output_limit)
         request = BlockRequest(item.code, item.section.path, item.section.first_line)
-        answer = self._expect(self._call(name, worker, request, deadline, item), BlockAnswer, name, item)
+        answer = self._call(name, worker, request, deadline, item)
         return decide(item, answer, self.output_limit, self._on(name), self.limits)
-
-    def _expect(self, answer, kind, name, item):
-        if not isinstance(answer, kind):
-            raise PageFailed(f"{self._who(name)} answered a {type(answer).__name__} to a {kind.__name__}'s request",
-                             item)
-        return answer
 
     def _note_modules(self, read: dict[str, str]) -> None:
         """The project files a worker read, with the digests it took as it read them. Two workers
@@ -330,12 +346,8 @@ class PageRun:
 
     def _on(self, name: str) -> str:
         """" on backend jax (JAX 0.10.2)" for a backend's failure, "" for the default worker's."""
-        if name == DEFAULT.name:
-            return ""
-        if name not in self.phrases:  # versions come from package metadata: read once per page
-            backend = self.backends[name]
-            self.phrases[name] = f" on backend {name} ({backend.title(backend.versions())})"
-        return self.phrases[name]
+        backend = self.backends[name] if name != DEFAULT.name else None
+        return f" on backend {name} ({backend.title(backend.versions())})" if backend else ""
 
     @staticmethod
     def _who(name: str) -> str:

@@ -1,15 +1,11 @@
-"""The Python-Markdown extension: parses a page's `python exec` blocks and `{py}` values,
-gets their records from the cache (docexec/cache.py) (frozen or freshly executed), and renders them.
-
-Execution lives here, in a Markdown extension rather than a MkDocs hook, so that no tool
-that renders these pages can build them without running their code.
-"""
+"""The Python-Markdown extension: parses a page's `python exec` blocks and `{py}` values, gets
+their records from the cache (docexec/cache.py), frozen or freshly executed, and renders them.
+In a Markdown extension, not a MkDocs hook: no tool renders these pages without their code."""
 
 from __future__ import annotations
 
 import re
 import secrets
-import sys
 from pathlib import Path
 
 from markdown import Extension
@@ -44,33 +40,28 @@ class ExecPreprocessor(Preprocessor):
         self.backends = self.cache.backends if self.cache else BACKENDS
 
     def run(self, lines: list[str]) -> list[str]:
+        docs = (Path(self.config["root"]) / self.config["docs_dir"]).resolve()
         if self.failure is not None:
-            docs = (Path(self.config["root"]) / self.config["docs_dir"]).resolve()
-            found = self.config["page"] or page_being_rendered(docs) or locate_page(lines, docs) or "(unknown page)"
-            raise self.failure.at(page=f"{docs.name}/{found}")
+            raise self.failure.at(page=f"{docs.name}/{self.page_name(lines, docs) or '(unknown page)'}")
         try:
             page = parse_page(lines, self.cache.root, self.backends)
-            name = self.page_name(lines) if page.items else None
+            name = self.page_name(lines, docs) if page.items else None
+            if page.items and not name:
+                raise DocexecError(f"cannot tell which file under {docs} this page is (no file has exactly this "
+                                   f"text); add docexec/hook.py to mkdocs.yml's hooks, or pass the option `page`")
             record = self.cache.record(name, page) if page.items else None
             output = render_page(page, record, self.stash, self.backends, escape="snippet" in self.md.preprocessors,
                                  source=(self.config["source"] or source_url(self.cache.root)) if page.items else "")
             if page.claims_index:
                 output += claims_index(self.cache, name, self.stash)
         except DocexecError as error:
-            found = (self.config["page"] or page_being_rendered(self.cache.docs_dir)
-                     or locate_page(lines, self.cache.docs_dir) or "(unknown page)")
-            raise error.at(page=f"{self.cache.docs_dir.name}/{found}") from None
+            raise error.at(page=f"{docs.name}/{self.page_name(lines, docs) or '(unknown page)'}") from None
         return output + ["", self.stash(stamp_html(record, library_versions(), self.backends))]
 
-    def page_name(self, lines: list[str]) -> str:
-        docs = self.cache.docs_dir
-        found = self.config["page"] or page_being_rendered(docs) or locate_page(lines, docs)
-        if not found:
-            raise DocexecError(
-                f"cannot tell which file under {self.cache.docs_dir} this page is "
-                f"(no file has exactly this text); pass the extension option `page`"
-            )
-        return found
+    def page_name(self, lines: list[str], docs: Path) -> str | None:
+        """The page's path inside docs_dir: set by docexec/hook.py (or the option `page`), else
+        found by its text."""
+        return self.config["page"] or locate_page(lines, docs)
 
     def stash(self, text: str) -> str:
         """A token for raw HTML; `StashTokens` swaps it for Markdown's own placeholder later,
@@ -90,25 +81,6 @@ def page_cache(config: dict) -> PageCache:
         float(config["timeout"]),
         config["backends"] or BACKENDS,
     )
-
-
-def page_being_rendered(docs_dir: Path) -> str | None:
-    """The path of the page MkDocs is rendering, from the `Page.render` frame that called
-    Markdown: two pages with the same text cannot be told apart by their text (issue 18).
-    None under another renderer (Zensical): then the page is found by its text."""
-    frame = sys._getframe(1)
-    for _ in range(40):
-        if frame is None:
-            return None
-        owner = frame.f_locals.get("self") if frame.f_code.co_name == "render" else None
-        source = getattr(getattr(owner, "file", None), "abs_src_path", None)
-        if isinstance(source, str):
-            try:
-                return Path(source).resolve().relative_to(docs_dir).as_posix()
-            except ValueError:
-                return None
-        frame = frame.f_back
-    return None
 
 
 class StashTokens(Preprocessor):

@@ -1,18 +1,9 @@
-"""Frozen outputs: a page's executed results stored as reviewable JSON, and what decides
-whether they are still the page's.
-
-Two things do. The key hashes the page's code and inline expressions and the versions of the
-libraries whose behaviour the page shows. The record's `modules` are the project modules the
-run really loaded (dynamic imports included, as the worker reports them) with the sha256 of each
-file: `modules_current` tells whether they still have that source. A page's modules are known
-only that way, from its run; reading imports (`reachable_modules`) only tells which libraries
-a page uses.
-"""
+"""Frozen outputs, stored as reviewable JSON, and what decides whether they are still the
+page's: the key (a hash of the page's code, inline expressions and library versions) and the
+record's `modules`, every project file the run read with its sha256 as read (`modules_current`)."""
 
 from __future__ import annotations
 
-import ast
-import functools
 import hashlib
 import json
 import os
@@ -21,7 +12,6 @@ from pathlib import Path
 from .errors import DocexecError, FrozenFileError
 from .model import FORMAT, Record
 
-PACKAGE = "snippets"
 MODES = ("auto", "check", "refresh")
 
 
@@ -39,89 +29,6 @@ def mode_from_environment() -> str:
     if ci.lower() not in ("", "0", "false", "no"):
         raise DocexecError(f"CI={ci!r} is neither true (1, true, yes) nor false (0, false, no, or unset)")
     return "auto"
-
-
-@functools.lru_cache(maxsize=4096)
-def imported_modules(code: str, root: Path, package: str | None = None) -> frozenset[str]:
-    """Names of `snippets` modules that `code` imports directly (parsed once per text)."""
-    found = set()
-    try:
-        tree = ast.parse(code)
-    except SyntaxError:  # running the code reports it, with its file and line
-        return frozenset()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            candidates = [alias.name for alias in node.names]
-        elif isinstance(node, ast.ImportFrom):
-            base = _absolute(node, package)
-            candidates = [base] + [f"{base}.{alias.name}" for alias in node.names]
-        else:
-            continue
-        for name in candidates:
-            parts = name.split(".")
-            for depth in range(1, len(parts) + 1):
-                prefix = ".".join(parts[:depth])
-                if prefix.split(".")[0] == PACKAGE and module_file(prefix, root):
-                    found.add(prefix)
-    return frozenset(found)
-
-
-@functools.lru_cache(maxsize=4096)
-def top_level_imports(code: str) -> frozenset[str]:
-    """First components of the absolute imports in `code` (`keras`, `numpy`, `snippets`...)."""
-    try:
-        tree = ast.parse(code)
-    except SyntaxError:
-        return frozenset()
-    names = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            names.update(alias.name.split(".")[0] for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
-            names.add(node.module.split(".")[0])
-    return frozenset(names)
-
-
-def libraries_used(codes: list[str], root: Path) -> set[str]:
-    """Top-level packages imported by `codes` or by the snippets modules they reach (read, not
-    imported: the worker must know before the code runs whether to import and seed Keras)."""
-    names = set()
-    for code in codes:
-        names |= top_level_imports(code)
-    for module in reachable_modules(codes, root):
-        names |= top_level_imports(module_file(module, root).read_text(encoding="utf-8"))
-    return names
-
-
-def _absolute(node: ast.ImportFrom, package: str | None) -> str:
-    if not node.level:
-        return node.module or ""
-    base = (package or "").split(".")
-    base = base[: len(base) - node.level + 1]
-    return ".".join(base + ([node.module] if node.module else []))
-
-
-def module_file(name: str, root: Path) -> Path | None:
-    path = root.joinpath(*name.split("."))
-    for candidate in (path.with_suffix(".py"), path / "__init__.py"):
-        if candidate.is_file():
-            return candidate
-    return None
-
-
-def reachable_modules(codes: list[str], root: Path) -> set[str]:
-    """Names of the snippets modules `codes` import, transitively, by reading their imports."""
-    pending = set()
-    for code in codes:
-        pending |= imported_modules(code, root)
-    found: set[str] = set()
-    while pending:
-        name = pending.pop()
-        found.add(name)
-        file = module_file(name, root)
-        package = name if file.name == "__init__.py" else name.rpartition(".")[0]
-        pending |= imported_modules(file.read_text(encoding="utf-8"), root, package) - found
-    return found
 
 
 def page_key(items: list[dict], versions: dict[str, str]) -> str:
@@ -177,13 +84,13 @@ class Store:
         except OSError as error:  # a directory, unreadable (probe 39)
             raise FrozenFileError(f"{file} is not a file that can be read ({error.strerror})") from None
         except (UnicodeDecodeError, json.JSONDecodeError) as error:
-            raise FrozenFileError.not_json(file, error) from None
+            raise FrozenFileError(f"{file} is not valid JSON ({error})") from None
         try:
             record = Record.from_json(data, items)
         except ValueError as problem:
-            raise FrozenFileError.wrong_shape(file, str(problem)) from None
+            raise FrozenFileError(f"{file} {problem}") from None
         if data["checksum"] != record_checksum(data):
-            raise FrozenFileError.edited(file)
+            raise FrozenFileError(f"{file} was edited by hand: its content does not match its checksum")
         return record
 
     def save(self, page: str, record: Record) -> None:

@@ -1,11 +1,7 @@
-"""The data that moves between docexec's stages, one type per concept.
+"""The data that moves between docexec's stages, one type per concept:
 
     parse (page.py) -> Page of Block / InlineValue -> run (execution.py) -> Record of results
-    -> store (freeze.py, as JSON) -> render (render.py)
-
-A `Record` is what frozen/PAGE.json holds: `Record.to_json` writes it and `Record.from_json`
-reads it back (refusing a file of the wrong shape), so that the rest of the engine reads
-attributes, never string keys.
+    -> store (freeze.py, as JSON: Record.to_json / from_json) -> render (render.py)
 """
 
 from __future__ import annotations

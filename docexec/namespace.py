@@ -1,10 +1,7 @@
 """Inside a worker (docexec/worker.py) only: runs a page's code in one namespace and captures
-what a reader should see.
-
-Captures happen at the stream level (sys.stdout/sys.stderr), so prints inside imported
-functions and warnings are caught; output is normalised (fixed NumPy precision, no -0,
-no machine paths) so two machines print the same bytes.
-"""
+what a reader should see, at the stream level (sys.stdout/sys.stderr: prints in imported
+functions and warnings too), normalised (fixed NumPy precision, no -0, no machine paths) so
+two machines print the same bytes; figures as SVG, light and dark."""
 
 from __future__ import annotations
 
@@ -47,9 +44,8 @@ class Execution:
 class Namespace:
     """One page's globals, seeded the same way each time the page runs."""
 
-    stream_class = io.StringIO  # what a block's prints are written to (the worker counts them)
-
-    def __init__(self, root: Path, package: str, uses_keras: bool = False):
+    def __init__(self, root: Path, package: str, uses_keras: bool = False, stream_class=io.StringIO):
+        self.stream_class = stream_class  # what a block's prints are written to (the worker's Capture counts them)
         self.root = root
         forget_modules(package, root)
         self.globals: dict = {"__name__": "__docexec__", "__builtins__": __builtins__}
@@ -89,11 +85,8 @@ class Namespace:
 
 
 def seed_everything(uses_keras: bool) -> None:
-    """The same random state at the start of every page, whichever pages ran before it in
-    this process: Python's, NumPy's global one (imported here, so that it is seeded before the
-    page's first `import numpy`, not only when an earlier page imported it) and, for pages
-    that use Keras or TensorFlow, theirs (Keras's global seed generator draws unseeded
-    initializers' seeds)."""
+    """The same random state at the start of every page: Python's, NumPy's global one (even
+    before the page's first `import numpy`) and, for pages that use Keras, Keras's."""
     import numpy
 
     random.seed(0)
@@ -109,7 +102,7 @@ def forget_modules(package: str, root: Path) -> None:
     (mkdocs serve, after an edit) imports their current source, not the first one it saw."""
     for name, module in list(sys.modules.items()):
         file = getattr(module, "__file__", None)
-        if name.split(".")[0] == package and file and _in_project(file, root):
+        if name.split(".")[0] == package and file and project_code(file, root) is not None:
             del sys.modules[name]
 
 
@@ -210,13 +203,10 @@ def _grey(colour) -> bool:
 
 
 def dark_variant(figure) -> None:
-    """Recolour `figure` in place for the dark palette, before it is saved a second time: the
-    background becomes transparent and its greys are inverted (dark_for): titles, labels,
-    ticks, spines, legends, lines, cell borders, grey cells and shaded spans, with the text
-    written on them. What carries data keeps its colours: images, cells with a hue and the
-    numbers written on them (a heat map's numbers keep the contrast they were given against
-    their cell), and an axes that shows an image keeps its white ground (under a translucent
-    image, as in the light figure)."""
+    """Recolour `figure` in place for the dark palette: a transparent background, and its greys
+    inverted (dark_for): text, ticks, spines, legends, lines, cell borders, grey cells. What
+    carries data keeps its colours: images, cells with a hue and the numbers on them, and an
+    axes that shows an image keeps its white ground (under a translucent image, as in light)."""
     from matplotlib.text import Text
 
     figure.patch.set_facecolor("none")
@@ -287,7 +277,3 @@ def _over(text, ground) -> bool:
 def _tick_colour(axis):
     ticks = axis.get_major_ticks()
     return ticks[0].tick1line.get_color() if ticks else "black"
-
-
-def _in_project(filename: str, root: Path) -> bool:
-    return project_code(filename, root) is not None

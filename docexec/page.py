@@ -138,47 +138,35 @@ def _check_claims(blocks: list[Block]) -> None:
         seen[anchor] = block
 
 
+# directive -> (Page field, type, lowest, highest, what its value must be); a lowest of 0 is excluded.
+# A day at most: inf gave a cryptic OverflowError and 1e9 was accepted (issue 18). 256 MB at least: a
+# NumPy worker uses about 100 MB before its page runs, a Keras one 330 (probe 61).
+DIRECTIVES = {
+    "timeout": ("timeout", float, 0, 86400, "a number of seconds between 0 and 86400"),
+    "memory": ("memory", float, 256, 1 << 20, "a number of MB between 256 and 1048576"),
+    "file-size": ("file_size", int, 1, 1 << 20, "a whole number of MB between 1 and 1048576"),
+    "processes": ("processes", int, 1, 4096, "a whole number between 1 and 4096"),
+    "output-limit": ("output_limit", float, 0, float("inf"), "a positive number of kB"),
+}
+
+
 def _apply_directive(page: Page, text: str, line: int) -> None:
     for word in text.split():
         key, _, value = word.partition("=")
         if key == "claims-index" and not value:
             page.claims_index = True
-        elif key == "timeout":
-            # inf gave a cryptic OverflowError and 1e9 was accepted (issue 18): a day at most
-            page.timeout = _in_range(value, 0, 86400, f"timeout must be a number of seconds between 0 and 86400, "
-                                                      f"got {value!r}", line, whole=False, open_low=True)
-        elif key == "memory":  # a NumPy worker uses about 100 MB before its page runs, a Keras one 330 (probe 61)
-            page.memory = _in_range(value, 256, 1 << 20, f"memory must be a number of MB between 256 and 1048576, "
-                                                         f"got {value!r}", line, whole=False)
-        elif key == "file-size":
-            page.file_size = _in_range(value, 1, 1 << 20, f"file-size must be a whole number of MB between 1 and "
-                                                          f"1048576, got {value!r}", line, whole=True)
-        elif key == "processes":
-            page.processes = _in_range(value, 1, 4096, f"processes must be a whole number between 1 and 4096, "
-                                                       f"got {value!r}", line, whole=True)
-        elif key == "output-limit":
-            try:
-                page.output_limit = float(value)
-            except ValueError:
-                page.output_limit = -1
-            if not page.output_limit > 0:
-                raise DocexecError(f"output-limit must be a positive number of kB, got {value!r}", line=line)
-        else:
-            raise DocexecError(
-                f"unknown docexec directive {word!r}; use timeout=SECONDS, output-limit=KB, memory=MB, "
-                f"processes=N, file-size=MB or claims-index", line=line
-            )
-
-
-def _in_range(text: str, low: float, high: float, message: str, line: int, whole: bool, open_low: bool = False):
-    """`text` as a number within [low, high] (or (low, high]), else a DocexecError at `line`."""
-    try:
-        value = int(text) if whole else float(text)
-    except ValueError:
-        raise DocexecError(message, line=line) from None
-    if not (low < value <= high if open_low else low <= value <= high):  # also false for nan
-        raise DocexecError(message, line=line)
-    return value
+            continue
+        if key not in DIRECTIVES:
+            raise DocexecError(f"unknown docexec directive {word!r}; use timeout=SECONDS, output-limit=KB, "
+                               f"memory=MB, processes=N, file-size=MB or claims-index", line=line)
+        name, kind, low, high, what = DIRECTIVES[key]
+        try:
+            number = kind(value)
+        except ValueError:
+            number = None
+        if number is None or not (low < number <= high if low == 0 else low <= number <= high):  # nan: never
+            raise DocexecError(f"{key} must be {what}, got {value!r}", line=line)
+        setattr(page, name, number)
 
 
 def key_items(page: Page) -> list[dict]:

@@ -1,20 +1,12 @@
-"""The build's side of the worker processes (docexec/worker.py): fork servers and workers.
-
-Every page runs in a fresh worker per backend (docexec/backends.py: the build's own
-environment, or one Keras backend and TensorFlow kernel path), so nothing a section does (exit, chdir, monkeypatching
-builtins or sys.modules, threads, subprocesses) can reach another page or the build. A worker
-is started in its own process group: at the page's deadline, after the page, and when the
-build process exits, the whole group is killed, subprocesses included.
-
-Restarts cost nothing visible: one fork server per backend imports NumPy (and Keras, for
-pages that use it) once, then forks each page's fresh worker from that clean state in
-milliseconds. Nothing is started until a page has to execute, so a build whose pages are all
-frozen starts no process.
-"""
+"""The build's side of the processes: one fork server per backend (docexec/forkserver.py),
+started when a page first has to execute, and one fresh worker per page and backend
+(docexec/worker.py) in its own process group, killed whole at the page's deadline, after the
+page, and when the build exits. Nothing a section does can reach another page or the build."""
 
 from __future__ import annotations
 
 import atexit
+import contextlib
 import dataclasses
 import json
 import os
@@ -28,17 +20,16 @@ import sys
 import tempfile
 import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 from .backends import PACKAGE_PARENT, Backend
 from .errors import WorkerFailed, WorkerTimeout
-from .protocol import Ready, decode, encode, project_file
-from .worker import CANNOT_ANSWER
+from .forkserver import CANNOT_ANSWER
+from .protocol import Exited, Forked, ForkRequest, Limits, OverLimit, Ready, decode, encode, project_file
 
 
-class Zygote:
-    """The fork server of one backend (docexec.worker.zygote): started once per build (and
+class ForkServer:
+    """The fork server of one backend (docexec/forkserver.py): started once per build (and
     again when docexec's own code changes under `mkdocs serve`), it imports the backend's
     libraries once and forks each page's fresh worker."""
 
@@ -49,7 +40,7 @@ class Zygote:
         environment = backend.worker_environment()
         try:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "docexec.worker", "--zygote", str(theirs.fileno()), *imports],
+                [sys.executable, "-m", "docexec.forkserver", str(theirs.fileno()), *imports],
                 pass_fds=(theirs.fileno(),),
                 stdin=subprocess.DEVNULL, stdout=self.log, stderr=self.log,
                 cwd=PACKAGE_PARENT, env=environment, start_new_session=True,  # each worker moves to its page's root
@@ -61,74 +52,65 @@ class Zygote:
         self.over: dict[int, int] = {}  # worker pid -> processes its page had when it was killed for it
         self.lock = threading.Lock()
 
-    def _note(self, message: dict) -> None:
-        if "exited" in message:
-            self.statuses[message["exited"]] = message["status"]
-        elif "over" in message:
-            self.over[message["over"]] = message["processes"]
+    def alive(self) -> bool:
+        return self.process.poll() is None
 
-    def _receive(self, deadline: float) -> dict | None:
-        """The next message, or None at the deadline."""
+    def _receive(self, deadline: float):
+        """The next message that is not a note (Exited and OverLimit are noted), or None at the deadline."""
         remaining = deadline - time.monotonic()
         if remaining <= 0 or not select.select([self.control], [], [], remaining)[0]:
             return None
         data = self.control.recv(1 << 16)
         if not data:
             raise WorkerFailed(f"its fork server stopped (exit status {self.process.wait()}){_tail(self.log)}")
-        return json.loads(data)
+        message = decode(data)
+        if isinstance(message, Exited):
+            self.statuses[message.pid] = message.status
+        elif isinstance(message, OverLimit):
+            self.over[message.pid] = message.processes
+        else:
+            return message
+        return self._receive(deadline)
 
     def wait_ready(self, deadline: float) -> None:
         with self.lock:
-            while not self.ready:
+            if not self.ready:
                 message = self._receive(deadline)
                 if message is None:
                     raise WorkerFailed("its fork server did not finish importing its libraries in time")
-                if "ready" in message:
-                    if not message["ready"]:
-                        raise WorkerFailed(f"importing its libraries failed: {message.get('error')}")
-                    self.ready = True
-                else:
-                    self._note(message)
+                if not message.ready:
+                    raise WorkerFailed(f"importing its libraries failed: {message.error}")
+                self.ready = True
 
     def fork(self, root: Path, fds: tuple, deadline: float, limits: Limits | None = None, tmp: str = "") -> int:
         self.wait_ready(deadline)
         with self.lock:
-            request = {"root": str(root), "tmp": tmp, **(dataclasses.asdict(limits) if limits else {})}
-            socket.send_fds(self.control, [json.dumps(request).encode()], list(fds))
-            while True:
-                message = self._receive(deadline)
-                if message is None:
-                    raise WorkerFailed("its fork server did not answer")
-                if "forked" in message:
-                    return message["forked"]
-                self._note(message)
+            request = ForkRequest(str(root), tmp, limits or Limits())
+            socket.send_fds(self.control, [encode(request)], list(fds))
+            message = self._receive(deadline)
+            if not isinstance(message, Forked):
+                raise WorkerFailed("its fork server did not answer")
+            return message.pid
 
     def status(self, pid: int, timeout: float) -> int | None:
         """The exit status of a worker this server forked (negative: the signal that killed it)."""
         deadline = time.monotonic() + timeout
         with self.lock:
-            while pid not in self.statuses:
-                try:
-                    message = self._receive(deadline)
-                except WorkerFailed:
-                    return None
-                if message is None:
-                    return None
-                self._note(message)
-            return self.statuses.pop(pid)
+            try:
+                while pid not in self.statuses and time.monotonic() < deadline:
+                    self._receive(min(deadline, time.monotonic() + 0.05))
+            except WorkerFailed:
+                return None
+            return self.statuses.pop(pid, None)
 
     def kill(self) -> None:
         """Close the control socket, so that the fork server kills everything below it and
         exits; SIGKILL it if it has not within a few seconds."""
         self.control.close()
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             self.process.wait(3)
-        except subprocess.TimeoutExpired:
-            pass
-        try:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.process.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
         self.process.wait()
         self.log.close()
 
@@ -136,17 +118,16 @@ class Zygote:
 class Spawner:
     """Where fork() after importing TensorFlow is not safe (macOS), or with DOCEXEC_FORK=0: each
     page's worker is a new process that imports its libraries itself (seconds per page, not
-    milliseconds), with the same interface as a Zygote."""
+    milliseconds), with the same interface as a ForkServer."""
 
     def __init__(self, backend: Backend, imports: tuple):
         self.backend, self.imports = backend, imports
         self.processes: dict[int, subprocess.Popen] = {}
-        self.process = self  # Pool checks `zygote.process.poll()`: a spawner never dies
         self.over: dict = {}  # stays empty: no fork server watches a spawned worker's process count (README)
 
     @staticmethod
-    def poll() -> None:
-        return None
+    def alive() -> bool:
+        return True
 
     def wait_ready(self, deadline: float) -> None:
         pass
@@ -182,24 +163,14 @@ def _forking() -> bool:
 
 def _starter(backend: Backend, imports: tuple):
     """A fork server on Linux; elsewhere, or with DOCEXEC_FORK=0, a spawner."""
-    return Zygote(backend, imports) if _forking() else Spawner(backend, imports)
-
-
-@dataclass(frozen=True)
-class Limits:
-    """What a page's worker may use (<!-- docexec memory=MB processes=N -->): its fork server
-    sets the memory limit in the worker and watches the page's process count."""
-
-    memory: int  # MB of RLIMIT_DATA
-    processes: int  # processes the page may have at once, its worker included
-    file_size: int = 100  # MB one file the page writes may reach (RLIMIT_FSIZE), its worker's log included
+    return ForkServer(backend, imports) if _forking() else Spawner(backend, imports)
 
 
 class Worker:
-    """One page's worker process (forked by a Zygote), its two pipes and its log."""
+    """One page's worker process (forked by a ForkServer), its two pipes and its log."""
 
-    def __init__(self, zygote: Zygote | Spawner, root: Path, limits: Limits | None, live: set):
-        self.zygote, self.root, self.limits, self.live = zygote, root, limits, live
+    def __init__(self, server: ForkServer | Spawner, root: Path, limits: Limits | None, live: set):
+        self.server, self.root, self.limits, self.live = server, root, limits, live
         self.log = tempfile.TemporaryFile()
         self.tmp = tempfile.mkdtemp(prefix="docexec-page-")  # the page's TMPDIR, removed with the worker
         theirs_read, self.requests = os.pipe()
@@ -215,7 +186,7 @@ class Worker:
             return
         if self.pid is None:
             try:
-                self.pid = self.zygote.fork(self.root, (*self._theirs, self.log.fileno()), deadline, self.limits,
+                self.pid = self.server.fork(self.root, (*self._theirs, self.log.fileno()), deadline, self.limits,
                                             self.tmp)
             finally:
                 self._close_theirs()
@@ -259,10 +230,10 @@ class Worker:
 
     def death(self, doing: str) -> str:
         """What happened to a worker whose result pipe closed."""
-        status = self.zygote.status(self.pid, timeout=5) if self.pid else None
+        status = self.server.status(self.pid, timeout=5) if self.pid else None
         tail = _tail(self.log)
         self.kill()
-        over = self.zygote.over.pop(self.pid, None)
+        over = self.server.over.pop(self.pid, None)
         if over is not None:
             return (f"had {over} processes, more than the page's limit of {self.limits.processes} processes, "
                     f"and was stopped while {doing} (set another with <!-- docexec processes=N -->)")
@@ -281,26 +252,14 @@ class Worker:
         return f"{how} while {doing}{tail}"
 
     def where_now(self) -> str | None:
-        """file:line of the project code the worker is running, from a faulthandler dump
-        (it works while the main thread is stuck inside a C call)."""
+        """file:line of the project code the worker was running half a second before its time
+        limit, from the faulthandler dump it wrote then (PageRequest.timeout: it works while
+        the main thread is stuck inside a C call)."""
         try:
-            size = os.fstat(self.log.fileno()).st_size
-            os.kill(self.pid, signal.SIGUSR1)
-        except (OSError, ValueError, TypeError):
-            return None
-        dump = ""
-        for _ in range(40):
-            time.sleep(0.05)
-            self.log.seek(size)
-            dump = self.log.read().decode("utf-8", "replace")
-            if "most recent call first" in dump and dump.endswith("\n"):
-                time.sleep(0.05)
-                self.log.seek(size)
-                dump = self.log.read().decode("utf-8", "replace")
-                break
-        if "most recent call first" not in dump:  # SIGUSR1 ignored: the dump the worker's timer wrote
-            self.log.seek(max(0, size - 65536))
+            self.log.seek(max(0, os.fstat(self.log.fileno()).st_size - 65536))
             dump = self.log.read(65536).decode("utf-8", "replace").rpartition("Timeout (")[2]
+        except (OSError, ValueError):
+            return None
         # Most recent call first; the main thread's stack is the one that runs the page.
         blocks = re.split(r"\n(?=(?:Current thread|Thread) 0x)", dump)
         main = [b for b in blocks if f"docexec{os.sep}worker.py" in b] or blocks
@@ -362,42 +321,37 @@ class Pool:
     kept for the build (and, under `mkdocs serve`, until docexec's own code changes)."""
 
     def __init__(self):
-        self.zygotes: dict[tuple, Zygote] = {}
+        self.servers: dict[tuple, ForkServer | Spawner] = {}
         self.lock = threading.Lock()
         self.live: set[Worker] = set()  # every worker not yet killed, whatever holds it
         self.prestarted: set[Path] = set()  # project roots whose fork server was started ahead
 
+    def server(self, backend: Backend, imports: tuple) -> ForkServer | Spawner:
+        """The running fork server for (backend, imports); started now (it imports in the
+        background) if there is none, or it died, or docexec's code changed since."""
+        key = (backend.name, tuple(imports), _engine_stamp(), _forking())
+        with self.lock:
+            server = self.servers.get(key)
+            if server is not None and not server.alive():
+                self.servers.pop(key).kill()
+                server = None
+            if server is None:
+                for old in [k for k in self.servers if k[2] != key[2]]:
+                    self.servers.pop(old).kill()
+                server = self.servers[key] = _starter(backend, tuple(imports))
+            return server
+
     def take(self, backend: Backend, root: Path, imports: tuple, limits: Limits | None = None) -> Worker:
         """A fresh worker for one page, with the page's `limits`; it is forked when first used."""
-        key = (backend.name, tuple(imports), _engine_stamp(), _forking())
-        with self.lock:
-            zygote = self.zygotes.get(key)
-            if zygote is not None and zygote.process.poll() is not None:
-                del self.zygotes[key]
-                zygote.kill()
-                zygote = None
-            if zygote is None:
-                for old in [k for k in self.zygotes if k[2] != key[2]]:
-                    self.zygotes.pop(old).kill()
-                zygote = self.zygotes[key] = _starter(backend, tuple(imports))
-        return Worker(zygote, root, limits, self.live)
-
-    def prestart(self, backend: Backend, imports: tuple) -> None:
-        """Start the fork server now (it imports in the background) if none is running."""
-        key = (backend.name, tuple(imports), _engine_stamp(), _forking())
-        with self.lock:
-            if key not in self.zygotes:
-                for old in [k for k in self.zygotes if k[2] != key[2]]:
-                    self.zygotes.pop(old).kill()
-                self.zygotes[key] = _starter(backend, tuple(imports))
+        return Worker(self.server(backend, imports), root, limits, self.live)
 
     def shutdown(self) -> None:
         for worker in list(self.live):
             worker.kill()
         with self.lock:
-            zygotes, self.zygotes = list(self.zygotes.values()), {}
-        for zygote in zygotes:
-            zygote.kill()
+            servers, self.servers = list(self.servers.values()), {}
+        for server in servers:
+            server.kill()
 
 
 def _engine_stamp() -> int:

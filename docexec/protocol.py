@@ -1,11 +1,8 @@
-"""What the build and a worker say to each other (docexec/pool.py and docexec/worker.py): one
-JSON object per line, each a dataclass below, read and written by both sides with `encode`
-and `decode`. Also the two path tests both sides need: is a file under a folder, and is a
-frame the project's code.
+"""What the build says to a worker (docexec/worker.py) and to a fork server
+(docexec/forkserver.py): one JSON object per line or packet, each a dataclass below, read and
+written by both sides with `encode` and `decode`. Also the project-file tests both sides need.
 
-Kept free of heavy imports: the worker imports it before any page runs, and binds what it
-uses now, since a section may replace json.dumps or os.write and the answer must still
-reach the build.
+Light to import, and it binds json's functions now: a section may replace json.dumps.
 """
 
 from __future__ import annotations
@@ -21,15 +18,6 @@ _dumps, _loads = json.dumps, json.loads
 # Every environment a worker gets, whatever the backend: same hash order for sets of strings
 # on every run, no display, TensorFlow's C++ chatter off.
 FIXED_ENVIRONMENT = {"PYTHONHASHSEED": "0", "MPLBACKEND": "Agg", "TF_CPP_MIN_LOG_LEVEL": "2"}
-
-
-def under(path: str | Path, folder: str | Path) -> bool:
-    """Whether `path` is `folder` or inside it, as written (no symbolic link followed)."""
-    try:
-        Path(path).relative_to(folder)
-    except ValueError:
-        return False
-    return True
 
 
 def project_file(filename: str, root: str | Path) -> str | None:
@@ -56,9 +44,7 @@ def project_code(filename: str, root: Path) -> str | None:
 
 
 @dataclass
-class PageRequest:
-    """Start a page: a fresh namespace, the project at `root`, its package importable."""
-
+class PageRequest:  # start a page: a fresh namespace, the project at `root`, its package importable.
     root: str
     package: str  # the project's package, "snippets"
     uses_keras: bool  # seed Keras's random state too
@@ -67,18 +53,14 @@ class PageRequest:
 
 
 @dataclass
-class BlockRequest:
-    """Run one section's code in the page's namespace."""
-
+class BlockRequest:  # run one section's code in the page's namespace.
     code: str
     path: str  # the snippet file, relative to the root
     first_line: int  # where the code starts in that file
 
 
 @dataclass
-class ValueRequest:
-    """Evaluate one `{py}` expression in the page's namespace."""
-
+class ValueRequest:  # evaluate one `{py}` expression in the page's namespace.
     expression: str
 
 
@@ -86,9 +68,7 @@ class ValueRequest:
 
 
 @dataclass
-class Raised:
-    """An exception raised by the page's code, as the build reports it."""
-
+class Raised:  # an exception raised by the page's code, as the build reports it.
     type: str  # the exception class's name
     text: str  # "Type: message" (SystemExit(code) for an exit)
     where: str  # file:line of the innermost project frame, or "(outside the snippets)"
@@ -121,9 +101,7 @@ class Raised:
 
 
 @dataclass
-class Ready:
-    """The worker (or fork server) has imported its libraries, or could not."""
-
+class Ready:  # the worker (or fork server) has imported its libraries, or could not.
     ready: bool
     error: str | None = None
 
@@ -134,18 +112,14 @@ class PageStarted:
 
 
 @dataclass
-class Truth:
-    """A block's final value, judged for a claim's check."""
-
+class Truth:  # a block's final value, judged for a claim's check.
     truth: bool | None = None  # the final value, when it is a bool, Python's or NumPy's (a claim's check)
     checked: dict | None = None  # the final value, when over() returned it (its Checked.to_json())
     value_type: str = "NoneType"  # the final value's type name (a claim's check that is not a bool)
 
 
 @dataclass
-class BlockAnswer:
-    """What running one block did; the build decides what it means (execution.decide)."""
-
+class BlockAnswer:  # what running one block did; the build decides what it means (execution.decide).
     output: str = ""  # stdout and stderr, interleaved, normalised
     value: str | None = None  # the final expression's text, when it is not None
     figures: list[str] = field(default_factory=list)  # SVG documents
@@ -160,9 +134,7 @@ class BlockAnswer:
 
 
 @dataclass
-class ValueAnswer:
-    """What evaluating one `{py}` value gave."""
-
+class ValueAnswer:  # what evaluating one `{py}` value gave.
     value: str | None = None
     raised: Raised | None = None
     modules: dict[str, str] = field(default_factory=dict)
@@ -170,22 +142,55 @@ class ValueAnswer:
 
 
 @dataclass
-class Fatal:
-    """The page's code exited or interrupted the worker, which stops after this answer."""
-
+class Fatal:  # the page's code exited or interrupted the worker, which stops after this answer.
     raised: Raised
 
 
 @dataclass
-class Refused:
-    """A request the worker cannot answer (out of order, unknown)."""
-
+class Refused:  # a request the worker cannot answer (out of order, unknown).
     reason: str
 
 
+# ------------------------------------------------------------------ build <-> fork server
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What a page's worker may use (<!-- docexec memory=MB processes=N file-size=MB -->): its fork
+    server sets the memory and file limits in the worker and watches the page's process count."""
+
+    memory: int = 0  # MB of RLIMIT_DATA (0: none)
+    processes: int = 1 << 30  # processes the page may have at once, its worker included
+    file_size: int = 0  # MB one file the page writes may reach (RLIMIT_FSIZE), its worker's log included
+
+
+@dataclass
+class ForkRequest:  # fork a fresh worker for a page (three descriptors travel with it: requests, results, log).
+    root: str
+    tmp: str = ""  # the page's TMPDIR
+    limits: Limits = field(default_factory=Limits)
+
+
+@dataclass
+class Forked:
+    pid: int
+
+
+@dataclass
+class Exited:  # a worker the fork server forked has ended (status negative: killed by that signal).
+    pid: int
+    status: int
+
+
+@dataclass
+class OverLimit:  # a page had more processes than its limit; the fork server kills it after this.
+    pid: int
+    processes: int
+
+
 MESSAGES = {cls.__name__: cls for cls in (PageRequest, BlockRequest, ValueRequest, Ready, PageStarted, BlockAnswer,
-                                          ValueAnswer, Fatal, Refused)}
-NESTED = {"raised": Raised, "truth": Truth}
+                                          ValueAnswer, Fatal, Refused, ForkRequest, Forked, Exited, OverLimit)}
+NESTED = {"raised": Raised, "truth": Truth, "limits": Limits}
 
 
 def encode(message) -> bytes:

@@ -36,11 +36,9 @@ def escape_includes(code: str) -> str:
 
 def render_page(page: Page, record: Record | None, stash: Stash, backends: Backends = BACKENDS,
                 escape: bool = False, source: str = "") -> list[str]:
-    """The page's lines with each block replaced by its code and output, each `{py}` value by
-    its result, and directive lines dropped; spliced by the spans the parser recorded. With
-    `escape` (pymdownx.snippets is on), include markers in shown code are escaped. `source`:
-    the URL a project file's path is appended to (config.source_url), for the claim boxes'
-    links to the lines they ran; "" shows the path without a link."""
+    """The page's lines with each block replaced by its code and output, each `{py}` value by its
+    result, directive lines dropped. `escape` (pymdownx.snippets is on): escape include markers in
+    shown code. `source`: the URL for links to the lines a claim ran (config.source_url), or ""."""
     results = pair_results(page, record)
     blocks = {item.start: (item, result) for item, result in results if isinstance(item, Block)}
     values: dict[int, list] = {}
@@ -213,14 +211,12 @@ def listed(names: list[str]) -> str:
 
 def claim_box(block: Block, runs: dict[str, BlockResult], stash: Stash, backends: Backends,
               setup: str = "", source: str = "") -> list[str]:
-    """A compact native admonition: one paragraph, the scope as a badge ("Verified on 96
-    configurations"; what varied is in its tooltip and the check) and the sentence (it
-    carries the claim's id, so MkDocs' anchor validation sees it), then a closed "Show the
-    check" with the check's code linked to its lines, the configurations it ran on, what it
-    printed (once when every backend printed the same), its result in one line, and the
-    hidden set-up it ran after.
-    `runs`: backend name -> result ("" for the build's own worker). No library versions:
-    the page's stamp lists them. Every text from a worker goes through `plain`."""
+    """A native admonition: the scope as a badge ("Verified on 96 configurations", what varied
+    in its tooltip) and the sentence (with the claim's id, which MkDocs' anchor validation sees),
+    then a closed "Show the check": its code linked to its lines, the configurations, what it
+    printed (once if every backend printed the same), its result, and the hidden set-up it ran
+    after. `runs`: backend name -> result ("" for the build's own worker); no library versions
+    (the page's stamp has them). Every text from a worker goes through `plain`."""
     sentence = block.options.claim
     scope = common_scope(runs)
     count, _, axes = scope.partition(" (")  # "96 configurations", "size 7, 8; …)"

@@ -1,12 +1,6 @@
-"""Named sections of snippet modules, marked as pymdown-extensions' snippets marks them.
-
-    # --8<-- [start:name]
-    ...
-    # --8<-- [end:name]
-
-Unlike pymdown's snippets extension, every mistake is an error that names the file and line:
-an unknown, unclosed, nested, duplicated or stray section never renders silently.
-"""
+"""Named sections of snippet modules, marked as pymdown-extensions' snippets marks them
+(`# --8<-- [start:name]` ... `# --8<-- [end:name]`), but every mistake is an error naming the
+file and line: an unknown, unclosed, nested, duplicated or stray section never renders."""
 
 from __future__ import annotations
 
@@ -18,7 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import SectionError
-from .protocol import under
 
 NAME = r"[A-Za-z0-9_.-]+"
 MARKER = re.compile(rf"^\s*#\s*--8<--\s*\[(start|end):({NAME})\]\s*$")
@@ -69,7 +62,7 @@ def parse_sections(text: str, path: str) -> dict[str, Section]:
             raise SectionError(f"end of '{name}' while section '{open_name}' (line {open_line}) is open", **where)
         else:
             code = textwrap.dedent("\n".join(body)).strip("\n")
-            first = open_line + 1 + _leading_blank_lines(body)
+            first = open_line + 1 + next((i for i, text in enumerate(body) if text.strip()), len(body))
             sections[name] = Section(path, name, first, code)
             open_name = None
     if open_name is not None:
@@ -77,19 +70,10 @@ def parse_sections(text: str, path: str) -> dict[str, Section]:
     return sections
 
 
-def _leading_blank_lines(lines: list[str]) -> int:
-    count = 0
-    for line in lines:
-        if line.strip():
-            break
-        count += 1
-    return count
-
-
 def load_section(root: Path, path: str, name: str) -> Section:
     """The section `name` of the file `path` (relative to `root`)."""
     file = (root / path).resolve()
-    if Path(path).is_absolute() or not under(file, root.resolve()):
+    if Path(path).is_absolute() or not file.is_relative_to(root.resolve()):
         raise SectionError(f"'{path}': snippet paths are relative to the project root and stay inside it")
     if not file.is_file():
         raise SectionError(f"'{path}': no such snippet file (looked in {root})")

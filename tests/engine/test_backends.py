@@ -214,7 +214,7 @@ def test_a_backend_version_change_reexecutes_and_a_frozen_page_starts_nothing(pr
     tabbed(project, fake, page)
     started = []
     with monkeypatch.context() as patch:
-        patch.setattr(pool.Zygote, "__init__", lambda self, *a: started.append(a) or (_ for _ in ()).throw(
+        patch.setattr(pool.ForkServer, "__init__", lambda self, *a: started.append(a) or (_ for _ in ()).throw(
             AssertionError("a fork server was started for a frozen page")))
         patch.setattr(pool, "Worker", None)  # and no worker either
         tabbed(project, fake, page)  # frozen: nothing runs, no process starts

@@ -187,3 +187,23 @@ def test_a_claim_ends_in_its_one_over(project, ending):
                   f"{ending}\n# --8<-- [end:x]\n")
     with pytest.raises(DocexecError, match=r"(after \d|with \d) over\(\) calls"):
         project.render(project.fence("x", 'claim="One equals two."'))
+
+
+def test_a_check_that_mutates_the_configurations_counts_and_shows_them_as_given():
+    """Probe 22: appending to the list over() iterates added configurations (6 counted where
+    the grid had 2), and a list value mutated by the check showed its value after the check."""
+    configurations = grid(k=(1, 2))
+
+    def grows(k):
+        if len(configurations) < 6:
+            configurations.append({"k": k + 10})
+        return True
+
+    assert over(configurations, grows).count == 2
+    mutated = [{"v": [1]}, {"v": [2]}]
+
+    def appends(v):
+        v.append(99)
+        return True
+
+    assert over(mutated, appends).axes == {"v": ("[1]", "[2]")}

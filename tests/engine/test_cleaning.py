@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from docexec.cleaning import clean, clean_record, find_address, size
+from docexec.cleaning import clean, find_address
 
 
 @pytest.mark.parametrize("text, shown", [
@@ -18,14 +18,6 @@ from docexec.cleaning import clean, clean_record, find_address, size
 ])
 def test_what_a_reader_cannot_see_is_written_out(text, shown):
     assert clean(text) == shown
-
-
-def test_every_text_field_and_figure_is_cleaned_and_counted():
-    record = clean_record({"output": "a\x00", "value": None, "error": "E: \x07", "figures": ["<svg>\x1b</svg>"],
-                           "dark_figures": ["<svg>\u202e</svg>"]})
-    assert record == {"output": "a\\x00", "value": None, "error": "E: \\x07", "figures": ["<svg>\\x1b</svg>"],
-                      "dark_figures": ["<svg>\\u202e</svg>"]}
-    assert size({"output": "é", "value": "12", "error": None, "figures": ["<svg/>"]}) == 2 + 2 + 6
 
 
 def test_a_memory_address_is_found_on_its_line():

@@ -30,6 +30,14 @@ def test_an_answer_becomes_its_lines_cleaned():
                                                          [["<svg>", "</svg>"]])
 
 
+def test_every_text_field_and_figure_is_cleaned_and_counted():
+    answer = BlockAnswer(output="a\x00", value="\x07", figures=["<svg>\x1b</svg>"], dark_figures=["<svg>\u202e</svg>"])
+    assert decide(block(), answer, LIMIT) == BlockResult(["a\\x00"], ["\\x07"], None, [["<svg>\\x1b</svg>"]], None,
+                                                         False, [["<svg>\\u202e</svg>"]])
+    with pytest.raises(PageFailed, match="produced 0 kB of output, over the limit of 0.009 kB"):
+        decide(block(), BlockAnswer(output="é", value="12", figures=["<svg/>"]), 9)  # bytes: 2 + 2 + 6
+
+
 def test_an_expected_exception_is_shown_and_any_other_fails_naming_where():
     assert decide(block(raises="ValueError"), BlockAnswer(raised=raised()), LIMIT).error == "ValueError: no"
     with pytest.raises(PageFailed, match=r"failed at snippets/s.py:5 on x \(the page expected KeyError\)"):

@@ -24,7 +24,8 @@ def test_stash_token_characters_in_a_section_are_shown_as_they_are(project, numb
 
 
 def test_pages_with_the_same_text_are_told_apart_by_path(project):
-    project.write("mkdocs.yml", "site_name: t\nmarkdown_extensions:\n  - pymdownx.superfences\n  - docexec\n")
+    hooks = f"hooks: [{REPO / 'docexec' / 'hook.py'}]\n"  # MkDocs' page event names the page
+    project.write("mkdocs.yml", "site_name: t\nmarkdown_extensions:\n  - pymdownx.superfences\n  - docexec\n" + hooks)
     project.write("snippets/s.py", section("x", "print('same')"))
     project.write("docs/index.md", project.fence("x"))
     project.write("docs/copy.md", project.fence("x"))

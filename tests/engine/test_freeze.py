@@ -10,6 +10,7 @@ import json
 import pytest
 
 from docexec import DocexecError, freeze
+from docexec.execution import libraries_used
 from helpers import section
 
 
@@ -37,9 +38,7 @@ def test_imports_are_followed_transitively_without_importing(project):
     project.write("snippets/a.py", "from .b import thing\n")
     project.write("snippets/b.py", "import snippets.c\n")
     project.write("snippets/c.py", "import keras\nraise SystemExit('never imported')\n")
-    found = freeze.reachable_modules(["from snippets import a"], project.root)
-    assert found == {"snippets", "snippets.a", "snippets.b", "snippets.c"}
-    assert "keras" in freeze.libraries_used(["from snippets import a"], project.root)
+    assert "keras" in libraries_used(["from snippets import a"], project.root)
 
 
 def test_the_key_does_not_read_imports_the_run_tells_the_modules(counted, project):

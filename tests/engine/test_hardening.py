@@ -1,5 +1,5 @@
 """Issue 18's reproductions that cross modules, one test each (the second round of hardened
-execution): the whole frozen record is checksummed, low-level threads and `{py}` values are
+execution): the whole frozen record is checksummed, `{py}` values are
 checked like blocks, a claim shows the hidden code it ran after and cannot forge its truth,
 errors name the right place. Black-box: each builds a throwaway project and asserts what the
 build does. Those of one module are in its test module: test_pool (processes and limits),
@@ -45,16 +45,6 @@ def test_any_edit_of_a_frozen_record_is_noticed(project, edit):
 
 
 # ----------------------------------------------------------------------------- threads and inline values
-
-
-def test_a_low_level_thread_left_running_fails_the_block_that_started_it(project):
-    project.write("snippets/s.py", section("a", """
-        import _thread, time
-        _thread.start_new_thread(lambda: (time.sleep(.5), print("X")), ())
-    """) + section("b", "time.sleep(1)\nprint('B')"))
-    left = r"section 'a'\): the section left 1 thread\(s\) running \(started with _thread\)"
-    with pytest.raises(DocexecError, match=left):
-        project.render(project.fence("a") + project.fence("b"))
 
 
 def test_an_inline_value_over_the_output_limit_fails_naming_it(project):

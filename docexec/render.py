@@ -135,14 +135,12 @@ def output_html(result: BlockResult, block: Block, value: bool = True) -> str:
     return "\n".join(parts)
 
 
-# Kept as they are in a figure's data: URI; everything else is percent-encoded (UTF-8), so
-# `"`, `&`, `<`, `#`, `%` and newlines can neither end the attribute nor the URI.
+# Left as is in a figure's data: URI; the rest (`"`, `&`, `<`, `#`, `%`, newlines) is percent-encoded.
 SVG_URI_SAFE = " /:=;,.-_()'!*~?@$+[]{}"
 
 
 def svg_data(svg: list[str]) -> str:
-    """A figure as a data: URI of its SVG text, percent-encoded rather than base64: the text
-    stays text, so the page's gzip shrinks it (issue 24: a figure page's HTML 25-30% lighter)."""
+    """A figure's SVG as text in a data: URI, not base64, so the page's gzip shrinks it (-25%)."""
     return "data:image/svg+xml," + quote("\n".join(svg), safe=SVG_URI_SAFE)
 
 
@@ -190,8 +188,7 @@ def hidden_setup_html(page: Page, claim: Block, source: str = "") -> str:
 
 
 def common_scope(runs: dict[str, BlockResult]) -> str:
-    """The configurations a claim's check ran on, as text (docexec.checks.scope_text): one
-    text when every backend ran the same ones."""
+    """The configurations a claim's check ran on (scope_text), once if every backend ran the same."""
     scopes = [run.scope for run in runs.values()]
     return scope_text(scopes[0]) if all(other == scopes[0] for other in scopes) else "configurations per backend"
 

@@ -115,7 +115,7 @@ def test_serve_rebuilds_on_a_snippet_edit_shows_a_failure_and_recovers(tmp_path)
         status, _ = wait_for(url, "second version")
         assert status == 200
         started += psutil.Process(server.pid).children(recursive=True)
-        assert any("docexec.worker" in " ".join(child.cmdline()) for child in started)  # its fork server
+        assert any("docexec.forkserver" in " ".join(child.cmdline()) for child in started)  # its fork server
     finally:
         server.send_signal(signal.SIGINT)  # Ctrl-C: MkDocs shuts down, the build's atexit kills its workers
         server.wait(30)

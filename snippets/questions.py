@@ -105,6 +105,11 @@ def answers(markdown):
             lines.append(line)
     return found
 
+def without_source(answer):
+    """(the answer, its "Asked on" line): the source line is not counted in the answer's words."""
+    answer, _, asked = answer.partition("\nAsked on ")
+    return answer, asked
+
 def claim_links(answer):
     """The link targets in an answer that point at a claim's anchor."""
     return [target for target in LINK_TARGET.findall(answer) if "#claim-" in target]
@@ -120,14 +125,15 @@ def problems(markdown, sources):
             wrong.append(f"{entry['id']}: no H3 heading {entry['question']!r}")
             continue
         topic, answer = found[entry["question"]]
+        answer, asked = without_source(answer)
         if topic != sources["topics"][entry["topic"]]:
             wrong.append(f"{entry['id']}: under {topic!r}, not {sources['topics'][entry['topic']]!r}")
         if prose_words(answer) > MAX_WORDS:
             wrong.append(f"{entry['id']}: {prose_words(answer)} words, more than {MAX_WORDS}")
         if not claim_links(answer) and READ_MARKER not in answer:
             wrong.append(f"{entry['id']}: links no claim and does not say {READ_MARKER!r}")
-        if f"]({entry['url']})" not in answer:
-            wrong.append(f"{entry['id']}: does not link its source {entry['url']}")
+        if f"[{entry['title']}]({entry['url']})" not in asked:
+            wrong.append(f"{entry['id']}: does not link its source {entry['url']} by its title")
     return wrong
 
 found_problems = problems(PAGE.read_text(encoding="utf-8"), load_sources())

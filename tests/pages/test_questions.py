@@ -60,6 +60,8 @@ def test_every_topic_is_an_h2_of_the_page_in_the_data_file_order():
 @pytest.mark.parametrize("entry", ENTRIES, ids=[entry["id"] for entry in ENTRIES])
 def test_an_answer_is_at_most_120_words_and_links_a_claim_or_says_it_was_read(entry):
     topic, answer = ANSWERS[entry["question"]]
+    answer, asked = questions.without_source(answer)
+    assert f"[{entry['title']}]({entry['url']})" in asked
     assert topic == SOURCES["topics"][entry["topic"]]
     assert 0 < prose_words(answer) <= questions.MAX_WORDS
     assert questions.claim_links(answer) or questions.READ_MARKER in answer

@@ -97,14 +97,15 @@ def same_is_pad_then_valid(size, kernel_size, strides, dilation):
     two_steps = pad_then_valid(x, weights, (before, after), options, size)
     others = {(before - 1, after), (before, after - 1), (after, before)}
     others -= {(before, after)}
+    span = dilation * (kernel_size - 1) + 1  # fewer padded positions than this: no output at all
     return all(agree(a, b) for a, b in zip(fused, two_steps)) and not any(
         agree(fused[0], pad_then_valid(x, weights, pads, options)[0])
-        for pads in others if min(pads) >= 0)
+        for pads in others if min(pads) >= 0 and size + sum(pads) >= span)
 
 
 # Keras refuses a stride > 1 together with a dilation > 1
 configurations = [
-    c for c in grid(size=(4, 5, 6, 7), kernel_size=range(1, 6),
+    c for c in grid(size=range(1, 8), kernel_size=range(1, 6),
                     strides=(1, 2, 3), dilation=(1, 2))
     if keras_ref.keras_accepts(c["strides"], c["dilation"])
 ]

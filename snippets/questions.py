@@ -142,7 +142,7 @@ if found_problems:
 # --8<-- [end:sources]
 
 # --8<-- [start:torch_setup]
-# The build runs this section and the two after it in a worker of their own, on the PyTorch backend.
+# The build runs this section and the PyTorch claims after it in a worker of their own, on the PyTorch backend.
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
@@ -187,6 +187,20 @@ STRIDED_SAME = "padding='same' is not supported for strided convolutions"
  and refusal(RuntimeError, lambda: torch.nn.functional.conv2d(
      torch.zeros(1, 1, 5, 5), torch.zeros(1, 1, 3, 3), stride=2, padding="same")) == STRIDED_SAME)
 # --8<-- [end:torch_refuses_claim]
+
+# --8<-- [start:circular_claim]
+def circular_gradient_counts_copies(size, pad):
+    """PyTorch's circular padding under an all-ones upstream gradient: each pixel gets 1 for
+    itself plus 1 for each copy the padding makes of it (the left pad copies the last `pad`
+    pixels, the right pad the first `pad`)."""
+    x = torch.arange(float(size)).reshape(1, 1, size).requires_grad_()
+    torch.nn.functional.pad(x, (pad, pad), mode="circular").sum().backward()
+    copies = [*range(size - pad, size), *range(pad)]
+    return bool(np.array_equal(x.grad.numpy().ravel(), 1 + np.bincount(copies, minlength=size)))
+
+over([c for c in grid(size=range(3, 8), pad=range(1, 4)) if c["pad"] <= c["size"]],
+     circular_gradient_counts_copies)
+# --8<-- [end:circular_claim]
 
 # --8<-- [start:unread_2d_claim]
 def read_positions(size, kernel_size, stride, padding):

@@ -59,11 +59,15 @@ lint: $(READY)
 
 # The CI build and tests on each TensorFlow CPU kernel path: Eigen (most CPUs), oneDNN (on by
 # default on CPUs with AVX512-VNNI/BF16/AMX), and oneDNN held to SSE4.1 (rounds differently
-# again). All three must pass, or a reader on another kind of CPU gets a red build.
+# again). All three must pass, or a reader on another kind of CPU gets a red build. The first path
+# runs every test; the other two only what the kernel path can change: the check build (every page
+# executed and compared with frozen/) and tests/pages (Keras against the references, the outputs
+# the build stored), not the browser, engine or tools tests: the site shows the frozen outputs on
+# every path (only the stamp names the kernels), and the engine and tools tests check no kernel's numbers.
 test-paths: $(READY) $(BACKENDS_READY) lint browser
 	CI=true TF_ENABLE_ONEDNN_OPTS=0 $(BIN)/python -m pytest
-	CI=true TF_ENABLE_ONEDNN_OPTS=1 $(BIN)/python -m pytest
-	CI=true TF_ENABLE_ONEDNN_OPTS=1 ONEDNN_MAX_CPU_ISA=SSE41 $(BIN)/python -m pytest
+	CI=true TF_ENABLE_ONEDNN_OPTS=1 $(BIN)/python -m pytest tests/pages
+	CI=true TF_ENABLE_ONEDNN_OPTS=1 ONEDNN_MAX_CPU_ISA=SSE41 $(BIN)/python -m pytest tests/pages
 
 browser: $(READY)
 	$(BIN)/python tools/ensure_browser.py

@@ -27,8 +27,8 @@ from pathlib import Path
 from docexec.config import base_path, derived_config, load_mkdocs_config
 
 REPO = Path(__file__).resolve().parents[1]
-# The extensions too, and hooks/: mkdocs.yml names its serve hook by path
-COPIED = ("mkdocs.yml", "docs", "snippets", "frozen", "overrides", "docexec", "maths", "hooks")
+# The extensions too, hooks/ (mkdocs.yml names its serve hook by path) and data/ (files the sections read)
+COPIED = ("mkdocs.yml", "docs", "snippets", "data", "frozen", "overrides", "docexec", "maths", "hooks")
 # The local default whatever the caller's environment (DOCEXEC_MODE overrides CI): reuse frozen/, so a
 # run under CI measures what a writer waits for.
 ENV = {**os.environ, "DOCEXEC_MODE": "auto"}

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import importlib
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import textwrap
 from pathlib import Path
 
@@ -15,9 +17,63 @@ import pytest
 from helpers import REPO
 
 
+class SiteBuild:
+    """The session's one `mkdocs build --strict`, started in the background as soon as the tests are
+    collected (when any of them reads the built site), so that the tests that do not read it run while
+    it executes the pages; those that do run last (pytest_collection_modifyitems) and wait for it."""
+
+    def __init__(self):
+        self.folder = Path(tempfile.mkdtemp(prefix="built-site-"))
+        self.site = self.folder / "site"
+        self.log = (self.folder / "build.log").open("w+", encoding="utf-8")
+        print("\nbuilding the site once for this test session (mkdocs build --strict), "
+              "in the background...", file=sys.stderr)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(self.site)],
+            cwd=REPO, stdout=self.log, stderr=subprocess.STDOUT, text=True,
+        )
+
+    def wait(self) -> Path:
+        returncode = self.process.wait()
+        self.log.seek(0)
+        assert returncode == 0, f"mkdocs build --strict failed:\n{self.log.read()}"
+        return self.site
+
+    def close(self):
+        if self.process.poll() is None:  # the session ended early (a -x, a Ctrl-C): stop the build
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.log.close()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+_site_build: list[SiteBuild] = []
+
+
+@pytest.hookimpl(trylast=True)  # after -m and -k have deselected what will not run
+def pytest_collection_modifyitems(session, config, items):
+    """Tests that read the built site run last, and the build starts now, in the background."""
+    readers = [item for item in items if "built_site" in getattr(item, "fixturenames", ())]
+    if not readers:
+        return
+    items[:] = [item for item in items if item not in readers] + readers
+    if not os.environ.get("DOCS_SITE_DIR") and not config.option.collectonly:
+        _site_build.append(SiteBuild())
+
+
+def pytest_sessionfinish(session, exitstatus):
+    while _site_build:
+        _site_build.pop().close()
+
+
 @pytest.fixture(scope="session")
-def built_site(tmp_path_factory) -> Path:
-    """The real site, built once per test session with `mkdocs build --strict`.
+def built_site() -> Path:
+    """The real site, built once per test session with `mkdocs build --strict` (started in the
+    background when the tests were collected: `SiteBuild`).
 
     Under CI=true the build re-executes every page and compares it with frozen/.
     DOCS_SITE_DIR=/path reuses a site that was already built (fast iteration).
@@ -27,16 +83,9 @@ def built_site(tmp_path_factory) -> Path:
         site = Path(reuse).resolve()
         assert (site / "index.html").is_file(), f"DOCS_SITE_DIR={reuse!r} has no index.html"
         return site
-    site = tmp_path_factory.mktemp("site")
-    print("\nbuilding the site once for this test session (mkdocs build --strict)...", file=sys.stderr)
-    build = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site)],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-    )
-    assert build.returncode == 0, f"mkdocs build --strict failed:\n{build.stdout}\n{build.stderr}"
-    return site
+    if not _site_build:  # requested by a test the collection did not see (pytester, a plugin)
+        _site_build.append(SiteBuild())
+    return _site_build[0].wait()
 
 
 @pytest.fixture(scope="module")

@@ -92,3 +92,35 @@ def stored_outputs(page: str) -> tuple[dict, dict]:
             section = item["source"].rsplit(":", 1)[1]
             blocks[section] = item["backends"] if "backends" in item else {"default": item}
     return blocks, values
+
+
+def definitions(module: str):
+    """The functions, classes and constants of snippets/<module>.py without running its page: its set-up
+    sections (named `setup` or `*_setup`) whole, and from every other section only its imports, its `def`s and
+    `class`es and the assignments that call nothing (outside a lambda). What the page printed, drew and
+    claimed is the check build's (`stored_outputs`); a test calls these functions on cases of its own."""
+    import ast
+    import types
+
+    from docexec.sections import parse_sections
+
+    path = f"snippets/{module}.py"
+    text = (REPO / path).read_text(encoding="utf-8")
+
+    def calls(node) -> bool:
+        if isinstance(node, ast.Lambda):
+            return False
+        return isinstance(node, ast.Call) or any(calls(child) for child in ast.iter_child_nodes(node))
+
+    kept = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.ClassDef)
+    body = []
+    for name, section in parse_sections(text, path).items():
+        tree = ast.parse("\n" * (section.first_line - 1) + section.code, path)
+        setup = name == "setup" or name.endswith("_setup")
+        body += [statement for statement in tree.body
+                 if setup or isinstance(statement, kept)
+                 or (isinstance(statement, ast.Assign) and not calls(statement.value))]
+    namespace = types.ModuleType(f"snippets.{module}__definitions")
+    namespace.__file__ = str(REPO / path)
+    exec(compile(ast.Module(body=body, type_ignores=[]), path, "exec"), namespace.__dict__)
+    return namespace

@@ -92,6 +92,24 @@ async (options) => {
 
 COLOUR_RULES = {"runOnly": {"type": "rule", "values": ["color-contrast", "link-in-text-block"]}}
 
+# The pages a reader meets first: `visit` screenshots them at desktop size in both palettes, and
+# test_reader's phone visits at phone size, into test-artifacts/reader/.
+SCREENSHOT_PAGES = ["", "strides-dilation-causal/", "backends/", "explore/", "claims/"]
+
+# The claim boxes' share of the page (test_claim_boxes), measured at this size as a reader first sees
+# them, closed: the page's height and the height of every claim box in it (its border box: its margins
+# collapse with its neighbours'); a box inside a closed admonition has no height.
+CLAIM_VIEWPORT = {"width": 1280, "height": 800}
+CLAIM_SHARE_JS = """
+() => {
+  const boxes = Array.from(document.querySelectorAll('.docexec-claim'));
+  const heights = boxes.map((box) => box.getBoundingClientRect().height);
+  return {boxes: boxes.length, claims: heights.reduce((a, b) => a + b, 0),
+          page: document.documentElement.scrollHeight,
+          open: boxes.filter((box) => box.querySelector('details[open]')).length};
+}
+"""
+
 
 def discover_pages(site: Path) -> list[str]:
     """Each HTML page of the built site as a URL path relative to the site root."""
@@ -215,6 +233,7 @@ class PageReport:
     axe_violations: list[dict] = field(default_factory=list)
     dark_axe_violations: list[dict] = field(default_factory=list)
     palette: dict = field(default_factory=dict)
+    claim_share: dict = field(default_factory=dict)
     screenshot: str = ""
     seconds: float = 0.0
     stages: dict[str, float] = field(default_factory=dict)
@@ -258,24 +277,37 @@ def watch(page, server: SiteServer, report: PageReport, finished: list) -> None:
     )
 
 
-def visit(context, server: SiteServer, path: str, axe_source: str, screenshots: Path) -> PageReport:
+def visit(context, server: SiteServer, path: str, axe_source: str, screenshots: Path,
+          reader_shots: Path | None = None) -> PageReport:
+    """One load of the page: the claim boxes' share at CLAIM_VIEWPORT, a full-page screenshot, axe-core
+    (every rule), the palette toggled and axe-core's colour rules while dark, and the content check.
+    For SCREENSHOT_PAGES, `reader_shots` gets desktop-light- and desktop-dark- screenshots of the viewport."""
     report, finished = PageReport(page=path), []
     page = context.new_page()
     clock = Stopwatch(report.stages)
+    shoot = reader_shots is not None and path in SCREENSHOT_PAGES
     try:
         watch(page, server, report, finished)
         with clock("load"):
             response = page.goto(server.root + path, wait_until="networkidle")
         report.status = response.status if response else None
+        with clock("claims"):
+            viewport = page.viewport_size
+            page.set_viewport_size(CLAIM_VIEWPORT)
+            report.claim_share = page.evaluate(CLAIM_SHARE_JS)
+            page.set_viewport_size(viewport)
         shot = screenshots / screenshot_name(path)
         with clock("screenshot"):
+            if shoot:
+                page.screenshot(path=str(reader_shots / f"desktop-light-{screenshot_name(path)}"))
             page.screenshot(path=str(shot), full_page=True)
         report.screenshot = str(shot)
         with clock("axe"):
             page.add_script_tag(content=axe_source)
             report.axe_violations = page.evaluate(AXE_JS, {})
         with clock("palette"):
-            report.palette, report.dark_axe_violations = toggle_palette(page)
+            dark_shot = reader_shots / f"desktop-dark-{screenshot_name(path)}" if shoot else None
+            report.palette, report.dark_axe_violations = toggle_palette(page, dark_shot)
         with clock("content"):
             report.content = page.evaluate(CHECK_CONTENT_JS)
         report.requests = len(finished)
@@ -301,23 +333,33 @@ class Stopwatch:
             self.stages[name] = round(time.perf_counter() - start, 2)
 
 
-def toggle_palette(page) -> tuple[dict, list[dict]]:
-    """Click the light/dark toggle there and back; run axe while dark."""
-    scheme_js = "() => document.body.getAttribute('data-md-color-scheme')"
-    background_js = "() => getComputedStyle(document.body).backgroundColor"
-    toggle = page.locator("[data-md-component=palette] label:visible").first
-    start, light_background = page.evaluate(scheme_js), page.evaluate(background_js)
-    toggle.click()
-    page.wait_for_function(f"s => ({scheme_js})() !== s", arg=start, timeout=5_000)
-    toggled, dark_background = page.evaluate(scheme_js), page.evaluate(background_js)
-    # The pointer left on the toggle shows its tooltip (content.tooltips) fading in: axe-core
-    # would rate the half-transparent text. Move it off and let the fade finish.
+SCHEME_JS = "() => document.body.getAttribute('data-md-color-scheme')"
+
+
+def switch_palette(page) -> str:
+    """Click Material's light/dark toggle as a reader does; returns the scheme it switched to, once the
+    pointer has left the toggle and its tooltip (content.tooltips) has faded: axe-core would rate the
+    half-transparent text."""
+    start = page.evaluate(SCHEME_JS)
+    page.locator("[data-md-component=palette] label:visible").first.click()
+    page.wait_for_function(f"s => ({SCHEME_JS})() !== s", arg=start, timeout=5_000)
     page.mouse.move(0, 600)
     page.wait_for_timeout(400)
+    return page.evaluate(SCHEME_JS)
+
+
+def toggle_palette(page, dark_shot: Path | None = None) -> tuple[dict, list[dict]]:
+    """Click the light/dark toggle there and back; run axe while dark (and screenshot the viewport
+    to `dark_shot`, from the top of the page)."""
+    background_js = "() => getComputedStyle(document.body).backgroundColor"
+    start, light_background = page.evaluate(SCHEME_JS), page.evaluate(background_js)
+    toggled = switch_palette(page)
+    dark_background = page.evaluate(background_js)
     dark_violations = page.evaluate(AXE_JS, COLOUR_RULES)
-    toggle.click()
-    page.wait_for_function(f"s => ({scheme_js})() !== s", arg=toggled, timeout=5_000)
-    palette = {"start": start, "toggled": toggled, "back": page.evaluate(scheme_js),
+    if dark_shot is not None:
+        page.screenshot(path=str(dark_shot))
+    back = switch_palette(page)
+    palette = {"start": start, "toggled": toggled, "back": back,
                "background_changed": light_background != dark_background}
     return palette, dark_violations
 
@@ -327,8 +369,8 @@ def transferred(request) -> int:
     return sizes["responseHeadersSize"] + sizes["responseBodySize"]
 
 
-def visit_all(context, server, pages, axe_source, screenshots) -> dict[str, PageReport]:
-    return {path: visit(context, server, path, axe_source, screenshots) for path in pages}
+def visit_all(context, server, pages, axe_source, screenshots, reader_shots=None) -> dict[str, PageReport]:
+    return {path: visit(context, server, path, axe_source, screenshots, reader_shots) for path in pages}
 
 
 def print_reports(reports, write_line) -> None:

@@ -13,38 +13,20 @@ from pathlib import Path
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 CLAIM_SHARE_BOUND = 0.10
-VIEWPORT = {"width": 1280, "height": 800}
-
-# The page's height and the height of every claim box in it (its border box: its margins
-# collapse with its neighbours'); a box inside a closed admonition has no height.
-SHARE_JS = """
-() => {
-  const boxes = Array.from(document.querySelectorAll('.docexec-claim'));
-  const heights = boxes.map((box) => box.getBoundingClientRect().height);
-  return {boxes: boxes.length, claims: heights.reduce((a, b) => a + b, 0),
-          page: document.documentElement.scrollHeight,
-          open: boxes.filter((box) => box.querySelector('details[open]')).length};
-}
-"""
 
 
-def test_claim_boxes_take_at_most_a_tenth_of_each_page(browser_context, site_server, pages):
+def test_claim_boxes_take_at_most_a_tenth_of_each_page(page_reports):
+    """Measured by site_visit.visit right after each page loads (CLAIM_VIEWPORT, CLAIM_SHARE_JS)."""
     shares, too_big = {}, {}
-    page = browser_context.new_page()
-    try:
-        page.set_viewport_size(VIEWPORT)
-        for path in pages:
-            page.goto(site_server.root + path, wait_until="networkidle")
-            measured = page.evaluate(SHARE_JS)
-            assert measured["open"] == 0, f"{path}: a claim box is open before the reader opens it"
-            if not measured["boxes"]:
-                continue
-            share = measured["claims"] / measured["page"]
-            shares[path or "/"] = {"boxes": measured["boxes"], "share": round(share, 4)}
-            if share > CLAIM_SHARE_BOUND:
-                too_big[path or "/"] = f"{share:.1%} ({measured['boxes']} boxes)"
-    finally:
-        page.close()
+    for path, report in page_reports.items():
+        measured = report.claim_share
+        assert measured["open"] == 0, f"{path}: a claim box is open before the reader opens it"
+        if not measured["boxes"]:
+            continue
+        share = measured["claims"] / measured["page"]
+        shares[path or "/"] = {"boxes": measured["boxes"], "share": round(share, 4)}
+        if share > CLAIM_SHARE_BOUND:
+            too_big[path or "/"] = f"{share:.1%} ({measured['boxes']} boxes)"
     ARTIFACTS.mkdir(exist_ok=True)
     (ARTIFACTS / "claim-share.json").write_text(json.dumps(shares, indent=2))
     print("\nclaim boxes' share of each page's height at 1280x800:")

@@ -9,7 +9,8 @@
 - A first visit to any page, on an empty cache, transfers at most PAGE_BUDGET (every request
   until the network is idle, as the local server gzips and sends it, as GitHub Pages does), and
   explorer.js loads only on the pages that have an explorer.
-- Screenshots of SCREENSHOT_PAGES at both sizes in both palettes go to test-artifacts/reader/.
+- Screenshots of SCREENSHOT_PAGES (site_visit.py) at both sizes in both palettes go to
+  test-artifacts/reader/: taken by the phone visits here and by the desktop visits (site_visit.visit).
 
 Numbers measured are written to test-artifacts/reader-report.json.
 """
@@ -22,7 +23,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
-from site_visit import AXE_JS, COLOUR_RULES, screenshot_name
+from site_visit import AXE_JS, COLOUR_RULES, SCREENSHOT_PAGES, screenshot_name, switch_palette
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 PHONE = {"width": 390, "height": 844}
@@ -30,7 +31,6 @@ DESKTOP = {"width": 1280, "height": 800}  # the issue's desktop
 MIN_CELL_PX = 24
 # What a first visit to a page transfers, everything included (issue 24): at most 160 kB.
 PAGE_BUDGET = 160_000
-SCREENSHOT_PAGES = ["", "strides-dilation-causal/", "backends/", "explore/", "claims/"]
 
 # What a reader types, and the page that explains it (the first result must be that page).
 SEARCHES = {
@@ -89,29 +89,40 @@ def new_context(browser, viewport, scheme):
 
 @pytest.fixture(scope="module")
 def phone_visits(browser, site_server, pages):
-    """Every page at phone size, light then dark: PHONE_CHECK_JS's answer, a tap on each figure,
-    axe-core's serious and critical findings."""
+    """Every page at phone size, loaded once: in the light palette PHONE_CHECK_JS's answer, a tap on each
+    figure and axe-core's serious and critical findings (every rule); then, switched to the dark palette
+    with Material's toggle as a reader does, PHONE_CHECK_JS again and axe-core's colour rules."""
     visits = {}
     shots = ARTIFACTS / "reader"
     shots.mkdir(parents=True, exist_ok=True)
-    for scheme in ("light", "dark"):
-        context = new_context(browser, PHONE, scheme)
+    for stale in shots.glob("phone-*.png"):  # the screenshot test asserts that these visits took them
+        stale.unlink()
+    context = new_context(browser, PHONE, "light")
+    try:
         for path in pages:
             page = context.new_page()
             try:
                 page.goto(site_server.root + path, wait_until="networkidle")
-                found = page.evaluate(PHONE_CHECK_JS)
-                if scheme == "light":
-                    found["taps"] = tap_every_figure(page)
                 page.add_script_tag(path=axe_path())
-                found["axe"] = [f"{v['id']} ({v['impact']}): {v['targets']}"
-                                for v in page.evaluate(AXE_JS, {} if scheme == "light" else COLOUR_RULES)
-                                if v["impact"] in ("serious", "critical")]
-                if path in SCREENSHOT_PAGES:
-                    page.screenshot(path=str(shots / f"phone-{scheme}-{screenshot_name(path)}"))
-                visits[(scheme, path)] = found
+                for scheme in ("light", "dark"):
+                    if scheme == "dark":
+                        # Back to the top first (the taps scrolled): the header's title fades as it
+                        # scrolls, and switch_palette waits for fades to end before axe-core rates them.
+                        page.evaluate("window.scrollTo(0, 0)")
+                        assert switch_palette(page) == "slate", path
+                    found = page.evaluate(PHONE_CHECK_JS)
+                    if scheme == "light":
+                        found["taps"] = tap_every_figure(page)
+                    found["axe"] = [f"{v['id']} ({v['impact']}): {v['targets']}"
+                                    for v in page.evaluate(AXE_JS, {} if scheme == "light" else COLOUR_RULES)
+                                    if v["impact"] in ("serious", "critical")]
+                    if path in SCREENSHOT_PAGES:
+                        page.screenshot(path=str(shots / f"phone-{scheme}-{screenshot_name(path)}"))
+                    visits[(scheme, path)] = found
+                assert switch_palette(page) == "default", path  # the next page loads light again
             finally:
                 page.close()
+    finally:
         context.close()
     report["phone"] = {f"{scheme} {path or '/'}": visit for (scheme, path), visit in visits.items()}
     return visits
@@ -351,20 +362,12 @@ def test_glossary_page_lists_every_tooltip_term(built_site, docs_dir):
 
 @pytest.mark.parametrize("viewport", ["desktop", "phone"])
 @pytest.mark.parametrize("scheme", ["light", "dark"])
-def test_screenshots_of_the_pages_a_reader_meets_first(browser, site_server, viewport, scheme):
+def test_screenshots_of_the_pages_a_reader_meets_first(page_reports, phone_visits, viewport, scheme):
+    """Taken by the visits that check the pages (desktop: site_visit.visit; phone: phone_visits)."""
     shots = ARTIFACTS / "reader"
-    shots.mkdir(parents=True, exist_ok=True)
-    context = new_context(browser, DESKTOP if viewport == "desktop" else PHONE, scheme)
-    try:
-        for path in SCREENSHOT_PAGES:
-            page = context.new_page()
-            page.goto(site_server.root + path, wait_until="networkidle")
-            shot = shots / f"{viewport}-{scheme}-{screenshot_name(path)}"
-            page.screenshot(path=str(shot))
-            page.close()
-            assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    finally:
-        context.close()
+    for path in SCREENSHOT_PAGES:
+        shot = shots / f"{viewport}-{scheme}-{screenshot_name(path)}"
+        assert shot.is_file() and shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", shot
 
 
 # A call that draws with matplotlib, as code shows it: pyplot, or an axes' or figure's drawing method.

@@ -1,16 +1,13 @@
 """snippets/pooling.py: the two NumPy references for "same" pooling, held against Keras on TensorFlow (the real
-cells) and against PyTorch's own replicate padding; and snippets/appendix.py's check of Keras on PyTorch, run on
-that backend in a process of its own."""
+cells) and against PyTorch's own replicate padding; and snippets/appendix.py's check of Keras on PyTorch, as the
+check build ran it on that backend, and failing on TensorFlow in this process."""
 
-import os
-import subprocess
-import sys
-
+import keras
 import numpy as np
 import pytest
 import torch
 
-from helpers import REPO
+from helpers import definitions, stored_outputs
 from snippets import pooling
 
 
@@ -43,18 +40,13 @@ def test_an_unknown_kind_is_refused():
         pooling.keras_pool("median", [1.0], 1, 1)
 
 
-def test_appendix_check_holds_on_torch_and_fails_on_tensorflow():
-    # The appendix module holds sections that raise on purpose on some backends: run only its set-up
-    # and the pooling check, as the page's worker does.
-    script = ("from docexec.sections import parse_sections; "
-              "sections = parse_sections(open('snippets/appendix.py').read(), 'snippets/appendix.py'); "
-              "namespace = {}; "
-              "[exec(sections[name].code, namespace) for name in ('setup', 'pooling_torch_claim')]; "
-              "print(bool(namespace['over'](namespace['grid'](size=range(1, 9), pool=range(1, 5), "
-              "stride=range(1, 4)), namespace['pools_like_keras_on_torch_today'])))")
-    for backend, expected in [("torch", "True"), ("tensorflow", "False")]:
-        environment = {**os.environ, "KERAS_BACKEND": backend, "PYTHONPATH": str(REPO)}
-        run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=REPO,
-                             env=environment, timeout=300)
-        assert run.returncode == 0, run.stderr
-        assert run.stdout.strip().splitlines()[-1] == expected, backend
+def test_appendix_check_holds_on_torch_and_fails_on_tensorflow(built_site):
+    """On PyTorch the check build ran the appendix's claim over its grid (stored); here, in this process's
+    Keras on TensorFlow, the same check is False on a lopsided window, so over() of that grid would fail."""
+    blocks, _ = stored_outputs("appendix.md")
+    torch_run = blocks["pooling_torch_claim"]
+    assert list(torch_run) == ["torch"] and torch_run["torch"]["error"] is None
+    assert torch_run["torch"]["value"][0].startswith("True on 96 configurations")
+    appendix = definitions("appendix")
+    assert keras.backend.backend() == "tensorflow"
+    assert pooling.is_lopsided(4, 3, 2) and appendix.pools_like_keras_on_torch_today(4, 3, 2) is False

@@ -11,7 +11,6 @@ from matplotlib.patches import Rectangle
 
 from docexec.checks import grid, over
 from snippets import keras_ref
-from snippets.conv import conv2d_grad_input
 from snippets.explorer import explorer_json, gradient_counts
 from snippets.padding import PADDINGS, output_size, padding_amounts
 # --8<-- [end:setup]
@@ -133,13 +132,12 @@ sample = [layer for layer in grid(size=(1, 4, 7, 16), kernel_size=(1, 2, 4, 7), 
 
 
 # --8<-- [start:counts_claim]
-def counts_2d(size, kernel_size, stride, padding, dilation):
-    """conv.py's 2-D input gradient of ones through a square kernel of ones."""
+def keras_counts_2d(size, kernel_size, stride, padding, dilation):
+    """Keras's Conv2D input gradient of its summed output, a square kernel of ones (GradientTape)."""
     out = output_size(size, kernel_size, stride, padding, dilation)
     dy = np.ones((1, out, out, 1))
     kernel = np.ones((kernel_size, kernel_size, 1, 1))
-    shape = (1, size, size, 1)
-    return conv2d_grad_input(dy, kernel, shape, stride, padding, dilation)[0, :, :, 0]
+    return keras_ref.conv2d_grad_input(dy, kernel, (1, size, size, 1), stride, padding, dilation)[0, :, :, 0]
 
 
 def drawable_in_2d(size, kernel_size, stride, padding, dilation):
@@ -147,19 +145,20 @@ def drawable_in_2d(size, kernel_size, stride, padding, dilation):
     return padding in table["paddings_2d"] and layer is not None and layer[2] > 0
 
 
-def counts_are_outer_product(size, kernel_size, stride, padding, dilation):
-    layer = (size, kernel_size, stride, padding, dilation)
-    counts_1d = table_layer(*layer)[3:]
-    return np.array_equal(counts_2d(*layer), np.outer(counts_1d, counts_1d))
+def drawn_2d_counts_are_keras(size, kernel_size, stride, padding, dilation):
+    """The explorer draws a square 2-D layer's counts as row count times column count."""
+    counts_1d = table_layer(size, kernel_size, stride, padding, dilation)[3:]
+    drawn_2d = np.outer(counts_1d, counts_1d)
+    return np.array_equal(drawn_2d, keras_counts_2d(size, kernel_size, stride, padding, dilation).round())
 
 
-squares = [layer for layer in grid(size=table["sizes"], kernel_size=table["kernels"], stride=table["strides"],
-                                   padding=table["paddings"], dilation=table["dilations"])
+squares = [layer for layer in grid(size=(3, 8, 13), kernel_size=table["kernels"], stride=(1, 2, 3),
+                                   padding=table["paddings_2d"], dilation=(1, 2, 3))
            if drawable_in_2d(**layer)]
 
 
 def count_holds(dimensions, **layer):
-    return drawn_counts_are_keras(**layer) if dimensions == 1 else counts_are_outer_product(**layer)
+    return drawn_counts_are_keras(**layer) if dimensions == 1 else drawn_2d_counts_are_keras(**layer)
 
 
 over([{"dimensions": 1, **layer} for layer in sample] + [{"dimensions": 2, **layer} for layer in squares],

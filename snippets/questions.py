@@ -162,15 +162,15 @@ def keras_same(x, kernel, stride):
 # --8<-- [start:torch_padding_claim]
 def symmetric_padding_is_same_exactly_when_parities_match(size, kernel_size):
     """PyTorch's padding=(k - 1) // 2 at stride 2 against Keras's "same": equal iff the input size
-    and the kernel size are both odd or both even."""
+    and the kernel size are both odd or both even, or the kernel is 1x1 (no padding in either)."""
     seeded = np.random.default_rng([size, kernel_size])
     x = seeded.normal(size=(1, size, size, 1)).astype("float32")
     kernel = seeded.normal(size=(kernel_size, kernel_size, 1, 1)).astype("float32")
     ours, theirs = keras_same(x, kernel, 2), pytorch_conv2d(x, kernel, 2, (kernel_size - 1) // 2)
     equal = ours.shape == theirs.shape and np.allclose(ours, theirs, atol=1e-5)
-    return bool(equal == (size % 2 == kernel_size % 2))
+    return bool(equal == (size % 2 == kernel_size % 2 or kernel_size == 1))
 
-over(grid(size=range(5, 11), kernel_size=range(2, 6)), symmetric_padding_is_same_exactly_when_parities_match)
+over(grid(size=range(4, 12), kernel_size=range(1, 7)), symmetric_padding_is_same_exactly_when_parities_match)
 # --8<-- [end:torch_padding_claim]
 
 # --8<-- [start:torch_refuses_claim]

@@ -150,6 +150,22 @@ def test_square_2d_counts_are_the_outer_product_of_the_1d_counts():
     assert wrong == []
 
 
+def test_the_page_s_2d_check_is_keras_s_gradient_and_can_fail():
+    """The page's 2-D half (expert review of edition 5, C2) spans odd and even kernels, strides 1-3,
+    dilation and both paddings, holds there against Keras's Conv2D, and fails when the drawn
+    counts are offset along one axis only (a lopsided 2-D drawing)."""
+    layers = {(layer["kernel_size"] % 2, layer["stride"], layer["dilation"] > 1, layer["padding"])
+              for layer in explore.squares}
+    assert {k for k, *_ in layers} == {0, 1} and {s for _, s, *_ in layers} == {1, 2, 3}
+    assert {d for *_, d, _ in layers} == {False, True} and {p for *_, p in layers} == {"valid", "same"}
+    assert explore.over(explore.squares, explore.drawn_2d_counts_are_keras)
+    n, k, s, padding, d = 8, 3, 2, "same", 1
+    counts = np.array(entry(n, k, s, padding, d)[3:])
+    keras_counts = explore.keras_counts_2d(n, k, s, padding, d)
+    assert np.array_equal(keras_counts, np.outer(counts, counts))
+    assert not np.array_equal(keras_counts, np.outer(counts, np.roll(counts, 1)))
+
+
 @pytest.mark.parametrize("layer", [layer for layer in SAMPLE if layer[3] != "causal"], ids=str)
 def test_square_2d_reach_is_the_outer_product_of_the_1d_reach(layer):
     """Output (i, j) of a square 2-D layer reads pixel (r, c) exactly when output i

@@ -218,9 +218,10 @@ def test_the_2d_rule_fails_on_a_wrong_rule():
 
 def test_pytorch_padding_matches_tensorflow_same_exactly_when_size_and_kernel_parities_match():
     """Run here with Keras on TensorFlow: PyTorch's symmetric padding against TensorFlow itself
-    (expert review of edition 4, W-B: even kernels match on even sizes, not odd ones)."""
-    for size in range(5, 11):
-        for kernel_size in range(2, 6):
+    (expert review of edition 4, W-B: even kernels match on even sizes, not odd ones; edition 5, W1:
+    a 1x1 kernel matches on every size, odd and even)."""
+    for size in range(4, 12):
+        for kernel_size in range(1, 7):
             assert questions.symmetric_padding_is_same_exactly_when_parities_match(size, kernel_size)
     import torch
     assert questions.refusal(ValueError, lambda: torch.nn.Conv2d(1, 1, 3, stride=2, padding="same")) == (

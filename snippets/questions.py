@@ -188,20 +188,6 @@ STRIDED_SAME = "padding='same' is not supported for strided convolutions"
      torch.zeros(1, 1, 5, 5), torch.zeros(1, 1, 3, 3), stride=2, padding="same")) == STRIDED_SAME)
 # --8<-- [end:torch_refuses_claim]
 
-# --8<-- [start:circular_claim]
-def circular_gradient_counts_copies(size, pad):
-    """PyTorch's circular padding under an all-ones upstream gradient: each pixel gets 1 for
-    itself plus 1 for each copy the padding makes of it (the left pad copies the last `pad`
-    pixels, the right pad the first `pad`)."""
-    x = torch.arange(float(size)).reshape(1, 1, size).requires_grad_()
-    torch.nn.functional.pad(x, (pad, pad), mode="circular").sum().backward()
-    copies = [*range(size - pad, size), *range(pad)]
-    return bool(np.array_equal(x.grad.numpy().ravel(), 1 + np.bincount(copies, minlength=size)))
-
-over([c for c in grid(size=range(3, 8), pad=range(1, 4)) if c["pad"] <= c["size"]],
-     circular_gradient_counts_copies)
-# --8<-- [end:circular_claim]
-
 # --8<-- [start:unread_2d_claim]
 def read_positions(size, kernel_size, stride, padding):
     """The positions along one axis that some tap of some window reads."""
@@ -225,6 +211,20 @@ def no_gradient_exactly_off_read_rows_and_columns(kernel_size, stride, padding, 
 over(grid(kernel_size=range(1, 5), stride=(1, 2, 3), padding=("same", "valid")),
      no_gradient_exactly_off_read_rows_and_columns)
 # --8<-- [end:unread_2d_claim]
+
+# --8<-- [start:circular_claim]
+def circular_gradient_counts_copies(size, pad):
+    """PyTorch's circular padding under an all-ones upstream gradient: each pixel gets 1 for
+    itself plus 1 for each copy the padding makes of it (the left pad copies the last `pad`
+    pixels, the right pad the first `pad`)."""
+    x = torch.arange(float(size)).reshape(1, 1, size).requires_grad_()
+    torch.nn.functional.pad(x, (pad, pad), mode="circular").sum().backward()
+    copies = [*range(size - pad, size), *range(pad)]
+    return bool(np.array_equal(x.grad.numpy().ravel(), 1 + np.bincount(copies, minlength=size)))
+
+over([c for c in grid(size=range(3, 8), pad=range(1, 4)) if c["pad"] <= c["size"]],
+     circular_gradient_counts_copies)
+# --8<-- [end:circular_claim]
 
 # --8<-- [start:pre_padding]
 def random_conv1d(kernel_size, dilation, seeded, filters=1, channels=1):

@@ -58,10 +58,24 @@ def normalised_output(output: dict) -> dict:
 
 def outputs_of(notebook: nbformat.NotebookNode) -> list[dict]:
     return [
-        {"cell": index, "outputs": [normalised_output(o) for o in cell.get("outputs", [])]}
+        {"cell": index, "outputs": [normalised_output(o) for o in joined_streams(cell.get("outputs", []))]}
         for index, cell in enumerate(notebook.cells)
         if cell.cell_type == "code"
     ]
+
+
+def joined_streams(outputs: list) -> list:
+    """Consecutive prints to one stream as one output, as a notebook shows them: the kernel
+    sends them in one message or several depending on when it flushes (a flaky split)."""
+    joined = []
+    for output in outputs:
+        previous = joined[-1] if joined else None
+        if (output.get("output_type") == "stream" and previous is not None
+                and previous.get("output_type") == "stream" and previous.get("name") == output.get("name")):
+            joined[-1] = {**previous, "text": previous["text"] + output["text"]}
+        else:
+            joined.append(output)
+    return joined
 
 
 def strip_volatile(notebook: nbformat.NotebookNode) -> None:

@@ -111,13 +111,13 @@ def phone_visits(browser, site_server, pages):
                         page.evaluate("window.scrollTo(0, 0)")
                         assert switch_palette(page) == "slate", path
                     found = page.evaluate(PHONE_CHECK_JS)
+                    if path in SCREENSHOT_PAGES:  # the page's top, as a reader first sees it: before the taps scroll
+                        page.screenshot(path=str(shots / f"phone-{scheme}-{screenshot_name(path)}"))
                     if scheme == "light":
                         found["taps"] = tap_every_figure(page)
                     found["axe"] = [f"{v['id']} ({v['impact']}): {v['targets']}"
                                     for v in page.evaluate(AXE_JS, {} if scheme == "light" else COLOUR_RULES)
                                     if v["impact"] in ("serious", "critical")]
-                    if path in SCREENSHOT_PAGES:
-                        page.screenshot(path=str(shots / f"phone-{scheme}-{screenshot_name(path)}"))
                     visits[(scheme, path)] = found
                 assert switch_palette(page) == "default", path  # the next page loads light again
             finally:

@@ -140,3 +140,15 @@ def test_a_raising_cell_fails_execution(tmp_path):
         assert "ValueError" in str(error) and "boom" in str(error)
     else:
         raise AssertionError("a raising cell did not fail the execution")
+
+
+def test_prints_split_over_two_stream_messages_compare_as_one():
+    """The kernel sends consecutive prints in one stream message or several, depending on when it
+    flushes: the comparison sees what a reader sees (seen failing as '1 entries' vs '2 entries')."""
+    one = nbformat.v4.new_code_cell(outputs=[nbformat.v4.new_output("stream", name="stdout", text="a\nb\n")])
+    two = nbformat.v4.new_code_cell(outputs=[nbformat.v4.new_output("stream", name="stdout", text="a\n"),
+                                             nbformat.v4.new_output("stream", name="stdout", text="b\n")])
+    other = nbformat.v4.new_code_cell(outputs=[nbformat.v4.new_output("stream", name="stdout", text="a\n"),
+                                               nbformat.v4.new_output("stream", name="stderr", text="b\n")])
+    as_outputs = [outputs_of(nbformat.v4.new_notebook(cells=[cell])) for cell in (one, two, other)]
+    assert as_outputs[0] == as_outputs[1] != as_outputs[2]

@@ -19,11 +19,8 @@ import traceback
 
 import psutil  # ~15 ms to import, once per fork server
 
-from .protocol import Exited, Forked, ForkRequest, OverLimit, Ready, decode, encode
+from .protocol import CANNOT_ANSWER, Exited, Forked, ForkRequest, OverLimit, Ready, decode, encode
 from .worker import Session, prepare, serve, set_limits
-
-CANNOT_ANSWER = 71  # a forked worker's exit status when it could not send an answer
-
 
 PR_SET_PDEATHSIG, PR_SET_CHILD_SUBREAPER = 1, 36
 
@@ -58,15 +55,19 @@ def kill_tree(pid: int) -> None:
                 pass
 
 
+def kill_children() -> int:
+    """Kill each child of this fork server with everything below it; how many there were."""
+    for leftover in (children := psutil.Process().children()):
+        kill_tree(leftover.pid)
+    return len(children)
+
+
 def end_descendants() -> None:
     """Kill every process below this fork server and reap it (a process a section
     double-forked was re-parented here, the subreaper, not to init)."""
     for _ in range(1000):
-        children = psutil.Process().children()
-        if not children:
+        if not kill_children():
             break
-        for leftover in children:
-            kill_tree(leftover.pid)
         try:
             os.waitpid(-1, 0)
         except ChildProcessError:
@@ -82,8 +83,8 @@ def over_limit(limits: dict[int, int]) -> list[tuple[int, int]]:
         return []
     sizes = {worker: len(tree(worker)) for worker in limits}
     stray = len(psutil.Process().children(recursive=True)) - sum(sizes.values())
-    return [(worker, size + (stray if len(limits) == 1 else 0)) for worker, size in sizes.items()
-            if size + (stray if len(limits) == 1 else 0) > limits[worker]]
+    extra = stray if len(limits) == 1 else 0
+    return [(worker, size + extra) for worker, size in sizes.items() if size + extra > limits[worker]]
 
 
 def main(control_fd: int, preload: list[str]) -> None:
@@ -134,8 +135,7 @@ def serve_forks(control) -> None:
                 limits.pop(pid, None)
                 control.send(encode(Exited(pid, os.waitstatus_to_exitcode(status))))
             if not limits:  # no page runs: whatever is left below us is a page's leftover
-                for leftover in psutil.Process().children():
-                    kill_tree(leftover.pid)
+                kill_children()
         if control in ready:
             message, fds, _, _ = socket.recv_fds(control, 1 << 16, 3)
             if not message:

@@ -24,8 +24,7 @@ from pathlib import Path
 
 from .backends import PACKAGE_PARENT, Backend
 from .errors import WorkerFailed, WorkerTimeout
-from .forkserver import CANNOT_ANSWER
-from .protocol import Exited, Forked, ForkRequest, Limits, OverLimit, Ready, decode, encode, project_file
+from .protocol import CANNOT_ANSWER, Exited, Forked, ForkRequest, Limits, OverLimit, Ready, decode, encode, project_file
 
 
 class ForkServer:
@@ -82,7 +81,7 @@ class ForkServer:
                     raise WorkerFailed(f"importing its libraries failed: {message.error}")
                 self.ready = True
 
-    def fork(self, root: Path, fds: tuple, deadline: float, limits: Limits | None = None, tmp: str = "") -> int:
+    def fork(self, root: Path, fds: tuple, deadline: float, limits: Limits | None, tmp: str) -> int:
         self.wait_ready(deadline)
         with self.lock:
             request = ForkRequest(str(root), tmp, limits or Limits())
@@ -132,10 +131,10 @@ class Spawner:
     def wait_ready(self, deadline: float) -> None:
         pass
 
-    def fork(self, root: Path, fds: tuple, deadline: float, limits: Limits | None = None, tmp: str = "") -> int:
+    def fork(self, root: Path, fds: tuple, deadline: float, limits: Limits | None, tmp: str) -> int:
         requests, results, log = fds
         environment = self.backend.worker_environment(first_on_path=(str(root),))
-        environment["TMPDIR"] = tmp or environment.get("TMPDIR", "")
+        environment["TMPDIR"] = tmp
         if limits is not None:
             environment["DOCEXEC_LIMITS"] = json.dumps(dataclasses.asdict(limits))
         process = subprocess.Popen(
@@ -186,8 +185,8 @@ class Worker:
             return
         if self.pid is None:
             try:
-                self.pid = self.server.fork(self.root, (*self._theirs, self.log.fileno()), deadline, self.limits,
-                                            self.tmp)
+                fds = (*self._theirs, self.log.fileno())
+                self.pid = self.server.fork(self.root, fds, deadline, self.limits, self.tmp)
             finally:
                 self._close_theirs()
         answer = self.read(deadline, "starting")

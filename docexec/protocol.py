@@ -17,6 +17,7 @@ _dumps, _loads = json.dumps, json.loads
 
 # Every environment a worker gets, whatever the backend: same hash order for sets of strings
 # on every run, no display, TensorFlow's C++ chatter off.
+CANNOT_ANSWER = 71  # a forked worker's exit status when it could not send an answer
 FIXED_ENVIRONMENT = {"PYTHONHASHSEED": "0", "MPLBACKEND": "Agg", "TF_CPP_MIN_LOG_LEVEL": "2"}
 
 

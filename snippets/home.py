@@ -6,7 +6,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import tensorflow as tf
 
-from snippets.show import image, taps
+from snippets.show import image, taps, write_values
 
 rng = np.random.default_rng(0)
 # --8<-- [end:setup]
@@ -73,8 +73,7 @@ def show_grid(ax, values, title, shaded=None):
     if shaded is not None:
         grey = np.where(shaded, 1.0, np.nan)
         ax.imshow(grey, cmap="Greys", vmin=0, vmax=2, alpha=0.6)
-    for (row, col), value in np.ndenumerate(values):
-        ax.text(col, row, f"{value:g}", ha="center", va="center", fontsize=9)
+    write_values(ax, values, fontsize=9)
     ax.set_title(title, fontsize=10)
     ax.set_xticks([])
     ax.set_yticks([])

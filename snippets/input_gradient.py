@@ -12,7 +12,7 @@ from docexec.checks import grid, over
 from snippets import keras_ref
 from snippets.conv import scatter_then_crop
 from snippets.padding import output_size, same_padding
-from snippets.show import image
+from snippets.show import image, write_values
 
 rng = np.random.default_rng(2)
 # --8<-- [end:setup]
@@ -208,9 +208,7 @@ def draw_reach(counts_by_kernel):
     fig, axes = plt.subplots(1, len(counts_by_kernel), figsize=(7.5, 3.5))
     for ax, (k, counts) in zip(axes, counts_by_kernel.items()):
         shown = ax.imshow(counts, cmap="viridis", vmin=0, vmax=k * k)
-        for (row, col), value in np.ndenumerate(counts):
-            ax.text(col, row, f"{value:g}", ha="center", va="center", fontsize=8,
-                    color="white" if value < 0.6 * k * k else "black")
+        write_values(ax, counts, fontsize=8, color=lambda value, k=k: "white" if value < 0.6 * k * k else "black")
         ax.set_title(f"{k}x{k} kernel", fontsize=10)
         ax.set_xticks([])
         ax.set_yticks([])

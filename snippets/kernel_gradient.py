@@ -9,7 +9,7 @@ from docexec.checks import grid, over
 from snippets import keras_ref
 from snippets.conv import sum_over_padded_input
 from snippets.padding import same_padding
-from snippets.show import image, taps
+from snippets.show import image, taps, write_values
 
 rng = np.random.default_rng(3)
 # --8<-- [end:setup]
@@ -163,8 +163,7 @@ def draw_tap_counts(counts_by_padding):
     fig, axes = plt.subplots(1, len(counts_by_padding), figsize=(7, 3.4))
     for ax, (name, counts) in zip(axes, counts_by_padding.items()):
         ax.imshow(counts, cmap="Blues", vmin=0, vmax=30)
-        for (row, col), value in np.ndenumerate(counts):
-            ax.text(col, row, f"{value:g}", ha="center", va="center", fontsize=12)
+        write_values(ax, counts, fontsize=12)
         ax.set_title(f"padding='{name}'", fontsize=10)
         ax.set_xticks(range(3), [f"b={b}" for b in range(3)])
         ax.set_yticks(range(3), [f"a={a}" for a in range(3)])

@@ -8,7 +8,7 @@ import numpy as np
 import tensorflow as tf
 
 from docexec.checks import grid, over
-from snippets.show import image, taps
+from snippets.show import image, taps, write_values
 
 rng = np.random.default_rng(1)
 # --8<-- [end:setup]
@@ -175,8 +175,7 @@ def draw_mode_gradients(gradients):
     fig, axes = plt.subplots(1, len(gradients), figsize=(7.5, 3.0))
     for ax, (mode, gradient) in zip(axes, gradients.items()):
         ax.imshow(gradient, cmap="Blues", vmin=0, vmax=6)
-        for (row, col), value in np.ndenumerate(gradient):
-            ax.text(col, row, f"{value:g}", ha="center", va="center", fontsize=11)
+        write_values(ax, gradient, fontsize=11)
         ax.set_title(f"tf.pad {mode}", fontsize=10)
         ax.set_xticks([])
         ax.set_yticks([])

@@ -1,4 +1,4 @@
-"""How the pages print arrays, shared by every page that shows them.
+"""How the pages print arrays, and write them into heat maps, shared by every page that shows them.
 
 Whole numbers print without decimals (a grid of integers stays integers), and
 Keras layouts are cut down to what a reader looks at: the 2-D image of an NHWC
@@ -8,7 +8,7 @@ and one output channel.
 
 import numpy as np
 
-__all__ = ["whole", "image", "taps"]
+__all__ = ["whole", "image", "taps", "write_values"]
 
 
 def whole(a):
@@ -33,3 +33,11 @@ def taps(kernel):
         raise ValueError(f"taps() takes an HWIO kernel with one input and one "
                          f"output channel, got shape {kernel.shape}")
     return whole(kernel[:, :, 0, 0])
+
+
+def write_values(ax, values, fontsize, color=None):
+    """Each value of a 2-D array written in its cell of the heat map `ax` shows (`color`: a
+    function of the value, or None for matplotlib's default)."""
+    for (row, col), value in np.ndenumerate(values):
+        ax.text(col, row, f"{value:g}", ha="center", va="center", fontsize=fontsize,
+                **({} if color is None else {"color": color(value)}))

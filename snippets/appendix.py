@@ -293,3 +293,21 @@ print("length 6, kernel 3, stride 2: np_conv1d pads",
 # build stops, asking for this section to be rewritten.
 disagreements[1] == 0 and disagreements[2] > 0 and disagreements[3] > 0
 # --8<-- [end:keras_test_reference_claim]
+
+
+# --8<-- [start:pointwise_stride_claim]
+import tensorflow as tf
+
+
+def pointwise_kernel_gradient_is_right(size, stride, padding):
+    """TensorFlow's kernel-gradient op for a 1x1 kernel, against the float64 NumPy reference."""
+    x, dy = random((1, size, size, 2)), random((1, -(-size // stride), -(-size // stride), 3))
+    dkernel = tf.raw_ops.Conv2DBackpropFilter(
+        input=x, filter_sizes=[1, 1, 2, 3], out_backprop=dy, strides=[1, stride, stride, 1], padding=padding)
+    expected = reference.conv2d_grad_kernel(x.astype(np.float64), dy.astype(np.float64), (1, 1, 2, 3),
+                                            stride, padding.lower())
+    return bool(np.allclose(dkernel.numpy(), expected, rtol=0, atol=1e-4))
+
+
+over(grid(size=range(7, 17), stride=(2, 3), padding=("SAME", "VALID")), pointwise_kernel_gradient_is_right)
+# --8<-- [end:pointwise_stride_claim]

@@ -83,3 +83,34 @@ def test_this_process_path_is_detected(tensorflow_cpu_path):
         assert tensorflow_cpu_path == ("onednn" if forced == "1" else "eigen")
     else:
         assert tensorflow_cpu_path in ("onednn", "eigen")
+
+
+POINTWISE_PROBE = r"""
+import json, numpy as np, tensorflow as tf
+from tensorflow.python.util import _pywrap_util_port
+assert _pywrap_util_port.IsMklEnabled(), "oneDNN is not on"
+rng, errors = np.random.default_rng(0), []
+for size in (8, 10, 12, 14, 16):
+    for _ in range(40):
+        x = rng.normal(size=(1, size, size, 2)).astype(np.float32)
+        dy = rng.normal(size=(1, size // 2, size // 2, 3)).astype(np.float32)
+        dkernel = tf.raw_ops.Conv2DBackpropFilter(input=x, filter_sizes=[1, 1, 2, 3], out_backprop=dy,
+                                                  strides=[1, 2, 2, 1], padding="VALID").numpy()
+        expected = np.einsum("nhwc,nhwo->co", x[:, ::2, ::2].astype(np.float64), dy.astype(np.float64))
+        errors.append(float(np.abs(dkernel[0, 0] - expected).max()))
+print(json.dumps(max(errors)))
+"""
+
+
+def test_pointwise_kernel_gradient_on_onednn():
+    """docs/appendix.md, "oneDNN's kernel gradient of a strided 1x1 convolution": with oneDNN on the CPU's
+    whole instruction set (ONEDNN_MAX_CPU_ISA unset), TensorFlow 2.21's kernel gradient of a 1x1 kernel at
+    stride 2 on even inputs of 8 to 16 is wrong far beyond round-off (AVX2 CPUs) or aborts the process
+    (AVX-512 CPUs). When this fails, TensorFlow got it right on this CPU: rewrite that section."""
+    env = {key: value for key, value in os.environ.items() if key != "ONEDNN_MAX_CPU_ISA"}
+    env.update(TF_ENABLE_ONEDNN_OPTS="1", TF_CPP_MIN_LOG_LEVEL="3")
+    run = subprocess.run([sys.executable, "-c", POINTWISE_PROBE], capture_output=True, text=True, env=env,
+                         timeout=300)
+    aborted = run.returncode < 0 or "corrupted" in run.stderr
+    assert aborted or (run.returncode == 0 and json.loads(run.stdout.strip().splitlines()[-1]) > 1e-2), (
+        f"oneDNN computed every 1x1 stride-2 kernel gradient right (exit {run.returncode}):\n{run.stdout}{run.stderr}")

@@ -60,7 +60,7 @@ def conv_layer(kernel, strides=1, padding="same", dilation=1):
     return layer
 
 
-COMPILED_STEPS = []  # on tf-xla: (step, its arguments, its gradients) for every case
+COMPILED_STEPS = []  # on tf-xla: (step, its arguments) for every case
 
 
 def gradients(layer, x, dy):
@@ -79,7 +79,7 @@ def gradients(layer, x, dy):
             step = tf.function(step, jit_compile=True)
         dx, dkernel = step(*arguments)
         if XLA:
-            COMPILED_STEPS.append((step, arguments, (dx.numpy(), dkernel.numpy())))
+            COMPILED_STEPS.append((step, arguments))
     elif backend == "jax":
         import jax
 
@@ -159,15 +159,15 @@ import tempfile
 from docexec.checks import grid, over
 
 
-def ran_as_xla(step, arguments, gradients):
+def ran_as_xla(step, arguments):
     """Run the step again under TensorFlow's profiler: did it run as an XLA CPU executable,
-    with no TensorFlow convolution op kernel, and give the same gradients?"""
+    with no TensorFlow convolution op kernel? (Its gradients are checked by the claim above.)"""
     import tensorflow as tf
     from tensorflow.tsl.profiler.protobuf import xplane_pb2
 
     with tempfile.TemporaryDirectory() as trace_dir:
         tf.profiler.experimental.start(trace_dir)
-        again = step(*arguments)
+        step(*arguments)
         tf.profiler.experimental.stop()
         space = xplane_pb2.XSpace()
         [trace] = glob.glob(f"{trace_dir}/**/*.xplane.pb", recursive=True)
@@ -175,8 +175,7 @@ def ran_as_xla(step, arguments, gradients):
             space.ParseFromString(file.read())
     events = {plane.event_metadata[event.metadata_id].name
               for plane in space.planes for line in plane.lines for event in line.events}
-    same = all(np.array_equal(a, b) for a, b in zip(map(np.asarray, again), gradients))
-    return ("CpuExecutable::ExecuteAsyncOnStream" in events and same
+    return ("CpuExecutable::ExecuteAsyncOnStream" in events
             and not any("Conv2D" in name for name in events))
 
 
@@ -231,21 +230,38 @@ over(grid(kernel=range(1, 6), stride=(1, 2, 3), size=(7, 8)), three_ops_with_sam
 
 
 # --8<-- [start:tf_kernels]
+import glob  # noqa: F811 (compiled_claim, which imports it too, runs on tf-xla only)
+import tempfile  # noqa: F811
+
+from tensorflow.tsl.profiler.protobuf import xplane_pb2
+
+
 def tf_kernels_run(x_shape, kernel_shape):
-    """The op kernels TensorFlow's runtime actually ran for a "same" convolution
-    and its two gradients, after its own graph rewrites."""
-    graph = tf.Graph()
-    with graph.as_default():
-        x = tf.compat.v1.placeholder(tf.float32, x_shape)
-        kernel = tf.constant(random(kernel_shape))
-        y = tf.nn.convolution(x, kernel, padding="SAME")  # what Keras's Conv2D calls
-        fetches = [y, *tf.gradients(y, [x, kernel])]
-    metadata = tf.compat.v1.RunMetadata()
-    with tf.compat.v1.Session(graph=graph) as session:
-        session.run(fetches, {x: random(x_shape)}, run_metadata=metadata,
-                    options=tf.compat.v1.RunOptions(output_partition_graphs=True))
-    return [node.op for partition in metadata.partition_graphs for node in partition.node
-            if "Conv" in node.op]
+    """The convolution op kernels TensorFlow's runtime ran, after its own graph rewrites, for one
+    tf.function step of a Keras Conv2D(padding="same"): the layer and its two gradients."""
+    layer = conv_layer(random(kernel_shape))
+
+    @tf.function
+    def step(x, dy):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            y = layer(x)
+        return y, *tape.gradient(y, [x, layer.kernel.value], output_gradients=dy)
+
+    arguments = tf.constant(random(x_shape)), tf.constant(random(layer.compute_output_shape(x_shape)))
+    step(*arguments)  # traced and optimised before the profiler starts
+    with tempfile.TemporaryDirectory() as trace_dir:
+        tf.profiler.experimental.start(trace_dir)
+        step(*arguments)
+        tf.profiler.experimental.stop()
+        space = xplane_pb2.XSpace()
+        [trace] = glob.glob(f"{trace_dir}/**/*.xplane.pb", recursive=True)
+        with open(trace, "rb") as file:
+            space.ParseFromString(file.read())
+    events = {plane.event_metadata[event.metadata_id].name
+              for plane in space.planes for line in plane.lines for event in line.events}
+    # an op's event is "its name:its kernel", e.g. "conv2d/convolution:Conv2D"
+    return sorted({name.rsplit(":", 1)[1] for name in events if ":" in name and "Conv" in name.rsplit(":", 1)[1]})
 
 
 kernels = tf_kernels_run((1, 7, 7, 2), (4, 4, 2, 3))
@@ -499,8 +515,8 @@ import re
 
 
 def optimised_hlo(model, x, dy):
-    """XLA's optimised HLO of a training step's computation for `model`, as model.fit compiles
-    it: the loss sum(y * dy), and its gradients with respect to x and the kernel."""
+    """XLA's optimised HLO of the loss sum(y * dy) of `model` and its gradients with respect to x
+    and the kernel: the computation of model.fit's step, without Keras's train_step or the update."""
     kernels = [variable.value for variable in model.trainable_variables]
     if backend == "tensorflow":
         import tensorflow as tf

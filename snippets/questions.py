@@ -69,8 +69,10 @@ pool_shapes = {padding: tuple(keras.layers.MaxPooling2D(2, 2, padding=padding)(n
 # What this TensorFlow reports for TensorFloat-32 (it matters only on NVIDIA Ampere or newer GPUs).
 tf32_enabled = tf.config.experimental.tensor_float_32_execution_enabled()
 tf32_bits = 10  # read from TensorFlow's documentation of enable_tensor_float_32_execution, not run
-tf32_relative = f"{2.0 ** -(tf32_bits + 1):.1e}"  # the unit round-off of a 10-bit mantissa
-# What Keras's jit_compile="auto" resolves to for model.fit on this machine (CPU only, TensorFlow).
+tf32_relative = f"{2.0 ** -(tf32_bits + 1):.1e}"  # the unit round-off of a 10-bit mantissa, rounding to nearest
+tf32_truncated = f"{2.0 ** -tf32_bits:.1e}"  # a step of that mantissa: the most truncation can lose
+# What Keras's jit_compile="auto" resolves to for model.fit on this machine (CPU only), on TensorFlow only:
+# this worker's backend (docs/backends.md runs it on each backend).
 fit_model = keras.Sequential([keras.Input((4, 4, 1)), keras.layers.Conv2D(1, 3, padding="same")])
 fit_model.compile(optimizer="sgd", loss="mse")
 fit_jit_here = fit_model.jit_compile
@@ -148,6 +150,19 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from docexec.checks import grid, over  # noqa: E402, F811
+# --8<-- [end:torch_setup]
+
+# --8<-- [start:torch_padding_claim]
+# Runs in the tf-eigen and tf-onednn workers: Keras on TensorFlow, the "same" a port from TensorFlow
+# must match, and real PyTorch in one process.
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import torch  # noqa: E402, F811
+
+from docexec.checks import grid, over  # noqa: E402, F811
+
+assert keras.backend.backend() == "tensorflow", "Keras's 'same' here must be TensorFlow's"
+
 
 def pytorch_conv2d(x, kernel, stride, padding):
     """torch.nn.functional.conv2d on NHWC input and an HWIO kernel, returned NHWC."""
@@ -155,11 +170,12 @@ def pytorch_conv2d(x, kernel, stride, padding):
                                    torch.from_numpy(kernel.transpose(3, 2, 0, 1)), stride=stride, padding=padding)
     return y.numpy().transpose(0, 2, 3, 1)
 
-def keras_same(x, kernel, stride):
-    return keras.ops.convert_to_numpy(keras.ops.conv(x, kernel, strides=stride, padding="same"))
-# --8<-- [end:torch_setup]
 
-# --8<-- [start:torch_padding_claim]
+def keras_same(x, kernel, stride):
+    """Keras's "same" convolution on TensorFlow (tf.nn.convolution)."""
+    return keras.ops.convert_to_numpy(keras.ops.conv(x, kernel, strides=stride, padding="same"))
+
+
 def symmetric_padding_is_same_exactly_when_parities_match(size, kernel_size):
     """PyTorch's padding=(k - 1) // 2 at stride 2 against Keras's "same": equal iff the input size
     and the kernel size are both odd or both even, or the kernel is 1x1 (no padding in either)."""

@@ -296,9 +296,6 @@ disagreements[1] == 0 and disagreements[2] > 0 and disagreements[3] > 0
 
 
 # --8<-- [start:pointwise_stride_claim]
-import tensorflow as tf
-
-
 def pointwise_kernel_gradient_is_right(size, stride, padding):
     """TensorFlow's kernel-gradient op for a 1x1 kernel, against the float64 NumPy reference."""
     x, dy = random((1, size, size, 2)), random((1, -(-size // stride), -(-size // stride), 3))

@@ -156,12 +156,17 @@ def record(results, key="k", modules=None):
     return Record("p.md", key, {}, results, modules or {})
 
 
+def checked(project):
+    """frozen/p.json read as a check build reads it (made in auto mode, which starts no workers)."""
+    cache = PageCache(project.root, project.root / "docs", project.root / "frozen", "auto", 10)
+    cache.mode = "check"
+    cache.load("p.md", value_page(project))
+
+
 def store(project, text):
     (project.root / "frozen").mkdir(exist_ok=True)
     (project.root / "frozen" / "p.json").write_text(text)
-    cache = PageCache(project.root, project.root / "docs", project.root / "frozen", "auto", 10)
-    cache.mode = "check"  # as a check build reads it, without starting workers
-    cache.load("p.md", value_page(project))
+    checked(project)
 
 
 def edited(project):
@@ -172,9 +177,7 @@ def edited(project):
 
 def unreadable(project):
     (project.root / "frozen" / "p.json").mkdir(parents=True)
-    cache = PageCache(project.root, project.root / "docs", project.root / "frozen", "auto", 10)
-    cache.mode = "check"
-    cache.load("p.md", value_page(project))
+    checked(project)
 
 
 def unwritable(project):

@@ -36,7 +36,7 @@ class PageCache:
             self.checked.add((root, store))
             for file, page in self.store.orphans(docs_dir):  # probe 43
                 raise DocexecError(f"{file.relative_to(root)} is the record of {docs_dir.name}/{page}, which does "
-                                   f"not exist; delete it (git rm) with the page")
+                                   f"not exist; delete it (git rm) with the page", "frozen_orphan")
         if mode != "auto":
             prestart(root)
 
@@ -99,10 +99,10 @@ class PageCache:
         except FrozenFileError as error:
             if self.mode == "check":
                 raise DocexecError(
-                    f"its frozen outputs cannot be used: {error}. Run `make outputs` and commit the file.",
-                    **self.location(name, None),
-                ) from None
-            LOG.info("docexec: %s; running %s again and rewriting it", error, Location(**self.location(name, None)))
+                    f"its frozen outputs cannot be used: {error.reason}. Run `make outputs` and commit the file.",
+                    error.kind, **self.location(name, None)) from None
+            LOG.info("docexec: %s; running %s again and rewriting it", error.reason,
+                     Location(**self.location(name, None)))
             return None
 
     @staticmethod
@@ -119,7 +119,7 @@ class PageCache:
         try:
             return run_page(self.root, page, page.timeout or self.timeout, self.backends)
         except PageFailed as failure:
-            raise DocexecError(failure.reason, **self.location(name, failure.item)) from None
+            raise DocexecError(failure.reason, failure.kind, **self.location(name, failure.item)) from None
 
     def compare(self, name: str, page: Page, stored: Record | None, fresh: Record) -> None:
         """Fail unless the executed outputs are the frozen ones up to round-off, and the frozen
@@ -128,7 +128,7 @@ class PageCache:
         location = self.location(name, None)
         if stored is None:
             raise DocexecError(f"the page has no frozen outputs in {frozen_file}; run `make outputs` and commit them",
-                               **location)
+                               "frozen_missing", **location)
         for index, (before, after) in enumerate(zip(stored.results_json(), fresh.results_json(), strict=True)):
             difference = compare.mismatch(before, after)
             if difference:
@@ -136,17 +136,17 @@ class PageCache:
                     f"the output differs from the frozen one in {frozen_file}: {difference}\n"
                     f"(compared as: {compare.TOLERANCE_TEXT})\n{compare.unified_diff(before, after)}\n"
                     f"If the change is intended, run `make outputs`, re-read the prose around it, and commit.",
-                    **self.location(name, page.items[index]))
+                    "frozen_differs", **self.location(name, page.items[index]))
         if stored.key != fresh.key:
             raise DocexecError(f"{frozen_file} was not made from the current page: its key differs (the page's code "
                                f"or a library version changed since). Run `make outputs` and commit {frozen_file}.",
-                               **location)
+                               "frozen_stale", **location)
         changed = changed_modules(stored.modules, fresh.modules)
         if changed:
             raise DocexecError(f"{frozen_file} was not made from the current project modules: this run loaded "
                                f"{', '.join(changed)} with other source, or the frozen run did not load them "
                                f"(or loaded them and this one did not). Run `make outputs` and commit {frozen_file}.",
-                               **location)
+                               "frozen_modules", **location)
 
     def location(self, name: str, item) -> dict:
         """Where `item` of page `name` is, for a DocexecError."""

@@ -44,7 +44,7 @@ def claims_index(cache: PageCache, this_page: str | None, stash: Stash) -> list[
             sections.append(f"- [{stash(sentence_html(sentence))}]({link}#{claim_id(sentence)}) {stash(badge)}")
             count += 1
     if not count:
-        raise DocexecError("the claims index found no claims in any page")
+        raise DocexecError("the claims index found no claims in any page", "no_claims")
     return [
         "",
         f"{count} claims, each checked by running its code with "

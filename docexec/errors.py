@@ -49,22 +49,22 @@ def describe(message: str, location: Location) -> str:
 class DocexecError(_ErrorBase):
     """A page cannot be built: bad reference, failing code, false claim or changed output."""
 
-    def __init__(self, message: str, **where):
-        self.reason = message.removeprefix(PREFIX)  # `message` is taken: click's, then the full text
+    def __init__(self, message: str, kind: str = "", **where):  # kind: a TEMPLATES key, or one raised directly
+        self.reason, self.kind = message.removeprefix(PREFIX), kind  # `message` is taken: click's, then the full text
         self.location = Location(**where)
         super().__init__(describe(self.reason, self.location))
 
     def at(self, **where) -> DocexecError:
         """The same error with the parts of its location it did not know filled in."""
         known = {field.name: getattr(self.location, field.name) for field in fields(Location)}
-        return type(self)(self.reason, **{**known, **{k: v for k, v in where.items() if known[k] is None}})
+        return type(self)(self.reason, self.kind, **{**known, **{k: v for k, v in where.items() if known[k] is None}})
 
 
 class SectionError(DocexecError):
     """A snippet file or section reference is wrong; the message says where and why."""
 
 
-class FrozenFileError(Exception):
+class FrozenFileError(DocexecError):
     """A frozen file cannot be trusted: not JSON, the wrong shape, or edited by hand."""
 
 
@@ -79,10 +79,10 @@ class WorkerTimeout(WorkerFailed):
 
 
 class PageFailed(Exception):
-    """The page cannot be built: `reason`, at `item` (a Block, an InlineValue or None); the
-    PageCache adds the page and the item's location."""
+    """The page cannot be built: the failure `kind` of TEMPLATES, saying `reason`, at `item` (a Block,
+    an InlineValue or None); the PageCache adds the page and the item's location."""
 
-    # What each verdict says, filled by `of` (str.format). `on` is " on backend NAME (LABEL)"
+    # What each verdict says, filled in (str.format) with `fields`. `on` is " on backend NAME (LABEL)"
     # for a backend's worker and "" for the build's own; the other fields are named here.
     TEMPLATES = {
         "timeout": "ran past the page's time limit of {limit:g} s{on} (set another with "
@@ -117,13 +117,12 @@ class PageFailed(Exception):
         "file_too_large": "the section wrote a file over the page's limit of {limit} MB a file at {where}{on} ("
                           "File too large; set another with <!-- docexec file-size=MB -->)",
         "worker_died": "{who} {error}{hint}",
+        "worker_start": "{who} could not start: {error}{hint}",
+        "refused": "{who} refused a request: {reason}",
+        "engine_bug": "{who}: {type}: {error}",  # a bug in the engine, named with the page it ran
     }
 
-    def __init__(self, reason: str, item=None):
-        super().__init__(reason)
-        self.reason, self.item = reason, item
-
-    @classmethod
-    def of(cls, kind: str, item=None, on: str = "", **fields) -> PageFailed:
+    def __init__(self, kind: str, item=None, on: str = "", **fields):
         """The failure `kind` of TEMPLATES, at `item`."""
-        return cls(cls.TEMPLATES[kind].format(on=on, **fields), item)
+        self.reason, self.item, self.kind = self.TEMPLATES[kind].format(on=on, **fields), item, kind
+        super().__init__(self.reason)

@@ -39,7 +39,7 @@ def missing_backends(page, names: list[str], backends: Backends) -> PageFailed |
         return None
     first = next(item for item in page.items if set(backends_of(item)) & missing.keys())
     parts = "; ".join(f"{name} needs {', '.join(libraries)}" for name, libraries in missing.items())
-    return PageFailed.of("backends_missing", first, parts=parts, hint=INSTALL_HINT)
+    return PageFailed("backends_missing", first, parts=parts, hint=INSTALL_HINT)
 
 
 PACKAGE = "snippets"  # the project's package: its modules are read to tell which libraries a page uses
@@ -115,29 +115,29 @@ def decide(item: Block, answer: BlockAnswer, output_limit: int, on: str = "", li
         if expected and raised.type == expected:
             error = raised.text
         elif raised.type == "MemoryError":
-            raise PageFailed.of("out_of_memory", item, on, where=raised.where, limit=f"{limits.memory:g}")
+            raise PageFailed("out_of_memory", item, on, where=raised.where, limit=f"{limits.memory:g}")
         elif "File too large" in raised.text:
-            raise PageFailed.of("file_too_large", item, on, where=raised.where, limit=limits.file_size)
+            raise PageFailed("file_too_large", item, on, where=raised.where, limit=limits.file_size)
         else:
-            raise PageFailed.of("code_failed", item, on, where=raised.where, details=clean(str(raised.details)),
-                                expected=f" (the page expected {expected})" if expected else "")
+            raise PageFailed("code_failed", item, on, where=raised.where, details=clean(str(raised.details)),
+                             expected=f" (the page expected {expected})" if expected else "")
     elif expected:
-        raise PageFailed.of("raised_nothing", item, on, expected=expected)
+        raise PageFailed("raised_nothing", item, on, expected=expected)
     if answer.threads:
-        raise PageFailed.of("threads_left", item, on, count=len(answer.threads), names=", ".join(answer.threads))
+        raise PageFailed("threads_left", item, on, count=len(answer.threads), names=", ".join(answer.threads))
     output, value = clean(answer.output or ""), None if answer.value is None else clean(answer.value)
     error = None if error is None else clean(error)
     figures, dark = [clean(svg) for svg in answer.figures], [clean(svg) for svg in answer.dark_figures]
     total = sum(len(part.encode("utf-8", "surrogatepass")) for part in (output, value or "", error or "", *figures))
     if answer.truncated or total > output_limit:
-        raise PageFailed.of("too_much_output", item, on, kb=max(total, int(answer.size or 0)) / 1000,
-                            limit_kb=output_limit / 1000)
+        raise PageFailed("too_much_output", item, on, kb=max(total, int(answer.size or 0)) / 1000,
+                         limit_kb=output_limit / 1000)
     at = answer.address_at
     refuse_address(item, output, f"printed by {at}" if at else "printed by the section", on)
     if value is not None:
         refuse_address(item, value, f"the final expression at {item.last_line}", on)
     if item.options.hidden and (output.strip() or value or figures):
-        raise PageFailed.of("hidden_shows", item, on)
+        raise PageFailed("hidden_shows", item, on)
     claim = item.options.claim is not None
     scope = check_claim(item, answer.truth or Truth(), output, on) if claim else None
     return BlockResult(output.splitlines(), None if value is None else value.splitlines(), error,
@@ -150,22 +150,22 @@ def check_claim(item: Block, answer: Truth, output: str, on: str = "") -> dict |
     checked = answer.checked
     calls = _over_calls(item.code) if checked is not None else 0
     if calls > 1:  # `over(A) or over(B)` reports A's scope (probe 18)
-        raise PageFailed.of("claim_not_bool", item, on, sentence=item.options.claim,
-                            value_type=f"an expression with {calls} over() calls (a check ends in one)")
+        raise PageFailed("claim_not_bool", item, on, sentence=item.options.claim,
+                         value_type=f"an expression with {calls} over() calls (a check ends in one)")
     if checked is not None:
         count, failed = int(checked["count"]), int(checked["failed"])
         if count == 0:
-            raise PageFailed.of("claim_ran_on_nothing", item, on, sentence=item.options.claim, last_line=item.last_line)
+            raise PageFailed("claim_ran_on_nothing", item, on, sentence=item.options.claim, last_line=item.last_line)
         if failed:
-            raise PageFailed.of("claim_false_on", item, on, sentence=item.options.claim, failed=failed, count=count,
-                                last_line=item.last_line,
-                                listed="\n".join(f"    {failure}" for failure in checked["failures"]))
+            raise PageFailed("claim_false_on", item, on, sentence=item.options.claim, failed=failed, count=count,
+                             last_line=item.last_line,
+                             listed="\n".join(f"    {failure}" for failure in checked["failures"]))
         return {"count": count, "axes": checked["axes"]}
     if answer.truth is None:
-        raise PageFailed.of("claim_not_bool", item, on, sentence=item.options.claim, value_type=answer.value_type)
+        raise PageFailed("claim_not_bool", item, on, sentence=item.options.claim, value_type=answer.value_type)
     if not answer.truth:
-        raise PageFailed.of("claim_false", item, on, sentence=item.options.claim, last_line=item.last_line,
-                            output=output)
+        raise PageFailed("claim_false", item, on, sentence=item.options.claim, last_line=item.last_line,
+                         output=output)
     return None
 
 
@@ -183,7 +183,7 @@ def refuse_address(item, text: str, source: str, on: str = "") -> None:
     """`source` says what showed `text`: "printed by snippets/x.py:4", "the final expression at ..."."""
     line = find_address(text)
     if line is not None:
-        raise PageFailed.of("address", item, on, line=line, source=source)
+        raise PageFailed("address", item, on, line=line, source=source)
 
 
 def decide_value(item: InlineValue, answer: ValueAnswer, on: str = "", output_limit: int = OUTPUT_LIMIT_KB * 1000
@@ -191,12 +191,12 @@ def decide_value(item: InlineValue, answer: ValueAnswer, on: str = "", output_li
     """A `{py}` value gets a block's checks: no thread left running, no more than a block's
     output (issue 18: a 5 MB value made a 5 MB page), no memory address."""
     if answer.raised is not None:
-        raise PageFailed.of("inline_raised", item, expression=item.expression, text=clean(answer.raised.text))
+        raise PageFailed("inline_raised", item, expression=item.expression, text=clean(answer.raised.text))
     if answer.threads:
-        raise PageFailed.of("inline_threads", item, count=len(answer.threads), names=", ".join(answer.threads))
+        raise PageFailed("inline_threads", item, count=len(answer.threads), names=", ".join(answer.threads))
     length = len(str(answer.value or "").encode("utf-8", "surrogatepass"))
     if length > output_limit:
-        raise PageFailed.of("inline_too_big", item, kb=length / 1000, limit_kb=output_limit / 1000)
+        raise PageFailed("inline_too_big", item, kb=length / 1000, limit_kb=output_limit / 1000)
     text = clean(str(answer.value or ""))
     refuse_address(item, text, "the inline value", on)
     return ValueRecord(item.expression, text)
@@ -285,7 +285,7 @@ class PageRun:
                 worker.wait_ready(time.monotonic() + STARTUP_LIMIT)
             except WorkerFailed as error:
                 hint = f"; {INSTALL_HINT}" if name != DEFAULT.name else ""
-                raise PageFailed(f"{self._who(name)} could not start: {error}{hint}", item) from None
+                raise PageFailed("worker_start", item, who=self._who(name), error=error, hint=hint) from None
             deadline = time.monotonic() + self.limit
             request = PageRequest(str(self.root), PACKAGE, uses_keras, self.output_limit + 1, self.limit)
             started = self._call(name, worker, request, deadline, item)
@@ -297,7 +297,7 @@ class PageRun:
                     self.results.setdefault(index, {})[name] = result
         except Exception as error:  # a bug here must still name the page, not hang it
             if not isinstance(error, PageFailed):
-                error = PageFailed(f"{self._who(name)}: {type(error).__name__}: {error}", item)
+                error = PageFailed("engine_bug", item, who=self._who(name), type=type(error).__name__, error=error)
             with self.lock:
                 if not self.cancelled:
                     self.failures.append((index, error))
@@ -308,20 +308,20 @@ class PageRun:
         try:
             answer = worker.call(request, deadline, doing)
         except WorkerTimeout as timeout:
-            raise PageFailed.of("timeout", item, self._on(name), limit=self.limit,
-                                at=f"; it was at {timeout.at}" if timeout.at else "") from None
+            raise PageFailed("timeout", item, self._on(name), limit=self.limit,
+                             at=f"; it was at {timeout.at}" if timeout.at else "") from None
         except WorkerFailed as error:
             hint = ""
             if any(f"killed by {signal}" in str(error) for signal in ("SIGABRT", "SIGSEGV", "SIGBUS")):
                 hint = (f"\n(if it ran out of memory: the page's memory limit is {self.limits.memory} MB; "
                         f"set another with <!-- docexec memory=MB -->)")
-            raise PageFailed.of("worker_died", item, who=self._who(name), error=error, hint=hint) from None
+            raise PageFailed("worker_died", item, who=self._who(name), error=error, hint=hint) from None
         if isinstance(answer, Fatal):
             raised = answer.raised
-            raise PageFailed.of("exited", item, self._on(name), text=clean(str(raised.text)), where=raised.where,
-                                details=clean(str(raised.details or "")))
+            raise PageFailed("exited", item, self._on(name), text=clean(str(raised.text)), where=raised.where,
+                             details=clean(str(raised.details or "")))
         if isinstance(answer, Refused):
-            raise PageFailed(f"{self._who(name)} refused a request: {answer.reason}", item)
+            raise PageFailed("refused", item, who=self._who(name), reason=answer.reason)
         self._note_modules(getattr(answer, "modules", None) or {})
         return answer
 

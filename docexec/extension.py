@@ -47,8 +47,9 @@ class ExecPreprocessor(Preprocessor):
             page = parse_page(lines, self.cache.root, self.backends)
             name = self.page_name(lines, docs) if page.items else None
             if page.items and not name:
-                raise DocexecError(f"cannot tell which file under {docs} this page is (no file has exactly this "
-                                   f"text); add docexec/hook.py to mkdocs.yml's hooks, or pass the option `page`")
+                raise DocexecError(f"cannot tell which file under {docs} this page is (no file has exactly this text); "
+                                   "add docexec/hook.py to mkdocs.yml's hooks, or pass the option `page`",
+                                   "page_unknown")
             record = self.cache.record(name, page) if page.items else None
             output = render_page(page, record, self.stash, self.backends, escape="snippet" in self.md.preprocessors,
                                  source=(self.config["source"] or source_url(self.cache.root)) if page.items else "")

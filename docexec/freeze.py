@@ -21,13 +21,13 @@ def mode_from_environment() -> str:
     mode = os.environ.get("DOCEXEC_MODE", "")
     if mode:
         if mode not in MODES:
-            raise DocexecError(f"DOCEXEC_MODE={mode!r} is not a mode; use one of {', '.join(MODES)}")
+            raise DocexecError(f"DOCEXEC_MODE={mode!r} is not a mode; use one of {', '.join(MODES)}", "bad_mode")
         return mode
     ci = os.environ.get("CI", "")
     if ci.lower() in ("1", "true", "yes"):
         return "check"
     if ci.lower() not in ("", "0", "false", "no"):
-        raise DocexecError(f"CI={ci!r} is neither true (1, true, yes) nor false (0, false, no, or unset)")
+        raise DocexecError(f"CI={ci!r} is neither true (1, true, yes) nor false (0, false, no, or unset)", "bad_ci")
     return "auto"
 
 
@@ -82,15 +82,15 @@ class Store:
         try:
             data = json.loads(file.read_text(encoding="utf-8"))
         except OSError as error:  # a directory, unreadable (probe 39)
-            raise FrozenFileError(f"{file} is not a file that can be read ({error.strerror})") from None
+            raise FrozenFileError(f"{file} is not a file that can be read ({error.strerror})", "unreadable") from None
         except (UnicodeDecodeError, json.JSONDecodeError) as error:
-            raise FrozenFileError(f"{file} is not valid JSON ({error})") from None
+            raise FrozenFileError(f"{file} is not valid JSON ({error})", "frozen_not_json") from None
         try:
             record = Record.from_json(data, items)
         except ValueError as problem:
-            raise FrozenFileError(f"{file} {problem}") from None
+            raise FrozenFileError(f"{file} {problem}", "frozen_shape") from None
         if data["checksum"] != record_checksum(data):
-            raise FrozenFileError(f"{file} was edited by hand: its content does not match its checksum")
+            raise FrozenFileError(f"{file} was edited by hand: its content does not match its checksum", "hand_edited")
         return record
 
     def save(self, page: str, record: Record) -> None:
@@ -111,7 +111,7 @@ class Store:
             temporary.write_text(text, encoding="utf-8")
             os.replace(temporary, file)
         except OSError as error:
-            raise DocexecError(f"cannot write {file}: {error.strerror}") from None
+            raise DocexecError(f"cannot write {file}: {error.strerror}", "frozen_unwritable") from None
         finally:
             temporary.unlink(missing_ok=True)
 

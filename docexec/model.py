@@ -50,7 +50,7 @@ class BlockOptions:
 
     def __post_init__(self):
         if self.claim is not None and (self.hidden or self.raises is not None):
-            raise DocexecError("a claim block cannot also be hidden or raise")
+            raise DocexecError("a claim block cannot also be hidden or raise", "claim_options")
 
     @classmethod
     def parse(cls, text: str, known_backends) -> BlockOptions:
@@ -60,9 +60,9 @@ class BlockOptions:
         for word in _words(text):
             key, has_value, value = word.partition("=")
             if key not in known:
-                raise DocexecError(f"unknown option {key!r}; allowed: {', '.join(sorted(known))}")
+                raise DocexecError(f"unknown option {key!r}; allowed: {', '.join(sorted(known))}", "unknown_option")
             if known[key] == bool(has_value):
-                raise DocexecError(f"option {key!r} is written " + (key if known[key] else f'{key}="..."'))
+                raise DocexecError(f"option {key!r} is written " + (key if known[key] else f'{key}="..."'), "written")
             values[key] = True if known[key] else value
         if "backends" in values:
             values["backends"] = _backend_names(values["backends"], known_backends)
@@ -83,12 +83,12 @@ class BlockOptions:
 def _backend_names(text: str, known) -> tuple[str, ...]:
     names, allowed = text.split(), ", ".join(known)
     if not names:
-        raise DocexecError(f'backends="" names no backend; name one or more of: {allowed}')
+        raise DocexecError(f'backends="" names no backend; name one or more of: {allowed}', "no_backend")
     for name in names:
         if name not in known:
-            raise DocexecError(f"unknown backend {name!r} in backends=\"{text}\"; allowed: {allowed}")
+            raise DocexecError(f'unknown backend {name!r} in backends="{text}"; allowed: {allowed}', "unknown_backend")
     if len(set(names)) != len(names):
-        raise DocexecError(f'a backend is named twice in backends="{text}"')
+        raise DocexecError(f'a backend is named twice in backends="{text}"', "backend_twice")
     return tuple(names)
 
 

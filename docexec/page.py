@@ -35,7 +35,7 @@ def parse_page(lines: list[str], root: Path, backends: Backends = BACKENDS) -> P
                 f"an include line outside a `python exec` fence ({line.strip()!r}): pymdownx.snippets would show "
                 f'what it names without running it; a page shows a section through a fence: ```python exec, then '
                 f'--8<-- "snippets/module.py:section", then ```. To show the syntax, escape it: ;--8<--',
-                line=number + 1,
+                "stray_include", line=number + 1,
             )
         if fence_end is not None:
             if closes(line, fence_end):
@@ -57,7 +57,7 @@ def parse_page(lines: list[str], root: Path, backends: Backends = BACKENDS) -> P
             page.items.extend(_inline_values(line, number + 1))
         number += 1
     if fence_end is not None:
-        raise DocexecError(f"a code fence {fence_end} is never closed")
+        raise DocexecError(f"a code fence {fence_end} is never closed", "fence_unclosed")
     _check_claims(page.blocks)
     return page
 
@@ -69,7 +69,7 @@ def _inline_values(line: str, number: int) -> list[InlineValue]:
         if start not in taken:  # `{py}`, `{py}x` or an unclosed one: it would show as code, unrun
             raise DocexecError(
                 "an inline value is written `{py} EXPRESSION` (a space, then the expression, in one code span); "
-                f"got {line[start:start + 40]!r}",
+                f"got {line[start:start + 40]!r}", "inline_form",
                 line=number, column=start + 1,
             )
     return values
@@ -94,12 +94,12 @@ def _parse_block(lines, start, opening, root: Path, backends: Backends) -> Block
             body.append(lines[end])
         end += 1
     if end == len(lines):
-        raise DocexecError("the `python exec` fence is never closed", line=line)
+        raise DocexecError("the `python exec` fence is never closed", "exec_fence_unclosed", line=line)
     if len(body) != 1:
         raise DocexecError(
             f"a `python exec` block holds exactly one include line "
             f"(--8<-- \"snippets/module.py:section\"); found {len(body)} lines",
-            line=line,
+            "block_lines", line=line,
         )
     try:
         section = load_section(root, *parse_include(body[0]))
@@ -123,18 +123,15 @@ def _check_claims(blocks: list[Block]) -> None:
             continue
         anchor = claim_id(sentence)
         if anchor == "claim-":
-            raise DocexecError(
-                f"the claim {sentence!r} has no letters or digits to make its id from", line=block.line
-            )
+            raise DocexecError(f"the claim {sentence!r} has no letters or digits to make its id from", "claim_no_id",
+                               line=block.line)
         if anchor in seen:
-            same = seen[anchor].options.claim == sentence
+            other = seen[anchor].options.claim
             raise DocexecError(
                 f"the claim {sentence!r} "
-                + ("is already made" if same
-                   else f"gets the id {anchor!r}, as the claim {seen[anchor].options.claim!r}")
+                + ("is already made" if other == sentence else f"gets the id {anchor!r}, as the claim {other!r}")
                 + f" at page line {seen[anchor].line}; each claim on a page needs its own sentence",
-                line=block.line,
-            )
+                "claim_twice", line=block.line)
         seen[anchor] = block
 
 
@@ -158,14 +155,14 @@ def _apply_directive(page: Page, text: str, line: int) -> None:
             continue
         if key not in DIRECTIVES:
             raise DocexecError(f"unknown docexec directive {word!r}; use timeout=SECONDS, output-limit=KB, "
-                               f"memory=MB, processes=N, file-size=MB or claims-index", line=line)
+                               f"memory=MB, processes=N, file-size=MB or claims-index", "unknown_directive", line=line)
         name, kind, low, high, what = DIRECTIVES[key]
         try:
             number = kind(value)
         except ValueError:
             number = None
         if number is None or not (low < number <= high if low == 0 else low <= number <= high):  # nan: never
-            raise DocexecError(f"{key} must be {what}, got {value!r}", line=line)
+            raise DocexecError(f"{key} must be {what}, got {value!r}", "directive_value", line=line)
         setattr(page, name, number)
 
 

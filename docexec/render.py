@@ -66,13 +66,12 @@ def pair_results(page: Page, record: Record | None) -> list[tuple]:
     """Each item with its result, checked to be the result of that item (not of its neighbour)."""
     results = record.results if record else []
     if len(results) != len(page.items):
-        raise DocexecError(
-            f"the page has {len(page.items)} executable items but its record holds {len(results)} results")
+        raise DocexecError(f"the page has {len(page.items)} executable items but its record holds {len(results)} "
+                           "results", "record_count")
     for item, result in zip(page.items, results, strict=True):
-        if isinstance(item, Block) and getattr(result, "source", None) != item.source:
-            raise DocexecError(f"the record's result for this block is of {_what(result)}", **item.where)
-        if isinstance(item, InlineValue) and getattr(result, "expression", None) != item.expression:
-            raise DocexecError(f"the record's result for this value is of {_what(result)}", **item.where)
+        field, what = ("source", "block") if isinstance(item, Block) else ("expression", "value")
+        if getattr(result, field, None) != getattr(item, field):
+            raise DocexecError(f"the record's result for this {what} is of {_what(result)}", "record", **item.where)
     return list(zip(page.items, results, strict=True))
 
 
@@ -123,7 +122,7 @@ def output_html(result: BlockResult, block: Block, value: bool = True) -> str:
     for number, (svg, dark_svg) in enumerate(zip(result.figures, dark, strict=True), start=1):
         if not alt:
             raise DocexecError(
-                'the block draws a figure but has no alt text; add alt="..." to its fence', **block.where)
+                'the block draws a figure but has no alt text; add alt="..." to its fence', "no_alt", **block.where)
         text_alt = html.escape(alt if count == 1 else f"{alt} ({number} of {count})")
         # Both variants carry the alt text; the palette shows one (docexec.css), and the
         # hidden one (display: none) is out of the accessibility tree, so it is not read twice.

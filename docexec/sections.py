@@ -39,7 +39,7 @@ def parse_sections(text: str, path: str) -> dict[str, Section]:
         if not marker and (loose := MARKER_LIKE.match(line)):
             raise SectionError(
                 f"section marker with the name {loose['name']!r}: a section name uses only {NAME_RULE}",
-                file=path, file_line=number,
+                "section_name", file=path, file_line=number,
             )
         if not marker:
             if open_name is not None:
@@ -51,22 +51,23 @@ def parse_sections(text: str, path: str) -> dict[str, Section]:
             if open_name is not None:
                 raise SectionError(
                     f"section '{name}' starts inside section '{open_name}' "
-                    f"(opened at line {open_line}); sections cannot nest", **where
+                    f"(opened at line {open_line}); sections cannot nest", "section_nested", **where
                 )
             if name in sections:
-                raise SectionError(f"section '{name}' is defined twice in {path}", **where)
+                raise SectionError(f"section '{name}' is defined twice in {path}", "section_twice", **where)
             open_name, open_line, body = name, number, []
         elif open_name is None:
-            raise SectionError(f"section '{name}' ends but was never started", **where)
+            raise SectionError(f"section '{name}' ends but was never started", "end_unstarted", **where)
         elif name != open_name:
-            raise SectionError(f"end of '{name}' while section '{open_name}' (line {open_line}) is open", **where)
+            raise SectionError(f"end of '{name}' while section '{open_name}' (line {open_line}) is open", "end_other",
+                               **where)
         else:
             code = textwrap.dedent("\n".join(body)).strip("\n")
             first = open_line + 1 + next((i for i, text in enumerate(body) if text.strip()), len(body))
             sections[name] = Section(path, name, first, code)
             open_name = None
     if open_name is not None:
-        raise SectionError(f"section '{open_name}' is never closed", file=path, file_line=open_line)
+        raise SectionError(f"section '{open_name}' is never closed", "section_unclosed", file=path, file_line=open_line)
     return sections
 
 
@@ -74,17 +75,18 @@ def load_section(root: Path, path: str, name: str) -> Section:
     """The section `name` of the file `path` (relative to `root`)."""
     file = (root / path).resolve()
     if Path(path).is_absolute() or not file.is_relative_to(root.resolve()):
-        raise SectionError(f"'{path}': snippet paths are relative to the project root and stay inside it")
+        raise SectionError(f"'{path}': snippet paths are relative to the project root and stay inside it", "outside")
     if not file.is_file():
-        raise SectionError(f"'{path}': no such snippet file (looked in {root})")
+        raise SectionError(f"'{path}': no such snippet file (looked in {root})", "no_file")
     stat = file.stat()
     sections = _parsed_file(file, path, stat.st_mtime_ns, stat.st_size)
     if name not in sections:
         known = ", ".join(sorted(sections)) or "none"
-        raise SectionError(f"the file has no section '{name}'; its sections are: {known}", file=path)
+        raise SectionError(f"the file has no section '{name}'; its sections are: {known}", "no_section", file=path)
     section = sections[name]
     if not section.code.strip():
-        raise SectionError("the section is empty", file=path, file_line=section.first_line, section=name)
+        raise SectionError("the section is empty", "section_empty", file=path, file_line=section.first_line,
+                           section=name)
     return section
 
 
@@ -99,18 +101,17 @@ def parse_include(line: str) -> tuple[str, str]:
     example = '--8<-- "snippets/module.py:section"'
     match = INCLUDE.match(line.strip())
     if not match:
-        raise SectionError(f"expected an include line like '{example}', got {line.strip()!r}")
+        raise SectionError(f"expected an include line like '{example}', got {line.strip()!r}", "include_form")
     path, colon, name = match["target"].rpartition(":")
     if colon and not (path.startswith(INCLUDABLE) and path.endswith(".py")):
         raise SectionError(f"the include {match['target']!r} names {path}; a page includes sections of "
-                           f"{INCLUDABLE}*.py only (the project's modules, which its tests import)")
+                           f"{INCLUDABLE}*.py only (the project's modules, which its tests import)", "include_outside")
     if not colon:
-        raise SectionError(
-            f"the include {match['target']!r} names no section; a page runs one section of a file: '{example}'"
-        )
+        raise SectionError(f"the include {match['target']!r} names no section; a page runs one section of a file: "
+                           f"'{example}'", "include_no_section")
     if not re.fullmatch(NAME, name):
-        raise SectionError(
-            f"the include {match['target']!r} names the section {name!r}; a section name uses only {NAME_RULE}")
+        raise SectionError(f"the include {match['target']!r} names the section {name!r}; a section name uses only "
+                           f"{NAME_RULE}", "include_name")
     return path, name
 
 
@@ -141,5 +142,5 @@ def _utf8(file: Path, shown: str) -> str:
         line = data.count(b"\n", 0, error.start) + 1
         raise SectionError(
             f"{shown} is not UTF-8: byte 0x{data[error.start]:02x} at offset {error.start} (line {line}); "
-            f"save it as UTF-8"
+            f"save it as UTF-8", "not_utf8"
         ) from None

@@ -1,7 +1,7 @@
 """What more than one test module needs: the repository's root, running a snippets module section by
 section as its page does, the floating-point rounding bound the numeric tests compare with, and
-writing a snippet section or a page in a throwaway project, and waiting for a process to end
-(the engine's tests).
+writing a snippet section or a page in a throwaway project, waiting for a process to end and
+expecting a failure of one kind (the engine's tests).
 
 Importable as `helpers` (pyproject.toml puts tests/ on pytest's `pythonpath`); fixtures are in conftest.py.
 """
@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import textwrap
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 import psutil
+import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -124,3 +126,17 @@ def definitions(module: str):
     namespace.__file__ = str(REPO / path)
     exec(compile(ast.Module(body=body, type_ignores=[]), path, "exec"), namespace.__dict__)
     return namespace
+
+
+@contextmanager
+def fails(kind: str, at: str | None = None, match: str | None = None, error: type | None = None):
+    """Expect the engine to fail with the failure `kind` (docexec/errors.py; its wording is checked once, in
+    tests/engine/test_errors.py), at the location `at` if given (`str(error.location)`); `match`, for what
+    the failure's text says beyond its template (a detail, a line the worker was at)."""
+    from docexec.errors import DocexecError
+
+    with pytest.raises(error or DocexecError, match=match) as raised:
+        yield raised
+    assert raised.value.kind == kind, f"a {raised.value.kind!r} failure, not {kind!r}: {raised.value}"
+    if at is not None:
+        assert str(raised.value.location) == at, str(raised.value)

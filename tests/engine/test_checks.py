@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy
 import pytest
 
-from docexec import DocexecError
 from docexec.checks import grid, over, scope_text
+from helpers import fails
 
 GRID_CLAIMS = """
     # --8<-- [start:setup]
@@ -78,13 +78,13 @@ def test_a_grid_claim_says_what_it_ran_on(project):
 
 def test_a_grid_claim_false_anywhere_fails_naming_the_configurations(project):
     project.write("snippets/s.py", GRID_CLAIMS)
-    with pytest.raises(DocexecError, match=r"claim is false on 2 of 6 configurations(.|\n)*kernel=2, stride=2"):
+    with fails("claim_false_on", match=r" 2 of 6 (.|\n)*kernel=2, stride=2"):
         project.render(SETUP + project.fence("fails", 'claim="Products are small."'))
 
 
 def test_a_grid_claim_over_nothing_fails(project):
     project.write("snippets/s.py", GRID_CLAIMS)
-    with pytest.raises(DocexecError, match="ran over no configurations"):
+    with fails("claim_ran_on_nothing"):
         project.render(SETUP + project.fence("empty", 'claim="Nothing is checked."'))
 
 
@@ -173,7 +173,7 @@ def test_a_scope_comes_only_from_over(project, ending):
         {ending}
         # --8<-- [end:x]
     """)
-    with pytest.raises(DocexecError, match=r"claim .*ended in (Checked|Mine)"):
+    with fails("claim_not_bool", match=r" (Checked|Mine) "):
         project.render(project.fence("x", 'claim="Checked a million."'))
 
 
@@ -185,7 +185,7 @@ def test_a_claim_ends_in_its_one_over(project, ending):
     """Probe 18: "One equals two." was verified, its failing over() dropped silently."""
     project.write("snippets/s.py", "# --8<-- [start:x]\nfrom docexec.checks import grid, over\n"
                   f"{ending}\n# --8<-- [end:x]\n")
-    with pytest.raises(DocexecError, match=r"(after \d|with \d) over\(\) calls"):
+    with fails("claim_not_bool", match=r"(after \d|with \d) over\(\) calls"):
         project.render(project.fence("x", 'claim="One equals two."'))
 
 

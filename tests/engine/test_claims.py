@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from docexec import DocexecError
+from helpers import fails
 
 CLAIMS = """
     # --8<-- [start:true]
@@ -54,7 +54,7 @@ def test_a_comment_in_a_fence_before_the_h1_is_not_the_title(project):
 def test_a_false_claim_on_another_page_fails_the_index(project):
     project.write("snippets/s.py", CLAIMS)
     project.write("docs/a.md", "# Page A\n\n" + project.fence("false", 'claim="Seven."'))
-    with pytest.raises(DocexecError, match=r"docs/a.md:3 \(snippets/s.py:5, section 'false'\): claim is false"):
+    with fails("claim_false", "docs/a.md:3 (snippets/s.py:5, section 'false')"):
         project.render(INDEX, page="claims.md")
 
 

@@ -11,8 +11,8 @@ from urllib.parse import unquote
 
 import pytest
 
-from docexec import DocexecError
 from docexec.model import BlockRecord, BlockResult, ValueRecord
+from helpers import fails
 
 
 def test_a_block_shows_its_code_and_real_output(project):
@@ -85,8 +85,7 @@ def test_a_figure_becomes_an_svg_image_with_alt_text(project):
     html = shown(project, project.fence("plot", 'alt="A falling line."'), drawn)
     assert '<img alt="A falling line." src="data:image/svg+xml,%3Csvg%3E%0A%3C/svg%3E">' in html
     # The error names the page, as every other error does.
-    with pytest.raises(DocexecError, match=r"docs/p.md:3 \(snippets/s.py:2, section 'plot'\): the block draws a figure "
-                                           r"but has no alt text"):
+    with fails("no_alt", "docs/p.md:3 (snippets/s.py:2, section 'plot')"):
         shown(project, "Text.\n\n" + project.fence("plot"), drawn)
 
 
@@ -180,7 +179,7 @@ def test_a_record_that_does_not_match_the_page_is_an_error_not_a_misplaced_outpu
     # A record with the right number of results, one of them another item's (the store
     # rejects a wrong count or a hand edit first: tests/engine/test_compare.py).
     results = [BlockRecord("snippets/s.py:a", output("a")), ValueRecord("2 + 2", "4")]
-    with pytest.raises(DocexecError, match=r"docs/p.md:5:7: the record's result for this value is of '2 \+ 2'"):
+    with fails("record", "docs/p.md:5:7", match=r"'2 \+ 2'$"):
         shown(project, project.fence("a") + "\nValue `{py} 1 + 1`.\n", results)
 
 

@@ -11,7 +11,7 @@ import tensorflow as tf
 
 from docexec.checks import grid, over
 from snippets import keras_ref
-from snippets.conv import conv1d, conv1d_grad_input
+from snippets.conv import conv1d, conv1d_grad_input, conv2d_grad_input
 from snippets.padding import (causal_padding, output_size, padding_amounts,
                               same_padding)
 from snippets.show import whole
@@ -115,10 +115,10 @@ def input_gradient_by_formula(dy, kernel, size, stride, dilation, padding):
 
 # --8<-- [start:stride_grid]
 def stride_grid(*without):
-    """Input length 7 and 8, kernel 1-4, stride 1-3, dilation 1-2, 'same' and
-    'valid', as keyword dicts; without the axes named in `without`."""
+    """Input length 7 and 8, kernel 1-4, stride 1-3, dilation 1-2, 'same',
+    'valid' and 'causal', as keyword dicts; without the axes named in `without`."""
     axes = dict(size=(7, 8), kernel_size=range(1, 5), stride=(1, 2, 3),
-                dilation=(1, 2), padding=("same", "valid"))
+                dilation=(1, 2), padding=("same", "valid", "causal"))
     for name in without:
         del axes[name]
     return grid(**axes)
@@ -126,14 +126,15 @@ def stride_grid(*without):
 
 @functools.cache
 def keras_gradients(size, kernel_size, stride, dilation, padding):
-    """x, kernel, dy and Keras's y, dx, dkernel for one random layer.
-    (Keras refuses stride > 1 with dilation > 1: tf.nn.conv1d, its gradients
-    compiled by XLA, stands in there; see snippets/keras_ref.py.)"""
+    """x, kernel, dy and Keras's y, dx, dkernel for one random layer: batch 2,
+    2 input and 3 output channels. (Keras refuses stride > 1 with dilation > 1:
+    tf.nn.conv1d, its gradients compiled by XLA, stands in there; see
+    snippets/keras_ref.py.)"""
     seeded = np.random.default_rng([size, kernel_size, stride, dilation])
-    x = seeded.normal(size=(1, size, 1))
-    kernel = seeded.normal(size=(kernel_size, 1, 1))
+    x = seeded.normal(size=(2, size, 2))
+    kernel = seeded.normal(size=(kernel_size, 2, 3))
     length = output_size(size, kernel_size, stride, padding, dilation)
-    dy = seeded.normal(size=(1, length, 1))
+    dy = seeded.normal(size=(2, length, 3))
     y, dx, dkernel = keras_ref.conv_with_gradients(x, kernel, dy, stride,
                                                    padding, dilation)
     return x, kernel, dy, y, dx, dkernel
@@ -172,7 +173,7 @@ def pixels_read(size, kernel_size, stride, dilation, padding):
 def zero_gradient_exactly_where_unread(size, kernel_size, stride, dilation,
                                        padding):
     dx = keras_gradients(size, kernel_size, stride, dilation, padding)[4]
-    reached = set(np.flatnonzero(dx[0, :, 0]).tolist())
+    reached = set(np.flatnonzero(np.any(dx != 0, axis=(0, 2))).tolist())
     return reached == pixels_read(size, kernel_size, stride, dilation, padding)
 
 
@@ -370,13 +371,21 @@ dx_causal[0, :, 0]
 
 
 # --8<-- [start:causal_gradient_claim]
-dy_random = rng.normal(size=(1, 6, 1))
-args = (dy_random, kernel_causal, x_causal.shape)
-ours = conv1d_grad_input(*args, padding="causal")
-keras_dx = keras_ref.conv1d_grad_input(*args, padding="causal")
-reached = np.flatnonzero(dx_causal[0, :, 0]).tolist()
-only_its_window = reached == list(range(t - pad_left, t + 1))
-np.allclose(ours, keras_dx, atol=1e-5) and only_its_window
+def causal_gradient_reaches(t, dilation):
+    """One-hot dy at output t: NumPy's dx equals Keras's, and is non-zero at
+    the inputs t - a * dilation (a = 0 .. k - 1) only."""
+    one_hot = np.zeros((1, 6, 1))
+    one_hot[0, t, 0] = 1.0
+    args = (one_hot, kernel_causal, x_causal.shape)
+    options = dict(padding="causal", dilation=dilation)
+    keras_dx = keras_ref.conv1d_grad_input(*args, **options)
+    taps = {t - a * dilation for a in range(kernel_size)} & set(range(6))
+    reached = set(np.flatnonzero(keras_dx[0, :, 0]).tolist())
+    return reached == taps and np.allclose(
+        conv1d_grad_input(*args, **options), keras_dx, atol=1e-5)
+
+
+over(grid(t=range(6), dilation=(1, 2)), causal_gradient_reaches)
 # --8<-- [end:causal_gradient_claim]
 
 
@@ -413,27 +422,32 @@ def transposed(x, kernel, output_padding):
     return keras.ops.convert_to_numpy(layer(x))
 
 
-def maps_back(kernel_size, output_padding):
+def maps_back(size, kernel_size, output_padding):
     """Does a stride-2 'same' Conv2D map the transposed layer's output size back to its
     input size? Both sizes from Keras's own shape functions."""
     layer = keras.layers.Conv2DTranspose(1, kernel_size, strides=2, padding="same",
                                          output_padding=output_padding)
-    size = layer.compute_output_shape(x_small.shape)[1]
+    out = layer.compute_output_shape((1, size, size, 2))[1]
     forward = keras.layers.Conv2D(1, kernel_size, strides=2, padding="same")
-    return forward.compute_output_shape((1, size, size, 1))[1] == x_small.shape[1]
+    return forward.compute_output_shape((1, out, out, 1))[1] == size
 
 
-def transpose_is_input_gradient(kernel_size, output_padding):
+def transpose_is_input_gradient(size, kernel_size, output_padding):
+    """Against tf.GradientTape of a Conv2D and against NumPy's input gradient."""
+    seeded = np.random.default_rng([size, kernel_size])
+    x = seeded.normal(size=(1, size, size, 2)).astype("float32")
     # HWIO of the forward conv: (height, width, filters, inputs) of the transpose
-    kernel = rng.normal(size=(kernel_size, kernel_size, 1, 2)).astype("float32")
-    y = transposed(x_small, kernel, output_padding)
-    size = y.shape[1]
-    gradient = keras_ref.conv2d_grad_input(x_small, kernel, (1, size, size, 1),
-                                           strides=2, padding="same")
-    return np.allclose(y, gradient, atol=1e-5)
+    kernel = seeded.normal(size=(kernel_size, kernel_size, 1, 2)).astype("float32")
+    y = transposed(x, kernel, output_padding)
+    shape = (1, y.shape[1], y.shape[2], 1)
+    options = dict(strides=2, padding="same")
+    tape = keras_ref.conv2d_grad_input(x, kernel, shape, **options)
+    numpy = conv2d_grad_input(x, kernel, shape, **options)
+    return np.allclose(y, tape, atol=1e-5) and np.allclose(y, numpy, atol=1e-4)
 
 
-configurations = [c for c in grid(kernel_size=range(2, 6), output_padding=(None, 0, 1))
+configurations = [c for c in grid(size=range(2, 8), kernel_size=range(2, 6),
+                                  output_padding=(None, 0, 1))
                   if maps_back(**c)]
 over(configurations, transpose_is_input_gradient)
 # --8<-- [end:transpose_is_gradient]

@@ -55,6 +55,7 @@ def test_fixes_against_the_per_sequence_reference(page):
     assert page.results == {
         "one layer, plain loss": (False, False),
         "one layer, masked loss": (True, True),
+        "two layers, plain loss": (False, False),
         "two layers, masked loss": (False, False),
         "two layers, masked loss, mask after each": (True, True),
     }
@@ -73,9 +74,10 @@ def test_masking_by_value_drops_a_real_zero(page):
 
 
 def test_a_trainable_embedding_row_for_padding_gets_gradient_unless_masked(page):
-    unmasked = page.padding_row_gradient(False)
-    assert unmasked.shape == (1,) and np.all(unmasked != 0)
-    assert np.all(page.padding_row_gradient(True) == 0)
+    unmasked, real_as_alone = page.embedding_through_fix_2(False)
+    assert unmasked.shape == (1,) and np.all(unmasked != 0) and not real_as_alone
+    masked, real_as_alone = page.embedding_through_fix_2(True)
+    assert np.all(masked == 0) and real_as_alone
 
 
 def test_stride_2_windows_shift_when_the_sequence_is_padded(page):

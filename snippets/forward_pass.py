@@ -72,9 +72,9 @@ def output_and_gradients(layers, x, weights, seed):
 
 
 def pad_then_valid(x, weights, pads, options, seed=0):
-    """ZeroPadding2D by `pads` = (before, after) on both axes, then 'valid'."""
+    """ZeroPadding2D by `pads` = ((top, bottom), (left, right)), then 'valid'."""
     return output_and_gradients(
-        [keras.layers.ZeroPadding2D((pads, pads)),
+        [keras.layers.ZeroPadding2D(pads),
          keras.layers.Conv2D(padding="valid", **options)], x, weights, seed)
 
 
@@ -93,23 +93,44 @@ def same_output(fused_y, x, weights, pads, options):
         return False
 
 
+def per_axis(value):
+    """(rows, columns) of a size, kernel size, stride or dilation."""
+    return (value, value) if np.ndim(value) == 0 else tuple(value)
+
+
+def wrong_pads(rows, columns):
+    """Fewer zeros on some side: one zero fewer on a side of one axis, an
+    uneven split swapped, or one axis's amounts used on both axes."""
+    def near(before, after):
+        return {(before - 1, after), (before, after - 1), (after, before)}
+
+    wrong = ({(other, columns) for other in near(*rows)}
+             | {(rows, other) for other in near(*columns)}
+             | {(rows, rows), (columns, columns)})
+    right = (*rows, *columns)
+    return [pads for pads in wrong
+            if min(min(pads)) >= 0
+            and any(zeros < needed for zeros, needed in zip((*pads[0], *pads[1]), right))]
+
+
 def same_is_pad_then_valid(size, kernel_size, strides, dilation):
-    """Conv2D('same') against ZeroPadding2D by same_padding's (before, after)
-    then 'valid': y, dx and dkernel agree; with one zero fewer on a side,
-    or an uneven split swapped, y does not."""
-    seeded = np.random.default_rng([size, kernel_size, strides, dilation])
-    x = tf.constant(seeded.normal(size=(1, size, size, 1)), tf.float32)
-    weights = seeded.normal(size=(kernel_size, kernel_size, 1, 1))
+    """Conv2D('same') against ZeroPadding2D by same_padding's (before, after),
+    each axis its own, then 'valid': y, dx and dkernel agree; with wrong_pads,
+    y does not."""
+    axes = [per_axis(value) for value in (size, kernel_size, strides, dilation)]
+    (height, width), kernel_hw = axes[0], axes[1]
+    seeded = np.random.default_rng([value for pair in axes for value in pair])
+    x = tf.constant(seeded.normal(size=(1, height, width, 1)), tf.float32)
+    weights = seeded.normal(size=(*kernel_hw, 1, 1))
     options = dict(filters=1, kernel_size=kernel_size, strides=strides,
                    dilation_rate=dilation, use_bias=False)
     fused = output_and_gradients(
-        [keras.layers.Conv2D(padding="same", **options)], x, weights, size)
-    before, after = same_padding(size, kernel_size, strides, dilation)
-    two_steps = pad_then_valid(x, weights, (before, after), options, size)
-    others = {(before - 1, after), (before, after - 1), (after, before)}
-    others -= {(before, after)}
+        [keras.layers.Conv2D(padding="same", **options)], x, weights, height)
+    rows, columns = (same_padding(*axis) for axis in zip(*axes))
+    two_steps = pad_then_valid(x, weights, (rows, columns), options, height)
     return all(agree(a, b) for a, b in zip(fused, two_steps)) and not any(
-        same_output(fused[0], x, weights, pads, options) for pads in others if min(pads) >= 0)
+        same_output(fused[0], x, weights, pads, options)
+        for pads in wrong_pads(rows, columns))
 
 
 # Keras refuses a stride > 1 together with a dilation > 1
@@ -117,6 +138,13 @@ configurations = [
     c for c in grid(size=range(1, 8), kernel_size=range(1, 6),
                     strides=(1, 2, 3), dilation=(1, 2))
     if keras_ref.keras_accepts(c["strides"], c["dilation"])
+] + [  # non-square: (rows, columns)
+    dict(size=(5, 6), kernel_size=3, strides=2, dilation=1),
+    dict(size=(5, 7), kernel_size=(2, 5), strides=1, dilation=1),
+    dict(size=(6, 7), kernel_size=(3, 4), strides=(2, 1), dilation=1),
+    dict(size=(7, 5), kernel_size=(4, 2), strides=(1, 3), dilation=1),
+    dict(size=(6, 6), kernel_size=(2, 3), strides=(3, 2), dilation=1),
+    dict(size=(7, 6), kernel_size=3, strides=1, dilation=(1, 2)),
 ]
 over(configurations, same_is_pad_then_valid)
 # --8<-- [end:same_is_pad_then_valid]

@@ -144,6 +144,7 @@ grouped = traced_kinds(filters=2, groups=2)
         "SpaceToBatchND", "Conv2D", "BatchToSpaceND", "SpaceToBatchND",
         "Conv2DBackpropInput", "Conv2DBackpropFilter", "BatchToSpaceND"]
     and {padding for _, padding in dilated if padding} == {"VALID"}
+    and grouped
     and {kind for kind, _ in grouped} <= {"PartitionedCall", "StatefulPartitionedCall"}
 )
 # --8<-- [end:backward_ops_claim]

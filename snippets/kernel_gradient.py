@@ -105,9 +105,9 @@ def border_outputs_make_the_difference(size, kernel_size, dilation):
     """Stride 1: is dkernel('same') - dkernel('valid') the kernel gradient of
     the outputs 'same' has beyond 'valid''s (shifted by the zeros before)?"""
     seeded = np.random.default_rng([size, kernel_size, dilation])
-    x = seeded.normal(size=(1, size, size, 1))
-    shape = (kernel_size, kernel_size, 1, 1)
-    dy = seeded.normal(size=(1, size, size, 1))  # 'same' keeps the size
+    x = seeded.integers(-3, 4, size=(1, size, size, 1))  # integers: float32
+    shape = (kernel_size, kernel_size, 1, 1)  # sums them exactly, in any order
+    dy = seeded.integers(-3, 4, size=(1, size, size, 1))  # 'same' keeps the size
     before, _ = same_padding(size, kernel_size, dilation=dilation)
     valid = size - (kernel_size - 1) * dilation
     shared = np.s_[:, before:before + valid, before:before + valid, :]
@@ -118,13 +118,46 @@ def border_outputs_make_the_difference(size, kernel_size, dilation):
         return keras_ref.conv2d_grad_kernel(x, dy, shape, padding=padding,
                                             dilation=dilation)
 
-    return np.allclose(dkernel(dy, "same") - dkernel(dy[shared], "valid"),
-                       dkernel(border_only, "same"), atol=1e-4)
+    return np.array_equal(dkernel(dy, "same") - dkernel(dy[shared], "valid"),
+                          dkernel(border_only, "same"))
 
 
 over(grid(size=(7, 8), kernel_size=range(1, 5), dilation=(1, 2)),
      border_outputs_make_the_difference)
 # --8<-- [end:border_outputs_claim]
+
+
+# --8<-- [start:bias_claim]
+import keras
+import tensorflow as tf
+
+
+def bias_gradient(x, dy, kernel_size, padding, dilation):
+    """Keras's Conv2D bias gradient for the input x and upstream gradient dy."""
+    layer = keras.layers.Conv2D(1, kernel_size, padding=padding, dilation_rate=dilation)
+    with tf.GradientTape() as tape:
+        y = layer(tf.constant(x, tf.float32))
+    dy = tf.constant(dy, tf.float32)
+    return float(tape.gradient(y, layer.bias, output_gradients=dy)[0])
+
+
+def border_outputs_move_the_bias(size, kernel_size, dilation):
+    """Stride 1, integer data: the bias gradient is the sum of dy, and 'same''s
+    is 'valid''s (the shared outputs' dy) plus the border outputs' dy."""
+    seeded = np.random.default_rng([size, kernel_size, dilation])
+    x = seeded.integers(-3, 4, size=(1, size, size, 1))
+    dy = seeded.integers(-3, 4, size=(1, size, size, 1))
+    before, _ = same_padding(size, kernel_size, dilation=dilation)
+    inner = size - (kernel_size - 1) * dilation  # 'valid''s output size
+    shared = np.s_[:, before:before + inner, before:before + inner, :]
+    same = bias_gradient(x, dy, kernel_size, "same", dilation)
+    valid = bias_gradient(x, dy[shared], kernel_size, "valid", dilation)
+    return same == dy.sum() and same - valid == dy.sum() - dy[shared].sum()
+
+
+over(grid(size=(7, 8), kernel_size=range(1, 5), dilation=(1, 2)),
+     border_outputs_move_the_bias)
+# --8<-- [end:bias_claim]
 
 
 # --8<-- [start:real_terms]

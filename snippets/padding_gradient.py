@@ -42,8 +42,8 @@ bool(np.array_equal(dx, dy[:, 1:-2, 0:-1, :]))
 PLUMBING = {"Placeholder", "Const", "Identity", "Pack", "Reshape"}
 
 
-def backward_ops(pad, x_shape, dy_shape):
-    """The operations TensorFlow runs for pad and its gradient."""
+def traced(pad, x_shape, dy_shape):
+    """The graph TensorFlow traces for pad and its gradient."""
     @tf.function
     def gradient(x, dy):
         with tf.GradientTape() as tape:
@@ -52,8 +52,12 @@ def backward_ops(pad, x_shape, dy_shape):
         return tape.gradient(x_padded, x, output_gradients=dy)
 
     specs = tf.TensorSpec(x_shape), tf.TensorSpec(dy_shape)
-    graph = gradient.get_concrete_function(*specs).graph
-    return [op.type for op in graph.get_operations()
+    return gradient.get_concrete_function(*specs).graph
+
+
+def backward_ops(pad, x_shape, dy_shape):
+    """The operations TensorFlow runs for pad and its gradient."""
+    return [op.type for op in traced(pad, x_shape, dy_shape).get_operations()
             if op.type not in PLUMBING]
 
 
@@ -69,8 +73,12 @@ for name, pad in [
 
 
 # --8<-- [start:no_mask_in_backward]
-ops = backward_ops(zero_pad, x.shape, dy.shape)
-"Slice" in ops and not {"Mul", "Select", "SelectV2", "Where"} & set(ops)
+graph = traced(zero_pad, x.shape, dy.shape)
+ops = [op.type for op in graph.get_operations()]
+dy_fed = graph.get_operation_by_name("dy").outputs[0]  # the upstream gradient
+crops_of_dy = [op for op in graph.get_operations() if op.type == "Slice"
+               and op.inputs[0] is dy_fed and op.outputs[0].shape == x.shape]
+len(crops_of_dy) == 1 and not {"Mul", "Select", "SelectV2", "Where"} & set(ops)
 # --8<-- [end:no_mask_in_backward]
 
 

@@ -34,10 +34,33 @@ def test_each_table_row_is_in_the_grid_and_pad_then_valid_in_keras(page, case):
 
 
 def test_the_grid_spans_odd_and_even_kernels_strides_and_dilations(page):
-    seen = {key: {c[key] for c in page.configurations}
+    square = [c for c in page.configurations
+              if all(isinstance(value, int) for value in c.values())]
+    seen = {key: {c[key] for c in square}
             for key in ("size", "kernel_size", "strides", "dilation")}
     assert seen == {"size": set(range(1, 8)), "kernel_size": {1, 2, 3, 4, 5},
                     "strides": {1, 2, 3}, "dilation": {1, 2}}
+
+
+def test_the_grid_has_layers_padded_differently_per_axis(page):
+    # "Each axis is padded on its own" (review 10A, C3): rows whose two axes need
+    # different amounts, from a non-square input, kernel, stride or dilation
+    per_axis = [c for c in page.configurations
+                if not all(isinstance(value, int) for value in c.values())]
+    differ = [c for c in per_axis
+              if len({same_padding(*axis) for axis in
+                      zip(*(page.per_axis(c[key]) for key in
+                            ("size", "kernel_size", "strides", "dilation")))}) == 2]
+    assert {key for c in differ for key in c if not isinstance(c[key], int)} == {
+        "size", "kernel_size", "strides", "dilation"}
+
+
+def test_pad_then_valid_check_fails_when_one_axis_amounts_are_used_on_both(page, monkeypatch):
+    # 5x6 at stride 2 with a 3x3 kernel needs rows (1, 1), columns (0, 1)
+    monkeypatch.setattr(page, "same_padding",
+                        lambda n, k, s, d: same_padding(5, 3, 2, 1) if (n, k, s) == (6, 3, 2)
+                        else same_padding(n, k, s, d))
+    assert not page.same_is_pad_then_valid((5, 6), 3, 2, 1)
 
 
 def test_pad_then_valid_check_can_fail(page, monkeypatch):

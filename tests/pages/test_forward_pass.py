@@ -50,7 +50,7 @@ def test_the_grid_has_layers_padded_differently_per_axis(page):
     differ = [c for c in per_axis
               if len({same_padding(*axis) for axis in
                       zip(*(page.per_axis(c[key]) for key in
-                            ("size", "kernel_size", "strides", "dilation")))}) == 2]
+                            ("size", "kernel_size", "strides", "dilation")), strict=True)}) == 2]
     assert {key for c in differ for key in c if not isinstance(c[key], int)} == {
         "size", "kernel_size", "strides", "dilation"}
 

@@ -8,7 +8,7 @@ import numpy as np
 from docexec.checks import grid, over
 from snippets import keras_ref
 from snippets.conv import sum_over_padded_input
-from snippets.padding import same_padding
+from snippets.padding import output_size, same_padding
 from snippets.show import image, taps, write_values
 
 rng = np.random.default_rng(3)
@@ -132,31 +132,26 @@ import keras
 import tensorflow as tf
 
 
-def bias_gradient(x, dy, kernel_size, padding, dilation):
+def bias_gradient(x, dy, kernel_size, stride, padding):
     """Keras's Conv2D bias gradient for the input x and upstream gradient dy."""
-    layer = keras.layers.Conv2D(1, kernel_size, padding=padding, dilation_rate=dilation)
+    layer = keras.layers.Conv2D(1, kernel_size, strides=stride, padding=padding)
     with tf.GradientTape() as tape:
         y = layer(tf.constant(x, tf.float32))
     dy = tf.constant(dy, tf.float32)
     return float(tape.gradient(y, layer.bias, output_gradients=dy)[0])
 
 
-def border_outputs_move_the_bias(size, kernel_size, dilation):
-    """Stride 1, integer data: the bias gradient is the sum of dy, and 'same''s
-    is 'valid''s (the shared outputs' dy) plus the border outputs' dy."""
-    seeded = np.random.default_rng([size, kernel_size, dilation])
+def bias_gradient_sums_dy(size, kernel_size, stride, padding):
+    """Integer data: the bias gradient is the sum of dy over the layer's outputs."""
+    seeded = np.random.default_rng([size, kernel_size, stride])
     x = seeded.integers(-3, 4, size=(1, size, size, 1))
-    dy = seeded.integers(-3, 4, size=(1, size, size, 1))
-    before, _ = same_padding(size, kernel_size, dilation=dilation)
-    inner = size - (kernel_size - 1) * dilation  # 'valid''s output size
-    shared = np.s_[:, before:before + inner, before:before + inner, :]
-    same = bias_gradient(x, dy, kernel_size, "same", dilation)
-    valid = bias_gradient(x, dy[shared], kernel_size, "valid", dilation)
-    return same == dy.sum() and same - valid == dy.sum() - dy[shared].sum()
+    out = output_size(size, kernel_size, stride, padding)
+    dy = seeded.integers(-3, 4, size=(1, out, out, 1))
+    return bias_gradient(x, dy, kernel_size, stride, padding) == dy.sum()
 
 
-over(grid(size=(7, 8), kernel_size=range(1, 5), dilation=(1, 2)),
-     border_outputs_move_the_bias)
+over(grid(size=(7, 8), kernel_size=range(1, 5), stride=(1, 2, 3), padding=("same", "valid")),
+     bias_gradient_sums_dy)
 # --8<-- [end:bias_claim]
 
 

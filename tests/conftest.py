@@ -19,8 +19,9 @@ from helpers import REPO
 
 class SiteBuild:
     """The session's one `mkdocs build --strict`, started in the background as soon as the tests are
-    collected (when any of them reads the built site), so that the tests that do not read it run while
-    it executes the pages; those that do run last (pytest_collection_modifyitems) and wait for it."""
+    collected (when any of them reads the built site), or before that for the whole suite
+    (pytest_sessionstart), so that the tests that do not read it run while it executes the pages;
+    those that do run last (pytest_collection_modifyitems) and wait for it."""
 
     def __init__(self):
         self.folder = Path(tempfile.mkdtemp(prefix="built-site-"))
@@ -54,14 +55,29 @@ class SiteBuild:
 _site_build: list[SiteBuild] = []
 
 
+def pytest_sessionstart(session):
+    """The whole suite (pytest given no paths: `make test`, `.ci/run`) reads the built site: its build
+    starts now, before the tests are collected (importing them takes a quarter of a minute)."""
+    config = session.config
+    if (config.args_source == pytest.Config.ArgsSource.TESTPATHS and not os.environ.get("DOCS_SITE_DIR")
+            and not config.option.collectonly):
+        _site_build.append(SiteBuild())
+
+
 @pytest.hookimpl(trylast=True)  # after -m and -k have deselected what will not run
 def pytest_collection_modifyitems(session, config, items):
-    """Tests that read the built site run last, and the build starts now, in the background."""
+    """Tests that read the built site run last, and the build starts now (unless pytest_sessionstart
+    started it), in the background. Of those, the ones that wait for the browser threads' page loops
+    (tests/browser/conftest.py, `site_visits`) run after the others, which run while those threads
+    visit the pages."""
     readers = [item for item in items if "built_site" in getattr(item, "fixturenames", ())]
     if not readers:
+        while _site_build:  # started before collection, for tests that were deselected
+            _site_build.pop().close()
         return
+    readers.sort(key=lambda item: "site_visits" in item.fixturenames)  # stable: file order otherwise
     items[:] = [item for item in items if item not in readers] + readers
-    if not os.environ.get("DOCS_SITE_DIR") and not config.option.collectonly:
+    if not os.environ.get("DOCS_SITE_DIR") and not config.option.collectonly and not _site_build:
         _site_build.append(SiteBuild())
 
 

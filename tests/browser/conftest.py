@@ -1,14 +1,16 @@
 """The built site (tests/conftest.py's `built_site`) served on 127.0.0.1 and visited
 once, page by page, in Chromium.
 
-Every page is loaded once per session (one browser, one context); what the
-browser saw is kept in a `PageReport` per page, and the tests in this folder
-assert on those reports, each naming every page that fails it.
+Every page is loaded once per session at desktop size, once at phone size and once on a cold
+cache, and the glossary's pages once more for the tooltips: these page loops are jobs for two
+Chromiums, each in a thread of its own (`site_visits`), started as soon as the site is built
+and run while the other browser tests use this thread's Chromium. What the browser saw is kept
+in a `PageReport` (desktop) or a dict per page, and the tests assert on those, each naming every
+page that fails it. The tests that wait for them run last (tests/conftest.py).
 """
 from __future__ import annotations
 
 import json
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -17,14 +19,19 @@ import ensure_browser
 from docexec import config
 from helpers import REPO
 from site_visit import (
+    BrowserThreads,
     SiteServer,
+    SiteVisits,
     discover_pages,
     print_reports,
-    visit_all,
 )
 
 ARTIFACTS = REPO / "test-artifacts"
 _reports: list = []
+# Chromiums visiting pages at once in site_visits (this machine, and GitHub's runners, have 2 cores).
+VISIT_THREADS = 2
+# The fixtures that wait for site_visits' jobs, one per page loop (SiteVisits).
+VISIT_KINDS = {"page_reports", "phone_visits", "cold_visits", "glossary_tooltips"}
 
 
 @pytest.fixture(scope="session")
@@ -34,9 +41,37 @@ def base_path() -> str:
 
 
 @pytest.fixture(scope="session")
-def site_server(built_site, base_path):
+def site_server(request, built_site, base_path):
+    if visit_kinds(request.session):  # the site is built: start the page loops in the other browsers
+        request.getfixturevalue("site_visits")
     with SiteServer(built_site, base_path) as server:
         yield server
+
+
+def visit_kinds(session) -> set[str]:
+    """The page loops (VISIT_KINDS) the tests of this session wait for."""
+    return VISIT_KINDS & {name for item in session.items for name in getattr(item, "fixturenames", ())}
+
+
+@pytest.fixture(scope="session")
+def site_visits(request, chromium_path, built_site, base_path, pages, axe_source):
+    """The page loops of the browser tests (those the session's tests wait for), every page a job,
+    submitted at once to VISIT_THREADS Chromiums, each in a thread of its own, with a server of their
+    own: they run while this thread's tests use its Chromium. Requested by `site_server` as soon as the
+    site is built, and by the fixtures that wait for the loops (page_reports, phone_visits, ...)."""
+    screenshots, reader_shots = ARTIFACTS / "screenshots", ARTIFACTS / "reader"
+    for folder in (screenshots, reader_shots):
+        folder.mkdir(parents=True, exist_ok=True)
+    for stale in reader_shots.glob("*.png"):  # test_reader asserts that these visits took them
+        stale.unlink()
+    threads = BrowserThreads(chromium_path, ensure_browser.LAUNCH_ARGS, VISIT_THREADS)
+    try:
+        with SiteServer(built_site, base_path) as server:
+            yield SiteVisits(threads, visit_kinds(request.session), server, built_site, base_path, pages,
+                             axe_source, screenshots, reader_shots)
+            threads.close()  # before the server stops: a job still running may be loading a page
+    finally:
+        threads.close()
 
 
 @pytest.fixture(scope="session")
@@ -73,18 +108,11 @@ def browser(playwright, chromium_path):
 
 
 @pytest.fixture(scope="session")
-def browser_context(playwright, chromium_path):
-    with tempfile.TemporaryDirectory() as profile:
-        context = playwright.chromium.launch_persistent_context(
-            profile,
-            executable_path=chromium_path,
-            args=ensure_browser.LAUNCH_ARGS,
-            headless=True,
-            color_scheme="light",
-            viewport={"width": 1280, "height": 800},  # the issue's desktop (site_visit.CLAIM_VIEWPORT)
-        )
-        yield context
-        context.close()
+def browser_context(browser):
+    """A desktop context in `browser`: the issue's desktop (site_visit.CLAIM_VIEWPORT), light."""
+    context = browser.new_context(color_scheme="light", viewport={"width": 1280, "height": 800})
+    yield context
+    context.close()
 
 
 @pytest.fixture(scope="session")
@@ -96,15 +124,10 @@ def axe_source() -> str:
 
 
 @pytest.fixture(scope="session")
-def page_reports(browser_context, site_server, pages, axe_source) -> dict:
+def page_reports(site_visits) -> dict:
     """Every page visited once at desktop size; {page path: PageReport} (site_visit.visit: what one load
     of each page tells test_site_browser, test_claim_boxes and test_reader's desktop screenshots)."""
-    screenshots, reader_shots = ARTIFACTS / "screenshots", ARTIFACTS / "reader"
-    for folder in (screenshots, reader_shots):
-        folder.mkdir(parents=True, exist_ok=True)
-    for stale in reader_shots.glob("desktop-*.png"):  # test_reader asserts these visits took them
-        stale.unlink()
-    reports = visit_all(browser_context, site_server, pages, axe_source, screenshots, reader_shots)
+    reports = site_visits.result("page_reports")
     _reports[:] = reports.values()
     ARTIFACTS.mkdir(exist_ok=True)
     (ARTIFACTS / "site-report.json").write_text(

@@ -5,8 +5,10 @@ import contextlib
 import functools
 import gzip
 import io
+import queue
 import threading
 import time
+from concurrent.futures import Future
 from dataclasses import asdict, dataclass, field
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -139,6 +141,13 @@ class _CountingWriter:
         return getattr(self.stream, name)
 
 
+@functools.cache
+def gzipped(path: Path, mtime_ns: int) -> bytes:
+    """The file as gzip sends it, compressed once per version (mtime_ns) and not once per request:
+    the pages are visited by several browsers at once, and the server runs in the tests' process."""
+    return gzip.compress(path.read_bytes(), mtime=0)
+
+
 class _Handler(SimpleHTTPRequestHandler):
     """Serves the site as GitHub Pages does: under its base path, text gzipped, misses answered by 404.html.
     Each answer's size on the wire (status line, headers and body as sent) goes to `transfers`."""
@@ -171,7 +180,7 @@ class _Handler(SimpleHTTPRequestHandler):
         accepts_gzip = "gzip" in self.headers.get("Accept-Encoding", "")
         if not (accepts_gzip and path.is_file() and path.suffix in COMPRESSED_SUFFIXES):
             return super().send_head()
-        body = gzip.compress(path.read_bytes(), mtime=0)
+        body = gzipped(path, path.stat().st_mtime_ns)
         self.send_response(200)
         self.send_header("Content-Type", self.guess_type(str(path)))
         self.send_header("Content-Encoding", "gzip")
@@ -369,8 +378,86 @@ def transferred(request) -> int:
     return sizes["responseHeadersSize"] + sizes["responseBodySize"]
 
 
-def visit_all(context, server, pages, axe_source, screenshots, reader_shots=None) -> dict[str, PageReport]:
-    return {path: visit(context, server, path, axe_source, screenshots, reader_shots) for path in pages}
+class BrowserThreads:
+    """`threads` threads, each with a Playwright and a Chromium of its own (Playwright's sync API works
+    only in the thread that started it), taking jobs from one queue: `submit(job)` runs job(worker) on
+    the first free thread and returns a Future. The page visits wait mostly on Chromium (rendering,
+    axe-core, network idle), so two browsers visit about twice as many pages in a given time on two cores.
+
+    A job returns plain data (it must not hand a page or a context to another thread). Its worker keeps
+    the contexts the thread's jobs share, by name: `worker.context("desktop", viewport=...)`."""
+
+    def __init__(self, chromium_path: str, launch_args: list[str], threads: int = 2):
+        self.jobs: queue.Queue = queue.Queue()
+        self.threads = [threading.Thread(target=self._serve, args=(chromium_path, launch_args),
+                                         name=f"browser-{n}", daemon=True) for n in range(threads)]
+        for thread in self.threads:
+            thread.start()
+
+    def submit(self, job) -> Future:
+        future: Future = Future()
+        self.jobs.put((job, future))
+        return future
+
+    def close(self) -> None:
+        """Cancel the jobs no thread has started (a session that ended early), then stop the threads."""
+        while True:
+            try:
+                item = self.jobs.get_nowait()
+            except queue.Empty:
+                break
+            if item is not None:
+                item[1].cancel()
+        for _ in self.threads:
+            self.jobs.put(None)
+        for thread in self.threads:
+            thread.join(timeout=60)
+
+    def _serve(self, chromium_path: str, launch_args: list[str]) -> None:
+        from playwright.sync_api import sync_playwright
+
+        try:
+            with sync_playwright() as playwright:
+                browser = playwright.chromium.launch(executable_path=chromium_path, args=launch_args,
+                                                     headless=True)
+                worker = BrowserWorker(browser)
+                try:
+                    self._run_jobs(worker)
+                finally:
+                    worker.close()
+                    browser.close()
+        except BaseException as error:  # no browser in this thread: its jobs fail with the reason
+            self._run_jobs(None, error)
+
+    def _run_jobs(self, worker, failure: BaseException | None = None) -> None:
+        while (item := self.jobs.get()) is not None:
+            job, future = item
+            if not future.set_running_or_notify_cancel():
+                continue
+            if failure is not None:
+                future.set_exception(failure)
+                continue
+            try:
+                future.set_result(job(worker))
+            except BaseException as error:  # the test that waits for the job re-raises it
+                future.set_exception(error)
+
+
+class BrowserWorker:
+    """One thread's Chromium, and the contexts its jobs share (opened on first use)."""
+
+    def __init__(self, browser):
+        self.browser = browser
+        self.contexts: dict[str, object] = {}
+
+    def context(self, name: str, **options):
+        if name not in self.contexts:
+            self.contexts[name] = self.browser.new_context(**options)
+        return self.contexts[name]
+
+    def close(self) -> None:
+        for context in self.contexts.values():
+            context.close()
 
 
 def print_reports(reports, write_line) -> None:
@@ -391,3 +478,202 @@ def print_reports(reports, write_line) -> None:
     write_line(f"{len(reports)} pages, " + ", ".join(f"{n} {kind}" for kind, n in totals.items())
                + f", {sum(r.seconds for r in reports):.1f} s in all")
     write_line(f"screenshots: {Path(reports[0].screenshot).parent}")
+
+
+# --- the page loops of the browser tests, as jobs for BrowserThreads ------------------------------------
+# Each takes the thread's BrowserWorker and returns plain data; the tests assert on it.
+
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 800}  # the issue's desktop
+
+
+def context_options(viewport: dict, scheme: str = "light") -> dict:
+    """A context at `viewport` (a phone has touch and is mobile), loading pages in `scheme`."""
+    phone = viewport == PHONE
+    return dict(viewport=viewport, color_scheme=scheme, is_mobile=phone, has_touch=phone, device_scale_factor=1)
+
+
+def desktop_visit(worker, server, path, axe_source, screenshots, reader_shots) -> PageReport:
+    """`visit` at desktop size, in the thread's desktop context (light, CLAIM_VIEWPORT; one cache for
+    its pages, as one reader's)."""
+    context = worker.context("desktop", color_scheme="light", viewport=CLAIM_VIEWPORT)
+    return visit(context, server, path, axe_source, screenshots, reader_shots)
+
+
+# Runs in the page at phone width: what overflows, the figures' lightbox links, explorer cells.
+PHONE_CHECK_JS = """
+() => {
+  const root = document.documentElement;
+  const wide = Array.from(document.querySelectorAll('.md-content *')).filter((element) => {
+    const box = element.getBoundingClientRect();
+    return box.width > 0 && box.right > innerWidth + 1 && !element.closest(
+      'pre, .md-typeset__scrollwrap, .tabbed-labels, .pe-figure, math[display=block], .highlight');
+  }).slice(0, 5).map((element) => element.tagName.toLowerCase() + '.' + element.className + ': ' +
+                             Math.round(element.getBoundingClientRect().right));
+  const figures = Array.from(document.querySelectorAll('.md-content img')).filter((image) =>
+    !image.closest('noscript') && image.getBoundingClientRect().width > 0);
+  const unlinked = figures.filter((image) => {
+    const link = image.closest('a.glightbox');
+    return !link || link.getAttribute('href') !== image.getAttribute('src');
+  }).map((image) => (image.getAttribute('alt') || image.src).slice(0, 50));
+  const cells = Array.from(document.querySelectorAll('.pe-input rect, .pe-output rect, .pe-pad rect'))
+    .map((rect) => Math.min(rect.getBoundingClientRect().width, rect.getBoundingClientRect().height));
+  return {scroll_width: root.scrollWidth, width: innerWidth, wide: wide, figures: figures.length,
+          unlinked: unlinked, smallest_cell: cells.length ? Math.min(...cells) : null};
+}
+"""
+
+
+def phone_visit(worker, server, path, axe_source, shots: Path) -> dict:
+    """The page at phone size, loaded once, in the thread's phone context: in the light palette
+    PHONE_CHECK_JS's answer, a tap on each figure and axe-core's serious and critical findings (every
+    rule); then, switched to the dark palette with Material's toggle as a reader does, PHONE_CHECK_JS
+    again and axe-core's colour rules. {(scheme, path): what was found}. For SCREENSHOT_PAGES, the top of
+    the page in each palette goes to `shots` (phone-light-, phone-dark-)."""
+    context = worker.context("phone", **context_options(PHONE))
+    visits = {}
+    page = context.new_page()
+    try:
+        page.goto(server.root + path, wait_until="networkidle")
+        page.add_script_tag(content=axe_source)
+        for scheme in ("light", "dark"):
+            if scheme == "dark":
+                # Back to the top first (the taps scrolled): the header's title fades as it
+                # scrolls, and switch_palette waits for fades to end before axe-core rates them.
+                page.evaluate("window.scrollTo(0, 0)")
+                toggled = switch_palette(page)
+                assert toggled == "slate", f"{path}: the toggle switched to {toggled!r}"
+            found = page.evaluate(PHONE_CHECK_JS)
+            if path in SCREENSHOT_PAGES:  # the page's top, as a reader first sees it: before the taps scroll
+                page.screenshot(path=str(shots / f"phone-{scheme}-{screenshot_name(path)}"))
+            if scheme == "light":
+                found["taps"] = tap_every_figure(page)
+            found["axe"] = [f"{v['id']} ({v['impact']}): {v['targets']}"
+                            for v in page.evaluate(AXE_JS, {} if scheme == "light" else COLOUR_RULES)
+                            if v["impact"] in ("serious", "critical")]
+            visits[(scheme, path)] = found
+        back = switch_palette(page)
+        assert back == "default", f"{path}: the toggle switched back to {back!r}"  # the next page loads light
+    finally:
+        page.close()
+    return visits
+
+
+def tap_every_figure(page) -> list[str]:
+    """Tap each visible figure: the lightbox must show that image, wider than it was drawn or as
+    wide as the screen allows. Returns what went wrong."""
+    problems = []
+    links = page.locator(".md-content a.glightbox:visible")
+    for index in range(links.count()):
+        link = links.nth(index)
+        source = link.locator("img").get_attribute("src")
+        link.scroll_into_view_if_needed()
+        drawn = link.locator("img").bounding_box()["width"]
+        link.tap()
+        try:
+            shown = page.locator(".glightbox-container .gslide.current img")
+            shown.wait_for(state="visible", timeout=5_000)
+            if shown.get_attribute("src") != source:
+                problems.append(f"figure {index}: the lightbox shows another image")
+            natural = shown.evaluate("image => image.naturalWidth")
+            if natural < drawn:
+                problems.append(f"figure {index}: opened at {natural} px, drawn at {drawn} px")
+        except Exception as error:  # reported, with the figure's number
+            problems.append(f"figure {index}: no lightbox after a tap ({type(error).__name__})")
+        page.keyboard.press("Escape")
+        page.locator(".glightbox-container").wait_for(state="detached", timeout=5_000)
+    return problems
+
+
+def cold_visit(worker, site: Path, base_path: str, path: str) -> dict:
+    """The page as a first visit: a fresh context (an empty cache), loaded until the network is idle.
+    Served by a SiteServer of its own, so that what it counts is this page's, while other threads
+    visit other pages. {"sent": {URL path: bytes sent for it}, "has_explorer": whether it shows one}"""
+    with SiteServer(site, base_path) as server:
+        context = worker.browser.new_context(**context_options(DESKTOP))
+        try:
+            page = context.new_page()
+            page.goto(server.root + path, wait_until="networkidle")
+            # Material's search worker fetches the index after the page's own load; on a busy
+            # machine that can come after the first idle moment: wait for it, then for idle.
+            for _ in range(150):
+                if any(url.endswith("search_index.json") for url, _ in server.transfers):
+                    break
+                page.wait_for_timeout(100)
+            page.wait_for_load_state("networkidle")
+            page.wait_for_timeout(300)  # idle: nothing else arrives
+            sent = list(server.transfers)
+            has_explorer = page.locator(".padding-explorer").count() > 0
+        finally:
+            context.close()
+    return {"sent": {url: sum(size for other, size in sent if other == url) for url, _ in sent},
+            "has_explorer": has_explorer}
+
+
+def shown_tooltip(page, definition: str) -> str:
+    """The text of the tooltip that shows `definition` (whitespace folded), once visible."""
+    words = " ".join(definition.split())
+    tooltip = page.locator(".md-tooltip2, .md-tooltip").filter(has_text=words[:40]).first
+    tooltip.wait_for(state="visible", timeout=5_000)
+    return " ".join(tooltip.inner_text().split())
+
+
+def glossary_tooltips(worker, server, pages) -> tuple[set[str], dict[str, str | None]]:
+    """Each glossary term, reached from the keyboard (focus) on the first page that uses it, in a
+    desktop context of its own: (the definitions seen, {term: the tooltip shown, if not its definition})."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
+    context = worker.browser.new_context(**context_options(DESKTOP))
+    page = context.new_page()
+    wrong, seen = {}, set()
+    try:
+        for path in pages:
+            page.goto(server.root + path, wait_until="networkidle")
+            # Numbered first: Material takes a term's title away once its tooltip has shown.
+            titles = page.evaluate("""() => Array.from(document.querySelectorAll('.md-content abbr[title]'))
+                                            .map((term, index) => { term.dataset.term = index; return term.title; })""")
+            for index, definition in enumerate(titles):
+                if definition in seen:
+                    continue
+                seen.add(definition)
+                term = page.locator(f'abbr[data-term="{index}"]')
+                term.focus()
+                try:
+                    shown = shown_tooltip(page, definition)
+                except PlaywrightTimeoutError:
+                    shown = None
+                if shown != " ".join(definition.split()):
+                    wrong[term.inner_text()] = shown
+                term.blur()
+    finally:
+        context.close()
+    return seen, wrong
+
+
+class SiteVisits:
+    """The page loops of the browser tests, submitted to BrowserThreads at once: `kinds` names which
+    (the fixtures of the tests that will run: page_reports, phone_visits, cold_visits,
+    glossary_tooltips). `result(kind)` waits for that kind's jobs: {page path: result} for a visit
+    of each page, the job's result for glossary_tooltips."""
+
+    def __init__(self, threads: BrowserThreads, kinds: set[str], server: SiteServer, site: Path,
+                 base_path: str, pages: list[str], axe_source: str, screenshots: Path, reader_shots: Path):
+        self.futures: dict[str, object] = {}
+        # The one long job first, so that it does not end alone after the others.
+        if "glossary_tooltips" in kinds:
+            self.futures["glossary_tooltips"] = threads.submit(lambda w: glossary_tooltips(w, server, pages))
+        per_page = {
+            "page_reports": lambda path: lambda w: desktop_visit(w, server, path, axe_source, screenshots,
+                                                                 reader_shots),
+            "phone_visits": lambda path: lambda w: phone_visit(w, server, path, axe_source, reader_shots),
+            "cold_visits": lambda path: lambda w: cold_visit(w, site, base_path, path),
+        }
+        for kind, job in per_page.items():
+            if kind in kinds:
+                self.futures[kind] = {path: threads.submit(job(path)) for path in pages}
+
+    def result(self, kind: str):
+        futures = self.futures[kind]
+        if isinstance(futures, dict):
+            return {path: future.result() for path, future in futures.items()}
+        return futures.result()

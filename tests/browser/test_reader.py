@@ -10,7 +10,10 @@
   until the network is idle, as the local server gzips and sends it, as GitHub Pages does), and
   explorer.js loads only on the pages that have an explorer.
 - Screenshots of SCREENSHOT_PAGES (site_visit.py) at both sizes in both palettes go to
-  test-artifacts/reader/: taken by the phone visits here and by the desktop visits (site_visit.visit).
+  test-artifacts/reader/: taken by the phone and desktop visits (site_visit.phone_visit, site_visit.visit).
+
+The page loops (phone, cold cache, glossary tooltips) run in the browser threads of conftest's
+`site_visits`, page by page, while this module's other tests run; the tests here assert on what they saw.
 
 Numbers measured are written to test-artifacts/reader-report.json.
 """
@@ -23,11 +26,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
-from site_visit import AXE_JS, COLOUR_RULES, SCREENSHOT_PAGES, screenshot_name, switch_palette
+from site_visit import DESKTOP, PHONE, SCREENSHOT_PAGES, context_options, screenshot_name, shown_tooltip
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-PHONE = {"width": 390, "height": 844}
-DESKTOP = {"width": 1280, "height": 800}  # the issue's desktop
 MIN_CELL_PX = 24
 # What a first visit to a page transfers, everything included (issue 24): at most 160 kB.
 PAGE_BUDGET = 160_000
@@ -50,29 +51,6 @@ SEARCHES = {
 
 report: dict = {}
 
-# Runs in the page at phone width: what overflows, the figures' lightbox links, explorer cells.
-PHONE_CHECK_JS = """
-() => {
-  const root = document.documentElement;
-  const wide = Array.from(document.querySelectorAll('.md-content *')).filter((element) => {
-    const box = element.getBoundingClientRect();
-    return box.width > 0 && box.right > innerWidth + 1 && !element.closest(
-      'pre, .md-typeset__scrollwrap, .tabbed-labels, .pe-figure, math[display=block], .highlight');
-  }).slice(0, 5).map((element) => element.tagName.toLowerCase() + '.' + element.className + ': ' +
-                             Math.round(element.getBoundingClientRect().right));
-  const figures = Array.from(document.querySelectorAll('.md-content img')).filter((image) =>
-    !image.closest('noscript') && image.getBoundingClientRect().width > 0);
-  const unlinked = figures.filter((image) => {
-    const link = image.closest('a.glightbox');
-    return !link || link.getAttribute('href') !== image.getAttribute('src');
-  }).map((image) => (image.getAttribute('alt') || image.src).slice(0, 50));
-  const cells = Array.from(document.querySelectorAll('.pe-input rect, .pe-output rect, .pe-pad rect'))
-    .map((rect) => Math.min(rect.getBoundingClientRect().width, rect.getBoundingClientRect().height));
-  return {scroll_width: root.scrollWidth, width: innerWidth, wide: wide, figures: figures.length,
-          unlinked: unlinked, smallest_cell: cells.length ? Math.min(...cells) : null};
-}
-"""
-
 
 @pytest.fixture(scope="module", autouse=True)
 def save_report():
@@ -82,82 +60,18 @@ def save_report():
 
 
 def new_context(browser, viewport, scheme):
-    phone = viewport == PHONE
-    return browser.new_context(viewport=viewport, color_scheme=scheme, is_mobile=phone, has_touch=phone,
-                               device_scale_factor=1)
+    return browser.new_context(**context_options(viewport, scheme))
 
 
 @pytest.fixture(scope="module")
-def phone_visits(browser, site_server, pages):
-    """Every page at phone size, loaded once: in the light palette PHONE_CHECK_JS's answer, a tap on each
-    figure and axe-core's serious and critical findings (every rule); then, switched to the dark palette
-    with Material's toggle as a reader does, PHONE_CHECK_JS again and axe-core's colour rules."""
-    visits = {}
-    shots = ARTIFACTS / "reader"
-    shots.mkdir(parents=True, exist_ok=True)
-    for stale in shots.glob("phone-*.png"):  # the screenshot test asserts that these visits took them
-        stale.unlink()
-    context = new_context(browser, PHONE, "light")
-    try:
-        for path in pages:
-            page = context.new_page()
-            try:
-                page.goto(site_server.root + path, wait_until="networkidle")
-                page.add_script_tag(path=axe_path())
-                for scheme in ("light", "dark"):
-                    if scheme == "dark":
-                        # Back to the top first (the taps scrolled): the header's title fades as it
-                        # scrolls, and switch_palette waits for fades to end before axe-core rates them.
-                        page.evaluate("window.scrollTo(0, 0)")
-                        assert switch_palette(page) == "slate", path
-                    found = page.evaluate(PHONE_CHECK_JS)
-                    if path in SCREENSHOT_PAGES:  # the page's top, as a reader first sees it: before the taps scroll
-                        page.screenshot(path=str(shots / f"phone-{scheme}-{screenshot_name(path)}"))
-                    if scheme == "light":
-                        found["taps"] = tap_every_figure(page)
-                    found["axe"] = [f"{v['id']} ({v['impact']}): {v['targets']}"
-                                    for v in page.evaluate(AXE_JS, {} if scheme == "light" else COLOUR_RULES)
-                                    if v["impact"] in ("serious", "critical")]
-                    visits[(scheme, path)] = found
-                assert switch_palette(page) == "default", path  # the next page loads light again
-            finally:
-                page.close()
-    finally:
-        context.close()
+def phone_visits(site_visits):
+    """Every page at phone size, loaded once (site_visit.phone_visit, in site_visits' browsers): in the light
+    palette PHONE_CHECK_JS's answer, a tap on each figure and axe-core's serious and critical findings (every
+    rule); then, switched to the dark palette with Material's toggle as a reader does, PHONE_CHECK_JS again
+    and axe-core's colour rules. {(scheme, page path): what was found}"""
+    visits = {key: found for visit in site_visits.result("phone_visits").values() for key, found in visit.items()}
     report["phone"] = {f"{scheme} {path or '/'}": visit for (scheme, path), visit in visits.items()}
     return visits
-
-
-def axe_path() -> str:
-    from axe_playwright_python.base import AXE_FILE_PATH
-
-    return str(AXE_FILE_PATH)
-
-
-def tap_every_figure(page) -> list[str]:
-    """Tap each visible figure: the lightbox must show that image, wider than it was drawn or as
-    wide as the screen allows. Returns what went wrong."""
-    problems = []
-    links = page.locator(".md-content a.glightbox:visible")
-    for index in range(links.count()):
-        link = links.nth(index)
-        source = link.locator("img").get_attribute("src")
-        link.scroll_into_view_if_needed()
-        drawn = link.locator("img").bounding_box()["width"]
-        link.tap()
-        try:
-            shown = page.locator(".glightbox-container .gslide.current img")
-            shown.wait_for(state="visible", timeout=5_000)
-            if shown.get_attribute("src") != source:
-                problems.append(f"figure {index}: the lightbox shows another image")
-            natural = shown.evaluate("image => image.naturalWidth")
-            if natural < drawn:
-                problems.append(f"figure {index}: opened at {natural} px, drawn at {drawn} px")
-        except Exception as error:  # reported, with the figure's number
-            problems.append(f"figure {index}: no lightbox after a tap ({type(error).__name__})")
-        page.keyboard.press("Escape")
-        page.locator(".glightbox-container").wait_for(state="detached", timeout=5_000)
-    return problems
 
 
 def test_no_page_scrolls_sideways_on_a_phone(phone_visits):
@@ -230,34 +144,15 @@ def test_search_puts_the_page_that_explains_first(search_results, query):
     assert search_results[query] == SEARCHES[query]
 
 
-def test_every_page_is_light_on_a_cold_cache_and_explorer_js_loads_only_where_used(browser, site_server, pages):
-    """Each page as a first visit: a fresh browser context (an empty cache), the page loaded
-    until the network is idle, and every byte the local server sent for it counted (status
-    line, headers and gzipped body, as GitHub Pages gzips): HTML, CSS, JavaScript, the search
-    worker and the index it loads, images, fonts. Each page within PAGE_BUDGET."""
-    cold, explorer_pages = {}, set()
-    for path in pages:
-        context = new_context(browser, DESKTOP, "light")  # a fresh context: a cold cache
-        page = context.new_page()
-        first = len(site_server.transfers)
-        try:
-            page.goto(site_server.root + path, wait_until="networkidle")
-            # Material's search worker fetches the index after the page's own load; on a busy
-            # machine that can come after the first idle moment: wait for it, then for idle.
-            for _ in range(150):
-                if any(url.endswith("search_index.json") for url, _ in site_server.transfers[first:]):
-                    break
-                page.wait_for_timeout(100)
-            page.wait_for_load_state("networkidle")
-            page.wait_for_timeout(300)  # idle: nothing else arrives
-            sent = site_server.transfers[first:]
-            cold[path] = {url: sum(size for other, size in sent if other == url) for url, _ in sent}
-            if any(url.endswith("/assets/explorer.js") for url in cold[path]):
-                explorer_pages.add(path)
-            has_explorer = page.locator(".padding-explorer").count() > 0
-            assert has_explorer == (path in explorer_pages), path
-        finally:
-            context.close()
+def test_every_page_is_light_on_a_cold_cache_and_explorer_js_loads_only_where_used(cold_visits):
+    """Each page as a first visit (site_visit.cold_visit, in site_visits' browsers): a fresh browser context
+    (an empty cache), the page loaded until the network is idle, and every byte the local server sent for
+    it counted (status line, headers and gzipped body, as GitHub Pages gzips): HTML, CSS, JavaScript, the
+    search worker and the index it loads, images, fonts. Each page within PAGE_BUDGET."""
+    cold = {path: visit["sent"] for path, visit in cold_visits.items()}
+    explorer_pages = {path for path, urls in cold.items() if any(url.endswith("/assets/explorer.js") for url in urls)}
+    assert {path or "/" for path, visit in cold_visits.items() if visit["has_explorer"] != (path in explorer_pages)} \
+        == set(), "a page with an explorer without explorer.js, or explorer.js without an explorer"
     totals = {path: sum(urls.values()) for path, urls in cold.items()}
     heaviest = max(totals, key=totals.get)
     report["cold_transfer_bytes"] = totals
@@ -267,6 +162,16 @@ def test_every_page_is_light_on_a_cold_cache_and_explorer_js_loads_only_where_us
     assert [path or "/" for path, urls in cold.items() if not any(url.endswith("search_index.json") for url in urls)] \
         == [], "the search index is part of a first visit: the count missed it"
     assert explorer_pages == {"explore/", "input-gradient/"}
+
+
+@pytest.fixture(scope="module")
+def cold_visits(site_visits) -> dict[str, dict]:
+    return site_visits.result("cold_visits")
+
+
+@pytest.fixture(scope="module")
+def glossary_tooltips(site_visits) -> tuple[set, dict]:
+    return site_visits.result("glossary_tooltips")
 
 
 def test_explorer_survives_instant_navigation(browser, site_server):
@@ -293,42 +198,11 @@ def test_explorer_survives_instant_navigation(browser, site_server):
     assert errors == []
 
 
-def shown_tooltip(page, definition: str) -> str:
-    """The text of the tooltip that shows `definition` (whitespace folded), once visible."""
-    words = " ".join(definition.split())
-    tooltip = page.locator(".md-tooltip2, .md-tooltip").filter(has_text=words[:40]).first
-    tooltip.wait_for(state="visible", timeout=5_000)
-    return " ".join(tooltip.inner_text().split())
-
-
-def test_glossary_tooltips_show_their_whole_definition_on_keyboard_focus(browser, site_server, pages):
+def test_glossary_tooltips_show_their_whole_definition_on_keyboard_focus(glossary_tooltips):
     """Each glossary term, reached from the keyboard (focus) on the first page that uses it: its
-    tooltip shows its definition as written. (Material renders a title as HTML: the adjoint's
-    "<Ax, g>" was read as a tag and vanished.)"""
-    context = new_context(browser, DESKTOP, "light")
-    page = context.new_page()
-    wrong, seen = {}, set()
-    try:
-        for path in pages:
-            page.goto(site_server.root + path, wait_until="networkidle")
-            # Numbered first: Material takes a term's title away once its tooltip has shown.
-            titles = page.evaluate("""() => Array.from(document.querySelectorAll('.md-content abbr[title]'))
-                                            .map((term, index) => { term.dataset.term = index; return term.title; })""")
-            for index, definition in enumerate(titles):
-                if definition in seen:
-                    continue
-                seen.add(definition)
-                term = page.locator(f'abbr[data-term="{index}"]')
-                term.focus()
-                try:
-                    shown = shown_tooltip(page, definition)
-                except PlaywrightTimeoutError:
-                    shown = None
-                if shown != " ".join(definition.split()):
-                    wrong[term.inner_text()] = shown
-                term.blur()
-    finally:
-        context.close()
+    tooltip shows its definition as written (site_visit.glossary_tooltips, in site_visits' browsers).
+    (Material renders a title as HTML: the adjoint's "<Ax, g>" was read as a tag and vanished.)"""
+    seen, wrong = glossary_tooltips
     assert len(seen) >= 8, "the pages use the glossary's terms: too few found to be looking at them"
     assert wrong == {}
 

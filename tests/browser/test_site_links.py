@@ -34,12 +34,12 @@ def test_the_notebook_download_link_is_the_notebook_file(built_site):
 def test_links_to_the_site_stay_on_the_host_that_serves_it(built_site):
     """In the rendered pages a link to the site is relative (a preview or `make serve` keeps the
     reader there); only the notebook file keeps site_url, for Colab."""
-    absolute = {}
+    absolute, url = {}, site_url()  # read once: loading mkdocs.yml per link took most of a minute
     for page in built_site.rglob("*.html"):
         found = [href for href in re.findall(r'<a\b[^>]*\bhref="([^"]*)"', page.read_text(encoding="utf-8"))
-                 if href.startswith(site_url())]
+                 if href.startswith(url)]
         if found:
             absolute[page.relative_to(built_site).as_posix()] = found
     assert absolute == {}
     notebook = (built_site / "walkthrough" / "walkthrough.ipynb").read_text(encoding="utf-8")
-    assert site_url() in notebook
+    assert url in notebook

@@ -2,6 +2,7 @@
 collected questions (data/questions.yml) and docs/questions.md agree, entry by entry; and every
 link of the built page lands on an anchor that exists."""
 
+import functools
 import json
 import re
 from html.parser import HTMLParser
@@ -115,6 +116,7 @@ class Anchors(HTMLParser):
             self.links.append(attrs["href"])
 
 
+@functools.cache  # a page is read once, not once per link to it (each answer links several claims)
 def parsed(path: Path) -> Anchors:
     anchors = Anchors()
     anchors.feed(path.read_text(encoding="utf-8"))

@@ -106,7 +106,8 @@ def test_pointwise_kernel_gradient_on_onednn():
     """docs/appendix.md, "oneDNN's kernel gradient of a strided 1x1 convolution": with oneDNN on the CPU's
     whole instruction set (ONEDNN_MAX_CPU_ISA unset), TensorFlow 2.21's kernel gradient of a 1x1 kernel at
     strides 2 and 3 is wrong far beyond round-off for several sizes, varying from run to run (seen on an
-    AVX2 CPU), or aborts the process (seen once on an AVX-512 CPU); this probes even sizes at stride 2. When this fails, TensorFlow got it right on this CPU: rewrite that section."""
+    AVX2 CPU), or aborts the process (seen once on an AVX-512 CPU); this probes even sizes at stride 2.
+    When this fails, TensorFlow got it right on this CPU: rewrite that section."""
     env = {key: value for key, value in os.environ.items() if key != "ONEDNN_MAX_CPU_ISA"}
     env.update(TF_ENABLE_ONEDNN_OPTS="1", TF_CPP_MIN_LOG_LEVEL="3")
     run = subprocess.run([sys.executable, "-c", POINTWISE_PROBE], capture_output=True, text=True, env=env,

@@ -152,16 +152,13 @@ all(difference <= ROUND_OFF for pair in differences.values() for difference in p
 # --8<-- [end:agreement_claim]
 
 
-# --8<-- [start:compiled_claim]
+# --8<-- [start:profiler]
 import glob
 import tempfile
 
-from docexec.checks import grid, over
 
-
-def ran_as_xla(step, arguments):
-    """Run the step again under TensorFlow's profiler: did it run as an XLA CPU executable,
-    with no TensorFlow convolution op kernel? (Its gradients are checked by the claim above.)"""
+def profiled_events(step, arguments):
+    """The names of the events TensorFlow's profiler records while `step(*arguments)` runs."""
     import tensorflow as tf
     from tensorflow.tsl.profiler.protobuf import xplane_pb2
 
@@ -173,8 +170,19 @@ def ran_as_xla(step, arguments):
         [trace] = glob.glob(f"{trace_dir}/**/*.xplane.pb", recursive=True)
         with open(trace, "rb") as file:
             space.ParseFromString(file.read())
-    events = {plane.event_metadata[event.metadata_id].name
-              for plane in space.planes for line in plane.lines for event in line.events}
+    return {plane.event_metadata[event.metadata_id].name
+            for plane in space.planes for line in plane.lines for event in line.events}
+# --8<-- [end:profiler]
+
+
+# --8<-- [start:compiled_claim]
+from docexec.checks import grid, over
+
+
+def ran_as_xla(step, arguments):
+    """Run the step again under TensorFlow's profiler: did it run as an XLA CPU executable,
+    with no TensorFlow convolution op kernel? (Its gradients are checked by the claim above.)"""
+    events = profiled_events(step, arguments)
     return ("CpuExecutable::ExecuteAsyncOnStream" in events
             and not any("Conv2D" in name for name in events))
 
@@ -230,12 +238,6 @@ over(grid(kernel=range(1, 6), stride=(1, 2, 3), size=(7, 8)), three_ops_with_sam
 
 
 # --8<-- [start:tf_kernels]
-import glob  # noqa: F811 (compiled_claim, which imports it too, runs on tf-xla only)
-import tempfile  # noqa: F811
-
-from tensorflow.tsl.profiler.protobuf import xplane_pb2
-
-
 def tf_kernels_run(x_shape, kernel_shape):
     """The convolution op kernels TensorFlow's runtime ran, after its own graph rewrites, for one
     tf.function step of a Keras Conv2D(padding="same"): the layer and its two gradients."""
@@ -250,16 +252,7 @@ def tf_kernels_run(x_shape, kernel_shape):
 
     arguments = tf.constant(random(x_shape)), tf.constant(random(layer.compute_output_shape(x_shape)))
     step(*arguments)  # traced and optimised before the profiler starts
-    with tempfile.TemporaryDirectory() as trace_dir:
-        tf.profiler.experimental.start(trace_dir)
-        step(*arguments)
-        tf.profiler.experimental.stop()
-        space = xplane_pb2.XSpace()
-        [trace] = glob.glob(f"{trace_dir}/**/*.xplane.pb", recursive=True)
-        with open(trace, "rb") as file:
-            space.ParseFromString(file.read())
-    events = {plane.event_metadata[event.metadata_id].name
-              for plane in space.planes for line in plane.lines for event in line.events}
+    events = profiled_events(step, arguments)
     # an op's event is "its name:its kernel", e.g. "conv2d/convolution:Conv2D"
     return sorted({name.rsplit(":", 1)[1] for name in events if ":" in name and "Conv" in name.rsplit(":", 1)[1]})
 

@@ -202,26 +202,6 @@ over(grid(size=(6, 7, 8), kernel_size=(3, 4, 5)), same_narrows_the_shortfall)
 # --8<-- [end:valid_vs_same_reach_claim]
 
 
-# --8<-- [start:unread_pixels_claim]
-def valid_leaves_the_last_unread(size, kernel_size, stride):
-    """'valid' at a stride: with a kernel of ones, exactly these rows (and columns)
-    get 0: the last (size - kernel_size) % stride, and, when the kernel is shorter
-    than the stride, the stride - kernel_size after each window."""
-    out = output_size(size, kernel_size, stride, "valid")
-    counts = image(keras_ref.conv2d_grad_input(
-        np.ones((1, out, out, 1)), np.ones((kernel_size, kernel_size, 1, 1)),
-        (1, size, size, 1), strides=stride, padding="valid"))
-    read = size - (size - kernel_size) % stride
-    unread = {i for i in range(size) if i >= read or i % stride >= kernel_size}
-    return bool({i for i in range(size) if not counts[i, :].any()} == unread
-                and {i for i in range(size) if not counts[:, i].any()} == unread)
-
-
-over(grid(size=range(5, 10), kernel_size=(1, 2, 3, 4), stride=(2, 3)),
-     valid_leaves_the_last_unread)
-# --8<-- [end:unread_pixels_claim]
-
-
 # --8<-- [start:reach_figure_drawing]
 def draw_reach(counts_by_kernel):
     """One heat map of counts per kernel size, each number written in its cell."""

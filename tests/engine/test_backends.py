@@ -222,6 +222,7 @@ def test_a_backend_version_change_reexecutes_and_a_frozen_page_starts_nothing(pr
     assert sorted((project.root / "runs.txt").read_text().split()) == ["one", "one", "two", "two"]
 
 
+@pytest.mark.backends  # its worker imports Keras on TensorFlow
 def test_the_default_worker_runs_tensorflow_whatever_the_shell_says_and_its_stamp_names_the_kernels(
         project, monkeypatch):
     """Probe 65: a backend chosen in the writer's shell (KERAS_BACKEND=jax, DOCEXEC_XLA=1) does not

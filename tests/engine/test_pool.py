@@ -167,6 +167,7 @@ def test_a_page_writes_its_temporary_files_in_a_folder_of_its_own_removed_after_
         project.render("<!-- docexec file-size=1 -->\n\n" + project.fence("big"))
 
 
+@pytest.mark.backends  # its worker imports Keras on TensorFlow
 def test_a_memory_limit_below_what_the_worker_already_uses_says_so(project):
     """Probe 61: memory=64 made `print` fail with an ImportError blamed on the section. The
     smallest limit is now 256 MB, and a worker whose libraries (Keras: about 330 MB) already

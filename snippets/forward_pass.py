@@ -268,7 +268,18 @@ print("rule of thumb:", naive_4.shape, "  Keras 'same':", y_same_4.shape)
 
 
 # --8<-- [start:naive_even_kernel_claim]
-naive_4.shape != y_same_4.shape
+def rule_is_one_output_short(size, kernel_size):
+    """Stride 1, even k: Keras's 'same' keeps the size, the rule gives one fewer."""
+    seeded = np.random.default_rng([size, kernel_size])
+    x = seeded.normal(size=(1, size, size, 1))
+    k = seeded.normal(size=(kernel_size, kernel_size, 1, 1))
+    keras_y = keras_ref.conv2d(x, k, padding="same")
+    return (keras_y.shape[1:3] == (size, size)
+            and naive_same(x, k).shape[1:3] == (size - 1, size - 1))
+
+
+naive_4.shape != y_same_4.shape and over(
+    grid(size=(8, 9, 12), kernel_size=(2, 4, 6, 8)), rule_is_one_output_short)
 # --8<-- [end:naive_even_kernel_claim]
 
 
@@ -284,5 +295,20 @@ print(image(keras_s2))
 
 
 # --8<-- [start:naive_stride_2_claim]
-naive_s2.shape == keras_s2.shape and bool(np.all(~np.isclose(naive_s2, keras_s2)))
+def rule_starts_one_pixel_early(size, kernel_size):
+    """Stride 2, odd k, even size: the rule gives Keras's shape, and Keras's
+    'same' is 'valid' after one zero fewer before the input than the rule."""
+    seeded = np.random.default_rng([size, kernel_size])
+    x = seeded.normal(size=(1, size, size, 1))
+    k = seeded.normal(size=(kernel_size, kernel_size, 1, 1))
+    pad = (kernel_size - 1) // 2
+    keras_y = keras_ref.conv2d(x, k, strides=2, padding="same")
+    one_pixel_later = keras_ref.conv2d(zero_pad(x, pad - 1, pad), k, 2, "valid")
+    return (naive_same(x, k, strides=2).shape == keras_y.shape
+            and keras_y.shape == one_pixel_later.shape
+            and np.allclose(keras_y, one_pixel_later, atol=1e-4))
+
+
+(naive_s2.shape == keras_s2.shape and bool(np.all(~np.isclose(naive_s2, keras_s2)))
+ and over(grid(size=(4, 8, 12), kernel_size=(3, 5, 7, 9)), rule_starts_one_pixel_early))
 # --8<-- [end:naive_stride_2_claim]

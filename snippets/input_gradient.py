@@ -171,12 +171,13 @@ bool(corner_and_centre(counts_3, 3) and corner_and_centre(counts_5, 5))
 
 # --8<-- [start:valid_vs_same_reach]
 def reads_per_pixel(size, kernel_size, padding):
-    """How many output positions of one convolution read each input pixel."""
-    ones_kernel = np.ones((kernel_size, kernel_size, 1, 1))
-    out = output_size(size, kernel_size, 1, padding)
-    dy = np.ones((1, out, out, 1))
+    """How many output positions of one convolution read each input pixel;
+    kernel_size is k or (height, width)."""
+    kernel_hw = np.broadcast_to(kernel_size, 2)
+    out = [output_size(size, k, 1, padding) for k in kernel_hw]
+    dy = np.ones((1, *out, 1))
     return image(keras_ref.conv2d_grad_input(
-        dy, ones_kernel, (1, size, size, 1), padding=padding))
+        dy, np.ones((*kernel_hw, 1, 1)), (1, size, size, 1), padding=padding))
 
 
 reads = {padding: reads_per_pixel(8, 3, padding) for padding in ("valid", "same")}
@@ -187,18 +188,29 @@ for padding, counts in reads.items():
 
 
 # --8<-- [start:valid_vs_same_reach_claim]
-def same_narrows_the_shortfall(size, kernel_size):
-    """Stride 1: 'same' reads every pixel at least as often as 'valid', and
-    every border pixel more often than 'valid' yet fewer than k * k times."""
-    valid = reads_per_pixel(size, kernel_size, "valid")
-    same = reads_per_pixel(size, kernel_size, "same")
-    border = np.ones((size, size), bool)
-    border[1:-1, 1:-1] = False
-    return bool(np.all(same >= valid) and np.all(same[border] > valid[border])
-                and np.all(same[border] < kernel_size**2))
+def edges_follow_the_rule(size, kernel_h, kernel_w):
+    """Stride 1: 'same' reads no pixel less often than 'valid', and the
+    pixels of each edge it pads more often; an edge's pixels are read less often than the
+    middle row's or column's exactly when the kernel is 2 or more across the
+    edge (3 for the edge after the input under 'same')."""
+    valid = reads_per_pixel(size, (kernel_h, kernel_w), "valid")
+    same = reads_per_pixel(size, (kernel_h, kernel_w), "same")
+    middle = size // 2
+    holds = bool(np.all(same >= valid))
+    for k, valid_lines, same_lines in ((kernel_h, valid, same),
+                                       (kernel_w, valid.T, same.T)):
+        pads = same_padding(size, k)  # (before, after)
+        for edge, pad in zip((0, -1), pads):
+            if pad > 0:
+                holds &= bool(np.all(same_lines[edge] > valid_lines[edge]))
+            for lines, short in ((valid_lines, k >= 2), (same_lines, pad < k - 1)):
+                fewer = lines[edge] < lines[middle]
+                holds &= bool(np.all(fewer) if short else not np.any(fewer))
+    return holds
 
 
-over(grid(size=(6, 7, 8), kernel_size=(3, 4, 5)), same_narrows_the_shortfall)
+over(grid(size=(6, 7, 8), kernel_h=range(1, 6), kernel_w=range(1, 6)),
+     edges_follow_the_rule)
 # --8<-- [end:valid_vs_same_reach_claim]
 
 

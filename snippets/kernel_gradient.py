@@ -8,7 +8,7 @@ import numpy as np
 from docexec.checks import grid, over
 from snippets import keras_ref
 from snippets.conv import sum_over_padded_input
-from snippets.padding import output_size, same_padding
+from snippets.padding import same_padding
 from snippets.show import image, taps, write_values
 
 rng = np.random.default_rng(3)
@@ -125,34 +125,6 @@ def border_outputs_make_the_difference(size, kernel_size, dilation):
 over(grid(size=(7, 8), kernel_size=range(1, 5), dilation=(1, 2)),
      border_outputs_make_the_difference)
 # --8<-- [end:border_outputs_claim]
-
-
-# --8<-- [start:bias_claim]
-import keras
-import tensorflow as tf
-
-
-def bias_gradient(x, dy, kernel_size, stride, padding):
-    """Keras's Conv2D bias gradient for the input x and upstream gradient dy."""
-    layer = keras.layers.Conv2D(1, kernel_size, strides=stride, padding=padding)
-    with tf.GradientTape() as tape:
-        y = layer(tf.constant(x, tf.float32))
-    dy = tf.constant(dy, tf.float32)
-    return float(tape.gradient(y, layer.bias, output_gradients=dy)[0])
-
-
-def bias_gradient_sums_dy(size, kernel_size, stride, padding):
-    """Integer data: the bias gradient is the sum of dy over the layer's outputs."""
-    seeded = np.random.default_rng([size, kernel_size, stride])
-    x = seeded.integers(-3, 4, size=(1, size, size, 1))
-    out = output_size(size, kernel_size, stride, padding)
-    dy = seeded.integers(-3, 4, size=(1, out, out, 1))
-    return bias_gradient(x, dy, kernel_size, stride, padding) == dy.sum()
-
-
-over(grid(size=(7, 8), kernel_size=range(1, 5), stride=(1, 2, 3), padding=("same", "valid")),
-     bias_gradient_sums_dy)
-# --8<-- [end:bias_claim]
 
 
 # --8<-- [start:real_terms]

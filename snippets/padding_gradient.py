@@ -8,7 +8,7 @@ import numpy as np
 import tensorflow as tf
 
 from docexec.checks import grid, over
-from snippets.show import image, taps, write_values
+from snippets.show import image, write_values
 
 rng = np.random.default_rng(1)
 # --8<-- [end:setup]
@@ -82,7 +82,7 @@ len(crops_of_dy) == 1 and not {"Mul", "Select", "SelectV2", "Where"} & set(ops)
 # --8<-- [end:no_mask_in_backward]
 
 
-# --8<-- [start:constant_value_is_irrelevant]
+# --8<-- [start:mirror_modes]
 def pad_gradient_tf(x, dy, paddings, **pad_options):
     with tf.GradientTape() as tape:
         tape.watch(x)
@@ -90,66 +90,6 @@ def pad_gradient_tf(x, dy, paddings, **pad_options):
     return tape.gradient(x_padded, x, output_gradients=dy)
 
 
-dx_sevens = pad_gradient_tf(x, dy, paddings, mode="CONSTANT",
-                            constant_values=7.0)
-bool(np.array_equal(dx_sevens, dx))
-# --8<-- [end:constant_value_is_irrelevant]
-
-
-# --8<-- [start:padding_value_and_the_kernel]
-kernel = tf.constant(rng.integers(-2, 3, size=(2, 2, 1, 1)), tf.float32)
-dy_conv = tf.constant(rng.integers(-2, 3, size=(1, 6, 4, 1)), tf.float32)
-
-
-def gradients_after_padding(constant):
-    """d/dx and d/dkernel of tf.pad(x, constant) then a 'valid' convolution."""
-    with tf.GradientTape() as tape:
-        tape.watch([x, kernel])
-        x_padded = tf.pad(x, paddings, constant_values=constant)
-        y = keras.ops.conv(x_padded, kernel, padding="valid")
-    return tape.gradient(y, [x, kernel], output_gradients=dy_conv)
-
-
-dx_zeros, dkernel_zeros = gradients_after_padding(0.0)
-dx_sevens_conv, dkernel_sevens = gradients_after_padding(7.0)
-print("input gradient unchanged:", bool(np.array_equal(dx_zeros, dx_sevens_conv)))
-print("kernel gradient, padded with 0:", taps(dkernel_zeros), sep="\n")
-print("kernel gradient, padded with 7:", taps(dkernel_sevens), sep="\n")
-# --8<-- [end:padding_value_and_the_kernel]
-
-
-# --8<-- [start:padding_value_and_the_kernel_claim]
-# Each tap's gradient sums dy times the cell it read; a padded cell now holds c,
-# so the change is c times the kernel gradient of a frame that is 1 on padding.
-def kernel_moves_by_c_times_the_frame(constant, kernel_size):
-    kernel = tf.constant(rng.normal(size=(kernel_size, kernel_size, 1, 1)),
-                         tf.float32)
-    frame = tf.pad(tf.zeros_like(x), paddings, constant_values=1.0)
-
-    def gradients(x_padded):
-        with tf.GradientTape() as tape:
-            tape.watch([x, kernel])
-            y = keras.ops.conv(x_padded(), kernel, padding="valid")
-        dy = tf.constant(np.random.default_rng(kernel_size).normal(size=y.shape),
-                         tf.float32)
-        return tape.gradient(y, [x, kernel], output_gradients=dy)
-
-    dx_zero, dkernel_zero = gradients(lambda: tf.pad(x, paddings))
-    dx_c, dkernel_c = gradients(
-        lambda: tf.pad(x, paddings, constant_values=constant))
-    _, dkernel_frame = gradients(lambda: frame)
-    return bool(np.allclose(dx_c, dx_zero, atol=1e-5)
-                and np.any(dkernel_c != dkernel_zero)
-                and np.allclose(dkernel_c - dkernel_zero,
-                                constant * dkernel_frame, atol=1e-4))
-
-
-over(grid(constant=(-2.5, 1.0, 7.0), kernel_size=(1, 2, 3)),
-     kernel_moves_by_c_times_the_frame)
-# --8<-- [end:padding_value_and_the_kernel_claim]
-
-
-# --8<-- [start:mirror_modes]
 x_square = tf.constant(rng.integers(-3, 4, size=(1, 4, 4, 1)), tf.float32)
 one_each_side = [[0, 0], [1, 1], [1, 1], [0, 0]]
 ones = tf.ones((1, 6, 6, 1))  # upstream gradient 1 on every cell
@@ -219,17 +159,19 @@ def pad_adjoint(dy, x_shape, paddings, mode):
 
 
 # --8<-- [start:pad_adjoint_matches_tf]
-def adjoint_matches_tf(mode, rows, columns):
+def adjoint_matches_tf(mode, rows, columns, constant=0.0):
     """Ours against TensorFlow's gradient of tf.pad, for a random dy."""
     widths = [[0, 0], list(rows), list(columns), [0, 0]]
     padded_shape = (1, 4 + sum(rows), 4 + sum(columns), 1)
     dy = rng.normal(size=padded_shape)
     ours = pad_adjoint(dy, x.shape, widths, mode.lower())
-    theirs = pad_gradient_tf(x, tf.constant(dy, tf.float32), widths, mode=mode)
+    theirs = pad_gradient_tf(x, tf.constant(dy, tf.float32), widths, mode=mode,
+                             constant_values=constant)
     return np.allclose(ours, theirs, atol=1e-5)
 
 
-over(grid(mode=("CONSTANT", "REFLECT", "SYMMETRIC"), rows=((1, 1), (1, 2), (0, 3)),
-          columns=((0, 1), (2, 2))),
+sides = dict(rows=((1, 1), (1, 2), (0, 3)), columns=((0, 1), (2, 2)))
+over(grid(mode=("CONSTANT",), constant=(0.0, 7.0), **sides)
+     + grid(mode=("REFLECT", "SYMMETRIC"), **sides),
      adjoint_matches_tf)
 # --8<-- [end:pad_adjoint_matches_tf]

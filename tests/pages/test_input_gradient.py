@@ -118,7 +118,22 @@ def test_finite_differences_catch_a_gradient_of_the_wrong_padding(page):
     assert np.max(np.abs(wrong_jacobian - numeric)) > 1e-3
 
 
-def test_the_border_claim_can_fail_and_does_for_a_2x2_kernel(page):
-    # with k = 2 the one zero goes after the input: the first row and column gain nothing
-    assert page.same_narrows_the_shortfall(size=8, kernel_size=4)
-    assert not page.same_narrows_the_shortfall(size=8, kernel_size=2)
+def test_the_edge_rule_holds_for_even_and_non_square_kernels(page):
+    # a 2x2 'same' kernel: its one zero goes after the input, so the last row and
+    # column get the full count (4, like the middle) and the first row gains nothing
+    same = page.reads_per_pixel(6, 2, "same")
+    assert same[-1, 3] == same[3, 3] == 4 and same[0, 3] == 2
+    assert page.edges_follow_the_rule(size=8, kernel_h=2, kernel_w=2)
+    assert page.edges_follow_the_rule(size=7, kernel_h=1, kernel_w=4)
+
+
+def test_the_edge_rule_can_fail(page, monkeypatch):
+    # were every 'same' edge short (as the old wording said), a 2-wide kernel would fail
+    real = page.reads_per_pixel
+    def no_full_last_row(size, kernel_size, padding):
+        counts = real(size, kernel_size, padding).copy()
+        if padding == "same":
+            counts[-1] = counts[-1] - 1
+        return counts
+    monkeypatch.setattr(page, "reads_per_pixel", no_full_last_row)
+    assert not page.edges_follow_the_rule(size=8, kernel_h=2, kernel_w=3)

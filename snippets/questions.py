@@ -53,13 +53,13 @@ reach = {name: (int(counts[0, 0, 0, 0]), int(counts[0, 0, 4, 0]), int(counts[0, 
 causal_zeros = causal_padding(3, 2)[0]
 
 def transposed_size(size, output_padding):
-    """Keras's Conv2DTranspose(1, 3, strides=2, padding='same') output height for a `size` input."""
+    """The output height of Keras's Conv2DTranspose(1, 3, strides=2, padding='same') called on a `size` input."""
     layer = keras.layers.Conv2DTranspose(1, 3, strides=2, padding="same", output_padding=output_padding)
-    return layer.compute_output_shape((None, size, size, 1))[1]
+    return layer(np.zeros((1, size, size, 1), "float32")).shape[1]
 
 transposed_0, transposed_none = transposed_size(13, 0), transposed_size(13, None)
-# Two input sizes that a stride-2 "same" Conv2D maps to one output size.
-conv2d_sizes = {n: keras.layers.Conv2D(1, 3, strides=2, padding="same").compute_output_shape((None, n, n, 1))[1]
+# Two input sizes that a stride-2 "same" Conv2D, called on them, maps to one output size.
+conv2d_sizes = {n: keras.layers.Conv2D(1, 3, strides=2, padding="same")(np.zeros((1, n, n, 1), "float32")).shape[1]
                 for n in (7, 8)}
 # The max-pooling question's 3x3 input, 2x2 pools at stride 2, "same": Keras's last output.
 pool_input = np.array([[1, -1, 0], [-1, 2, 1], [0, 2, -2]], "float32")[None, :, :, None]
@@ -143,13 +143,24 @@ if found_problems:
     raise ValueError("docs/questions.md and data/questions.yml disagree:\n" + "\n".join(found_problems))
 # --8<-- [end:sources]
 
+# --8<-- [start:same_size_claim]
+def same_gives_ceil(size, kernel_size, stride, dilation):
+    """A "same" Conv2D called on a size x size input returns ceil(size / stride) positions per axis."""
+    layer = keras.layers.Conv2D(1, kernel_size, strides=stride, padding="same", dilation_rate=dilation)
+    return bool(layer(np.zeros((1, size, size, 1), "float32")).shape[1] == -(-size // stride))
+
+# Keras refuses a stride above 1 together with a dilation above 1.
+over([c for c in grid(size=range(1, 10), kernel_size=range(1, 5), stride=(1, 2, 3), dilation=(1, 2))
+      if c["stride"] == 1 or c["dilation"] == 1], same_gives_ceil)
+# --8<-- [end:same_size_claim]
+
 # --8<-- [start:torch_setup]
 # The build runs this section and the PyTorch claims after it in a worker of their own, on the PyTorch backend.
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from docexec.checks import grid, over  # noqa: E402, F811
+from docexec.checks import grid, over  # noqa: E402
 # --8<-- [end:torch_setup]
 
 # --8<-- [start:torch_padding_claim]
@@ -159,7 +170,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402, F811
 
-from docexec.checks import grid, over  # noqa: E402, F811
+from docexec.checks import grid, over  # noqa: E402
 
 assert keras.backend.backend() == "tensorflow", "Keras's 'same' here must be TensorFlow's"
 
@@ -203,6 +214,49 @@ STRIDED_SAME = "padding='same' is not supported for strided convolutions"
  and refusal(RuntimeError, lambda: torch.nn.functional.conv2d(
      torch.zeros(1, 1, 5, 5), torch.zeros(1, 1, 3, 3), stride=2, padding="same")) == STRIDED_SAME)
 # --8<-- [end:torch_refuses_claim]
+
+# --8<-- [start:pad_then_valid_claim]
+# Runs in the tf-eigen and tf-onednn workers: TensorFlow's own ops, no Keras layer.
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from docexec.checks import grid, over  # noqa: E402
+
+
+def same_amounts(n, k, s, d):
+    """TensorFlow's "same" zeros (before, after) on an axis of n, kernel k, stride s, dilation d."""
+    out = -(-n // s)  # ceil(n / s) positions
+    total = max((out - 1) * s + d * (k - 1) + 1 - n, 0)
+    return total // 2, total - total // 2
+
+
+def pad_then_valid_is_same(size, kernel_size, stride, dilation):
+    """tf.pad by same_amounts, then a "VALID" convolution, against "SAME", on a size x (size - 1) input: the outputs,
+    both gradients, and the gradient at the padded input, cropped to the input, against SAME's input gradient."""
+    draw = np.random.default_rng([size, kernel_size, stride, dilation])
+    x = tf.constant(draw.normal(size=(1, size, size - 1, 2)).astype("float32"))
+    kernel = tf.constant(draw.normal(size=(kernel_size, kernel_size, 2, 3)).astype("float32"))
+    (top, bottom), (left, right) = (same_amounts(n, kernel_size, stride, dilation) for n in (size, size - 1))
+    conv = tf.nn.conv2d if dilation == 1 else tf.nn.convolution  # Eigen refuses tf.nn.conv2d's dilated gradients
+    with tf.GradientTape(persistent=True) as tape:
+        tape.watch([x, kernel])
+        same = conv(x, kernel, stride, "SAME", dilations=dilation)
+        padded = tf.pad(x, [[0, 0], [top, bottom], [left, right], [0, 0]])
+        valid = conv(padded, kernel, stride, "VALID", dilations=dilation)
+    if valid.shape != same.shape:
+        return False
+    dy = tf.constant(draw.normal(size=same.shape).astype("float32"))
+    dx_same, dkernel_same = tape.gradient(same, [x, kernel], output_gradients=dy)
+    dx_valid, dkernel_valid, dpadded = tape.gradient(valid, [x, kernel, padded], output_gradients=dy)
+    cropped = dpadded[:, top:top + size, left:left + size - 1]
+    pairs = ((same, valid), (dx_same, dx_valid), (dkernel_same, dkernel_valid), (dx_same, cropped))
+    return bool(all(np.allclose(ours, theirs, atol=1e-5) for ours, theirs in pairs))
+
+
+# Keras and TensorFlow refuse a stride above 1 together with a dilation above 1.
+over([c for c in grid(size=(5, 6, 7), kernel_size=range(1, 6), stride=(1, 2, 3), dilation=(1, 2))
+      if c["stride"] == 1 or c["dilation"] == 1], pad_then_valid_is_same)
+# --8<-- [end:pad_then_valid_claim]
 
 # --8<-- [start:unread_2d_claim]
 def read_positions(size, kernel_size, stride, padding):
@@ -279,6 +333,33 @@ two_layers = [random_conv1d(3, 1, two_layers_rng, filters=4), random_conv1d(3, 1
 not pre_padded_real_steps_as_alone(two_layers)
 # --8<-- [end:pre_padding_two_layers_claim]
 
+# --8<-- [start:transposed_even_claim]
+# Runs on TensorFlow (Eigen and oneDNN kernels), JAX and PyTorch: the layers called, not their shape formulas.
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+
+from docexec.checks import grid, over  # noqa: E402
+
+TENSORFLOW_REFUSALS = ("InvalidArgumentError", "AbortedError")  # Eigen's and oneDNN's
+
+
+def output_padding_0_round_trip(kernel_size, stride, size):
+    """Conv2DTranspose(padding="same", output_padding=0) called on size x size, then Conv2D(padding="same") of the
+    same stride called on its output: back to size for an odd kernel; for an even one TensorFlow raises, and
+    JAX and PyTorch return an output that the Conv2D maps to size - 1."""
+    odd, on_tensorflow = kernel_size % 2 == 1, keras.backend.backend() == "tensorflow"
+    transpose = keras.layers.Conv2DTranspose(1, kernel_size, strides=stride, padding="same", output_padding=0)
+    try:
+        y = transpose(np.ones((1, size, size, 1), "float32"))
+    except Exception as error:
+        return bool(not odd and on_tensorflow and type(error).__name__ in TENSORFLOW_REFUSALS)
+    back = keras.layers.Conv2D(1, kernel_size, strides=stride, padding="same")(y).shape[1]
+    return bool((odd and back == size) or (not odd and not on_tensorflow and back == size - 1))
+
+
+over(grid(kernel_size=range(1, 6), stride=(1, 2, 3), size=(6, 7)), output_padding_0_round_trip)
+# --8<-- [end:transposed_even_claim]
+
 # --8<-- [start:transpose_port_claim]
 # Runs in the tf-eigen and tf-onednn workers: Keras on TensorFlow and real PyTorch in one process.
 import keras  # noqa: E402
@@ -320,3 +401,37 @@ def sliced_transpose_is_keras(kernel, stride, size):
 
 over(grid(kernel=(1, 2, 3, 4, 5), stride=(1, 2, 3), size=(4, 5, 6, 7)), sliced_transpose_is_keras)
 # --8<-- [end:transpose_port_claim]
+
+# --8<-- [start:average_pool_2d_claim]
+# Runs on TensorFlow (Eigen and oneDNN kernels), JAX and PyTorch.
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+
+from docexec.checks import grid, over  # noqa: E402
+from snippets.padding import same_padding  # noqa: E402
+
+
+def average_pool_2d(x, pool, stride, replicate):
+    """Each "same" window of the 2-D x averaged over the input edge-replicated on both axes (replicate=True),
+    or over its real cells only (the padded cells are NaN, and nanmean leaves them out)."""
+    pads = [same_padding(n, p, s) for n, p, s in zip(x.shape, pool, stride)]
+    padded = np.pad(x, pads, mode="edge") if replicate else np.pad(x, pads, constant_values=np.nan)
+    rows, columns = (range(0, n + sum(pad) - p + 1, s) for n, pad, p, s in zip(x.shape, pads, pool, stride))
+    return np.array([[np.nanmean(padded[i:i + pool[0], j:j + pool[1]]) for j in columns] for i in rows])
+
+
+def average_pooling_2d_as_this_backend_does(pool_height, pool_width, stride_height, stride_width):
+    """Keras's AveragePooling2D(padding="same") on a 5x6 input: on PyTorch, where "same" pads either axis
+    unevenly, the average of the input edge-replicated on both axes; otherwise the real cells' average."""
+    pool, stride = (pool_height, pool_width), (stride_height, stride_width)
+    x = np.random.default_rng([*pool, *stride]).normal(size=(5, 6)).astype("float32")
+    uneven = any(before != after for before, after in map(same_padding, x.shape, pool, stride))
+    expected = average_pool_2d(x.astype("float64"), pool, stride, keras.backend.backend() == "torch" and uneven)
+    layer = keras.layers.AveragePooling2D(pool, strides=stride, padding="same")
+    got = keras.ops.convert_to_numpy(layer(x[None, :, :, None]))[0, :, :, 0]
+    return bool(got.shape == expected.shape and np.allclose(got, expected, atol=1e-5))
+
+
+over(grid(pool_height=range(1, 5), pool_width=range(1, 5), stride_height=(1, 2, 3), stride_width=(1, 2, 3)),
+     average_pooling_2d_as_this_backend_does)
+# --8<-- [end:average_pool_2d_claim]

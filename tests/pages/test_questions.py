@@ -80,8 +80,8 @@ def test_an_answer_about_a_gpu_says_no_gpu_was_run():
     (lambda page: page.replace("Nothing there is trained.", "Nothing there is trained. " + "word " * 121),
      "avoid-padded-zones: "),
     (lambda page: page.replace("(read, not run: PyTorch issue 67551)", "")
-     .replace("[gives Keras's output and both gradients in PyTorch]"
-              "(in-practice.md#claim-on-the-cpu-f-pad-by-tensorflow-s-before-after-amounts-then-p).", "works."),
+     .replace("[pad by hand, then `padding=0`]"
+              "(#is-there-really-no-paddingsame-in-pytorch-and-how-do-i-decide-which-side-to-pad).", "works."),
      "same-stride-2-fails: links no claim"),
     (lambda page: page + "\n### A question nobody asked?\n\nAn answer.\n", "which data/questions.yml does not list"),
     (lambda page: page.replace("(https://github.com/keras-team/keras/issues/12204)", "(https://example.org/)"),
@@ -250,3 +250,32 @@ def test_transposed_port_holds_on_its_grid_and_not_with_the_odd_crop_before():
     wrong = full[:, :, 2:7, 2:7].transpose(0, 2, 3, 1)
     right = full[:, :, 1:6, 1:6].transpose(0, 2, 3, 1)
     assert np.allclose(right, expected, atol=1e-4) and not np.allclose(wrong, expected, atol=1e-4)
+
+
+def test_tf_pad_then_valid_fails_with_the_odd_zero_before():
+    """The tf.pad check can fail: the uneven split the other way round (1 before, 0 after) is not "SAME"."""
+    original = questions.same_amounts
+    try:
+        questions.same_amounts = lambda n, k, s, d: original(n, k, s, d)[::-1]
+        assert not questions.pad_then_valid_is_same(6, 2, 1, 1)
+    finally:
+        questions.same_amounts = original
+    assert questions.pad_then_valid_is_same(6, 2, 1, 1)
+    assert questions.same_amounts(64, 4, 2, 1) == questions.strides_pads
+
+
+def test_output_padding_0_with_an_even_kernel_raises_on_tensorflow():
+    """Expert review 13-D, W1: on TensorFlow the even kernel's layer raises when called; the odd one round-trips."""
+    assert questions.output_padding_0_round_trip(kernel_size=4, stride=2, size=6)
+    assert questions.output_padding_0_round_trip(kernel_size=3, stride=2, size=6)
+
+
+def test_the_2d_pooling_references_give_the_reviews_numbers():
+    """Expert review 13-D, W2: 1..9 in 3x3, pools (3, 2), strides (1, 2): PyTorch's Keras replicates both axes,
+    TensorFlow and JAX average real cells; the two references tell them apart."""
+    x = np.arange(1.0, 10.0).reshape(3, 3)
+    np.testing.assert_allclose(questions.average_pool_2d(x, (3, 2), (1, 2), replicate=True),
+                               [[2.5, 4.0], [4.5, 6.0], [6.5, 8.0]])
+    np.testing.assert_allclose(questions.average_pool_2d(x, (3, 2), (1, 2), replicate=False),
+                               [[3.0, 4.5], [4.5, 6.0], [6.0, 7.5]])
+    assert questions.average_pooling_2d_as_this_backend_does(3, 2, 1, 2)

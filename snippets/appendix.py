@@ -23,6 +23,18 @@ def random(shape):
 
 
 # --8<-- [start:pooling_torch_claim]
+def rules_differ(size, pool, stride):
+    """Do averaging the real cells and averaging the edge-replicated input give different numbers? Both are
+    linear in x, so a random input tells; where a window's padded cells copy its only real cell, they agree."""
+    x = signed_input(size, pool, stride)
+    return not np.allclose(pool_real_cells("average", x, pool, stride),
+                           pool_edge_replicated("average", x, pool, stride))
+
+
+# only the configurations where the two rules differ can tell which one PyTorch follows
+TELLING_CASES = [case for case in grid(size=range(1, 9), pool=range(1, 5), stride=range(1, 4)) if rules_differ(**case)]
+
+
 def pools_like_keras_on_torch_today(size, pool, stride):
     """Averages: real cells where "same" pads both sides alike, the edge-replicated input where it is
     lopsided (keras/src/backend/torch/nn.py pads those with mode="replicate"). Maxima: real cells."""
@@ -34,7 +46,7 @@ def pools_like_keras_on_torch_today(size, pool, stride):
                                 pool_real_cells("max", below_zero, pool, stride), atol=1e-5))
 
 
-over(grid(size=range(1, 9), pool=range(1, 5), stride=range(1, 4)), pools_like_keras_on_torch_today)
+over(TELLING_CASES, pools_like_keras_on_torch_today)
 # --8<-- [end:pooling_torch_claim]
 
 
@@ -57,7 +69,7 @@ def gradient_like_keras_on_torch_today(size, pool, stride):
     return bool(np.allclose(average_pool_gradient(x, pool, stride), expected_gradient, atol=1e-5))
 
 
-over(grid(size=range(1, 9), pool=range(1, 5), stride=range(1, 4)), gradient_like_keras_on_torch_today)
+over(TELLING_CASES, gradient_like_keras_on_torch_today)
 # --8<-- [end:pooling_torch_gradient_claim]
 
 
@@ -246,6 +258,17 @@ bool(y.shape == (1, 4, 4, 1) and np.allclose(y, keras.ops.convert_to_numpy(full)
 # --8<-- [end:transpose_even_kernel_runs]
 
 
+# --8<-- [start:transpose_even_kernel_default]
+default = keras.layers.Conv2DTranspose(1, 4, strides=2, padding="same", use_bias=False)  # output_padding=None
+default.build((None, 3, 3, 1))
+default.kernel.assign(transpose.kernel)
+signed = keras.ops.convert_to_tensor(random((1, 3, 3, 1)))
+full = keras.ops.conv_transpose(signed, default.kernel, strides=2, padding="valid")  # 8x8: every product
+y = keras.ops.convert_to_numpy(default(signed))
+bool(y.shape == (1, 6, 6, 1) and np.allclose(y, keras.ops.convert_to_numpy(full)[:, 1:-1, 1:-1, :], atol=1e-5))
+# --8<-- [end:transpose_even_kernel_default]
+
+
 # --8<-- [start:keras_test_setup]
 # Keras's own layer tests, shipped in its wheel: their NumPy reference np_conv1d.
 import numpy as np
@@ -296,7 +319,7 @@ disagreements[1] == 0 and disagreements[2] > 0 and disagreements[3] > 0
 
 
 # --8<-- [start:pointwise_stride_claim]
-def pointwise_kernel_gradient_is_right(size, stride, padding):
+def pointwise_kernel_gradient_is_right(size, stride, padding="SAME"):
     """TensorFlow's kernel-gradient op for a 1x1 kernel, against the float64 NumPy reference."""
     x, dy = random((1, size, size, 2)), random((1, -(-size // stride), -(-size // stride), 3))
     dkernel = tf.raw_ops.Conv2DBackpropFilter(
@@ -306,5 +329,39 @@ def pointwise_kernel_gradient_is_right(size, stride, padding):
     return bool(np.allclose(dkernel.numpy(), expected, rtol=0, atol=1e-4))
 
 
-over(grid(size=range(7, 17), stride=(2, 3), padding=("SAME", "VALID")), pointwise_kernel_gradient_is_right)
+# a 1x1 kernel pads nothing: "SAME" and "VALID" are the same computation, so one of them
+over(grid(size=range(7, 17), stride=(2, 3)), pointwise_kernel_gradient_is_right)
 # --8<-- [end:pointwise_stride_claim]
+
+
+# --8<-- [start:infinite_dy_claim]
+from snippets.padding import same_padding
+
+
+def kernel_gradient_with_an_infinite_dy(size, kernel, stride):
+    """The kernel gradient of a bias-free Conv2D(padding="same") whose dy is inf at a corner output that
+    reads padding, and NumPy's float64 one of the zero-padded input, where a padded cell adds 0 x inf = NaN."""
+    before, _ = same_padding(size, kernel, stride)
+    x, dy = random((1, size, size, 2)), random((1, -(-size // stride), -(-size // stride), 3))
+    dy[(0, 0, 0, 0) if before else (0, -1, -1, 0)] = np.inf  # the first output reads padding if before > 0
+    conv = keras.layers.Conv2D(3, kernel, strides=stride, padding="same", use_bias=False)
+    conv.build(x.shape)
+    with tf.GradientTape() as tape:
+        y = conv(tf.constant(x))
+    dkernel = tape.gradient(y, conv.kernel.value, output_gradients=tf.constant(dy)).numpy()
+    with np.errstate(invalid="ignore"):
+        expected = reference.conv2d_grad_kernel(x.astype(np.float64), dy.astype(np.float64),
+                                                dkernel.shape, stride, "same")
+    return dkernel, expected
+
+
+def nan_where_numpy_has_nan(size, kernel, stride):
+    dkernel, expected = kernel_gradient_with_an_infinite_dy(size, kernel, stride)
+    finite = np.isfinite(expected)
+    return bool(np.isnan(expected).any() and np.array_equal(np.isnan(dkernel), np.isnan(expected))
+                and np.array_equal(dkernel[~finite], expected[~finite], equal_nan=True)
+                and np.allclose(dkernel[finite], expected[finite], rtol=0, atol=1e-4))
+
+
+over(grid(size=(6, 7), kernel=(3, 4), stride=(1, 2)), nan_where_numpy_has_nan)
+# --8<-- [end:infinite_dy_claim]

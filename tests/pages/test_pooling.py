@@ -46,7 +46,8 @@ def test_appendix_check_holds_on_torch_and_fails_on_tensorflow(built_site):
     blocks, _ = stored_outputs("appendix.md")
     torch_run = blocks["pooling_torch_claim"]
     assert list(torch_run) == ["torch"] and torch_run["torch"]["error"] is None
-    assert torch_run["torch"]["value"][0].startswith("True on 96 configurations")
+    # the 38 of the 96 grid configurations where averaging the real cells and the edge-replicated input differ
+    assert torch_run["torch"]["value"][0].startswith("True on 38 configurations")
     appendix = definitions("appendix")
     assert keras.backend.backend() == "tensorflow"
     assert pooling.is_lopsided(4, 3, 2) and appendix.pools_like_keras_on_torch_today(4, 3, 2) is False

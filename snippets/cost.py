@@ -15,16 +15,16 @@ CHANNELS = 16
 FLOAT32 = 4  # bytes
 
 
-def models(size, kernel, stride):
-    """Conv2D(padding="same") and ZeroPadding2D + Conv2D("valid") with the same kernel,
-    padded by TensorFlow's (before, after) on each spatial axis."""
+def models(size, kernel, stride, bias=False):
+    """Conv2D(padding="same") and ZeroPadding2D + Conv2D("valid") with the same kernel
+    (and bias, if any), padded by TensorFlow's (before, after) on each spatial axis."""
     before, after = same_padding(size, kernel, stride)
     shape = (size, size, CHANNELS)
     fused = keras.Sequential([keras.Input(shape), keras.layers.Conv2D(
-        CHANNELS, kernel, strides=stride, padding="same", use_bias=False)])
+        CHANNELS, kernel, strides=stride, padding="same", use_bias=bias)])
     explicit = keras.Sequential([keras.Input(shape),
                                  keras.layers.ZeroPadding2D(((before, after), (before, after))),
-                                 keras.layers.Conv2D(CHANNELS, kernel, strides=stride, use_bias=False)])
+                                 keras.layers.Conv2D(CHANNELS, kernel, strides=stride, use_bias=bias)])
     explicit.set_weights(fused.get_weights())
     return fused, explicit
 
@@ -112,9 +112,11 @@ def padded_copy_in_training(kernel, stride, size):
         size=(1, size, size, CHANNELS)).astype("float32")
     same_numbers = np.allclose(explicit(x), fused(x), rtol=1e-5, atol=1e-5)
     padded, unpadded = padded_shape(size, kernel, stride), (1, size, size, CHANNELS)
-    ops = traced_tensors(explicit, size)
+    ops, fused_ops = traced_tensors(explicit, size), traced_tensors(fused, size)
     return bool(same_numbers
-                and not [op for op, _, _ in traced_tensors(fused, size) if op in ("Pad", "Slice")]
+                and not [op for op, _, _ in fused_ops if op in ("Pad", "Slice")]
+                and [(op, shape) for op, shape, _ in fused_ops if op == "Conv2DBackpropInput"]
+                == [("Conv2DBackpropInput", unpadded)]
                 and [(op, shape) for op, shape, _ in ops if op == "Pad"] == [("Pad", padded)]
                 and ("Conv2DBackpropInput", padded, nbytes(padded)) in ops
                 and [(op, shape) for op, shape, _ in ops if op == "Slice"] == [("Slice", unpadded)])
@@ -126,25 +128,34 @@ over(GRID, padded_copy_in_training)
 
 # --8<-- [start:inference]
 print("kernel path:", "oneDNN" if onednn else "Eigen")
-for name, model in [("Conv2D('same')", fused), ("ZeroPadding2D + Conv2D('valid')", explicit)]:
-    print(f"{name:32} inference: {kernels_ran(model, 32)}")
-    print(f"{'':32} training:  {kernels_ran(model, 32, training=True)}")
+for bias in (False, True):
+    print(f"use_bias={bias}")
+    for name, model in zip(("Conv2D('same')", "ZeroPadding2D + Conv2D('valid')"),
+                           models(32, 3, 1, bias)):
+        print(f"  {name:32} inference: {kernels_ran(model, 32)}")
+        print(f"  {'':32} training:  {kernels_ran(model, 32, training=True)}")
 # --8<-- [end:inference]
 
 
 # --8<-- [start:inference_claim]
-def pad_kernel_runs(kernel, stride, size):
-    """Inference: oneDNN runs the Pad inside _MklNativePadWithConv2D, Eigen runs a Pad kernel;
-    training: both run a Pad kernel, since the kernel gradient reads the padded copy too."""
-    fused, explicit = models(size, kernel, stride)
-    prefix = "_MklNative" if onednn else ""
-    inference = ([prefix + "PadWithConv2D"] if onednn else ["Conv2D", "Pad"])
-    return (kernels_ran(fused, size) == [prefix + "Conv2D"]
-            and kernels_ran(explicit, size) == inference
+def pad_kernel_runs(kernel, stride, size, bias):
+    """Inference: oneDNN runs the Pad inside _MklNativePadWith(Fused)Conv2D, Eigen runs a
+    Pad kernel; training: both run a Pad kernel, since the kernel gradient reads the padded
+    copy too. A bias makes the convolution a fused one (convolution + BiasAdd)."""
+    fused, explicit = models(size, kernel, stride, bias)
+    conv = "FusedConv2D" if bias else "Conv2D"
+    if onednn:
+        same, padded = ["_MklNative" + conv], ["_MklNativePadWith" + conv]
+    else:
+        same = ["_" + conv if bias else conv]
+        padded = sorted(same + ["Pad"])
+    return (kernels_ran(fused, size) == same
+            and kernels_ran(explicit, size) == padded
             and "Pad" in kernels_ran(explicit, size, training=True))
 
 
-over(GRID, pad_kernel_runs)
+over([dict(configuration, bias=bias) for configuration in GRID for bias in (False, True)],
+     pad_kernel_runs)
 # --8<-- [end:inference_claim]
 
 

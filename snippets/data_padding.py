@@ -63,10 +63,21 @@ mask_was_there = mask_before_conv is not None
 filled = tf.convert_to_tensor(x + 5.0 * (1 - step_mask)[..., None])
 filled_masked = tf.identity(filled)
 filled_masked._keras_mask = mask_before_conv
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore")
-    y_filled_masked = keras.ops.convert_to_numpy(conv_masked(filled_masked))
-ignores_mask = (np.array_equal(y_filled_masked, keras.ops.convert_to_numpy(conv_masked(filled)))
+
+
+def conv_and_mask_warning(tensor):
+    """Conv1D's output, and whether this call warned that the layer drops a mask
+    (it warns only when a mask reaches it: so the mask was delivered)."""
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        y = keras.ops.convert_to_numpy(conv_masked(tensor))
+    return y, any("does not support masking" in str(warning.message) for warning in seen)
+
+
+y_filled_masked, mask_delivered = conv_and_mask_warning(filled_masked)
+y_filled, warned_without_mask = conv_and_mask_warning(filled)
+ignores_mask = (mask_delivered and not warned_without_mask
+                and np.array_equal(y_filled_masked, y_filled)
                 and not np.allclose(y_filled_masked, keras.ops.convert_to_numpy(conv_masked(x))))
 len(destroys_mask_warning) == 1 and mask_was_there and mask_after_conv is None and ignores_mask
 # --8<-- [end:masking_claim]
@@ -130,7 +141,19 @@ last_real = lengths[1] - 1
 bias = two_layers[0].bias.numpy()
 first_tap = two_layers[0].kernel.numpy()[0, 0]  # "same", kernel 3: step t reads t - 1, t, t + 1
 reach = np.allclose(hidden[1, last_real + 1], bias + first_tap * x[1, last_real, 0], atol=1e-5)
-reach and np.allclose(hidden[1, last_real + 2 :], bias, atol=1e-6)
+
+
+def later_padded_steps_hold_the_bias(padded_steps):
+    """The short sequence post-padded by 2 or more steps: 0 * w + b is exactly b."""
+    padded = keras.utils.pad_sequences(sequences[1:], maxlen=lengths[1] + padded_steps,
+                                       padding="post", dtype="float32")
+    later = forward(padded, two_layers[:1]).numpy()[0, last_real + 2:]
+    return np.array_equal(later, np.broadcast_to(bias, later.shape))
+
+
+in_batch_later = hidden[1, last_real + 2:]
+reach and np.array_equal(in_batch_later, np.broadcast_to(bias, in_batch_later.shape)) and over(
+    grid(padded_steps=range(2, 8)), later_padded_steps_hold_the_bias)
 # --8<-- [end:bias_leak_claim]
 
 
@@ -152,13 +175,18 @@ for name, layers in [("one layer", one_layer), ("two layers", two_layers)]:
 
 
 # --8<-- [start:one_layer_claim]
-def one_layer_leaves_real_steps(kernel_size, dilation):
-    """A fresh stride-1 'same' Conv1D: the short sequence in the batch against it alone."""
+def one_layer_leaves_real_steps(kernel_size, dilation, index, padded_steps):
+    """A fresh stride-1 'same' Conv1D: a sequence post-padded with zeros against it alone."""
     layer = conv_layer(1, 1, "same", kernel_size, dilation, np.random.default_rng([kernel_size, dilation]))
-    return np.allclose(in_batch([layer], 1), alone([layer], 1), atol=1e-5)
+    length = lengths[index]
+    padded = keras.utils.pad_sequences(sequences[index:index + 1], maxlen=length + padded_steps,
+                                       padding="post", dtype="float32")
+    return np.allclose(forward(padded, [layer]).numpy()[0, :length, 0], alone([layer], index),
+                       atol=1e-5)
 
 
-over(grid(kernel_size=range(1, 6), dilation=(1, 2)), one_layer_leaves_real_steps)
+over(grid(kernel_size=range(1, 6), dilation=(1, 2), index=(0, 1), padded_steps=(1, 2, 5)),
+     one_layer_leaves_real_steps)
 # --8<-- [end:one_layer_claim]
 
 
@@ -380,5 +408,9 @@ over(grid(depth=(1, 2, 3), kernel_size=(2, 3, 4), dilation=(1, 2)), causal_stack
 # --8<-- [start:causal_pre_claim]
 x_pre = keras.utils.pad_sequences(sequences, dtype="float32")  # the default padding
 short_real_steps = forward(x_pre, causal_layers).numpy()[1, -lengths[1]:, 0]
-pad_sequences_default == "pre" and not np.allclose(short_real_steps, alone(causal_layers, 1), atol=1e-3)
+one_layer_real = forward(x_pre, causal_layers[:1]).numpy()[1, -lengths[1]:]
+one_layer_alone = forward(sequences[1][None].astype("float32"), causal_layers[:1]).numpy()[0]
+(pad_sequences_default == "pre"
+ and not np.allclose(short_real_steps, alone(causal_layers, 1), atol=1e-3)
+ and np.allclose(one_layer_real, one_layer_alone, atol=1e-5))
 # --8<-- [end:causal_pre_claim]

@@ -115,13 +115,16 @@ def input_gradient_by_formula(dy, kernel, size, stride, dilation, padding):
 
 # --8<-- [start:stride_grid]
 def stride_grid(*without):
-    """Input length 7 and 8, kernel 1-4, stride 1-3, dilation 1-2, 'same',
-    'valid' and 'causal', as keyword dicts; without the axes named in `without`."""
-    axes = dict(size=(7, 8), kernel_size=range(1, 5), stride=(1, 2, 3),
+    """Input lengths 3-10, kernel 1-4, stride 1-3, dilation 1-2, 'same', 'valid' and
+    'causal', as keyword dicts, where the layer has an output ('valid' when the axis is
+    left out); without the axes named in `without`."""
+    axes = dict(size=range(3, 11), kernel_size=range(1, 5), stride=(1, 2, 3),
                 dilation=(1, 2), padding=("same", "valid", "causal"))
     for name in without:
         del axes[name]
-    return grid(**axes)
+    return [configuration for configuration in grid(**axes)
+            if (configuration["size"] >= (configuration["kernel_size"] - 1) * configuration["dilation"] + 1
+                or configuration.get("padding", "valid") != "valid")]
 
 
 @functools.cache

@@ -46,6 +46,16 @@ def test_the_kernels_that_ran_follow_this_process_kernel_path(page, tensorflow_c
     assert fused_kernels == (["_MklNativeConv2D"] if page.onednn else ["Conv2D"])
 
 
+def test_a_bias_makes_the_convolution_kernels_fused_ones(page):
+    fused, explicit = page.models(9, 3, 1, bias=True)
+    assert [w.shape for w in fused.get_weights()] == [(3, 3, page.CHANNELS, page.CHANNELS), (page.CHANNELS,)]
+    if page.onednn:
+        assert page.kernels_ran(explicit, 9) == ["_MklNativePadWithFusedConv2D"]
+    else:
+        assert page.kernels_ran(explicit, 9) == ["Pad", "_FusedConv2D"]
+    assert page.pad_kernel_runs(3, 1, 9, True) and page.pad_kernel_runs(3, 1, 9, False)
+
+
 @pytest.mark.parametrize("training", [True, False])
 def test_padded_buffers_reads_the_entry_computation_only(page, training):
     fused, explicit = page.models(9, 3, 1)
@@ -58,9 +68,11 @@ def test_padded_buffers_reads_the_entry_computation_only(page, training):
 def test_the_claims_hold_on_the_page_grid(page, built_site):
     """The check build ran each claim over GRID on its backends and stored what it found."""
     blocks, _ = stored_outputs("in-practice.md")
-    for section, backends in [("traced_claim", ["tf-eigen", "tf-onednn"]),
-                              ("inference_claim", ["tf-eigen", "tf-onednn"]), ("xla_claim", ["tf-xla", "jax"])]:
+    assert len(page.GRID) == 15
+    for section, backends, count in [("traced_claim", ["tf-eigen", "tf-onednn"], 15),
+                                     ("inference_claim", ["tf-eigen", "tf-onednn"], 30),  # with and without bias
+                                     ("xla_claim", ["tf-xla", "jax"], 15)]:
         assert sorted(blocks[section]) == sorted(backends), section
         for backend, result in blocks[section].items():
-            assert result["error"] is None and result["value"][0].startswith("True on 15 configurations"), backend
-            assert result["scope"]["count"] == len(page.GRID) == 15
+            assert result["error"] is None and result["value"][0].startswith(f"True on {count} configurations"), backend
+            assert result["scope"]["count"] == count

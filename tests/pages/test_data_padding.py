@@ -98,3 +98,16 @@ def test_pre_padding_is_the_default_and_causal_layers_read_it(page):
     assert np.array_equal(before, page.x_pre)
     real_steps = page.forward(before, page.causal_layers).numpy()[1, -page.lengths[1]:, 0]
     assert not np.allclose(real_steps, page.alone(page.causal_layers, 1), atol=1e-3)
+    # one causal layer reads the leading zeros as its own causal zeros, bias and all
+    assert np.allclose(page.one_layer_real, page.one_layer_alone, atol=1e-5)
+
+
+def test_the_hand_attached_mask_reaches_the_layer(page):
+    # the layer warns only when a mask reaches it: the "ignores it" check is not vacuous
+    assert page.mask_delivered and not page.warned_without_mask
+    assert page.ignores_mask
+
+
+def test_later_padded_steps_are_exactly_the_bias(page):
+    assert page.over(page.grid(padded_steps=range(2, 8)), page.later_padded_steps_hold_the_bias)
+    assert page.later_padded_steps_hold_the_bias(5)

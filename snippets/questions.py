@@ -254,7 +254,7 @@ def pad_then_valid_is_same(size, kernel_size, stride, dilation):
 
 
 # Keras and TensorFlow refuse a stride above 1 together with a dilation above 1.
-over([c for c in grid(size=(5, 6, 7), kernel_size=range(1, 6), stride=(1, 2, 3), dilation=(1, 2))
+over([c for c in grid(size=(5, 6, 7), kernel_size=range(1, 6), stride=(1, 2, 3), dilation=(1, 2, 3))
       if c["stride"] == 1 or c["dilation"] == 1], pad_then_valid_is_same)
 # --8<-- [end:pad_then_valid_claim]
 

@@ -6,12 +6,11 @@ page does, with docexec's own parser and runner, but not the page's closing `ove
 the check build ran those grids and stored their outcomes, which the tests read.
 """
 
+import random
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
-
-import random
 
 from helpers import run_sections, stored_outputs
 from snippets import keras_ref

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-import importlib
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
 import textwrap
+import types
 from pathlib import Path
 
 import markdown
 import pytest
 
-from helpers import REPO
+from helpers import REPO, run_sections
 
 
 class SiteBuild:
@@ -106,13 +106,22 @@ def built_site() -> Path:
 
 @pytest.fixture(scope="module")
 def page(request):
-    """The snippets module a page runs, imported once per test module: tests/pages/test_<name>.py gets
-    snippets.<name> (the autouse fixture below closes the figures it draws)."""
+    """The snippets module a page runs, once per test module: tests/pages/test_<name>.py gets
+    snippets/<name>.py with its sections run in order, as the page runs them, but without the
+    closing `over(...)` of each grid claim (`helpers.run_sections(grids=False)`): the check build
+    ran those, and a test reads their outcome with `helpers.stored_outputs` or checks cases of its
+    own. (The autouse fixture below closes the figures it draws.)"""
     name = request.module.__name__.rpartition(".")[2].removeprefix("test_")
     if not (REPO / "snippets" / f"{name}.py").is_file():
         pytest.fail(f"the `page` fixture loads snippets/<name>.py for tests/pages/test_<name>.py; "
                     f"{request.module.__file__} names snippets/{name}.py, which does not exist")
-    return importlib.import_module(f"snippets.{name}")
+    module = types.ModuleType(f"snippets.{name}")
+    module.__file__ = str(REPO / "snippets" / f"{name}.py")
+    _, results = run_sections(f"snippets/{name}.py", grids=False, into=module.__dict__)
+    raised = {section: repr(result.raised) for section, result in results.items() if result.raised is not None}
+    if raised:
+        pytest.fail(f"snippets/{name}.py: sections raised {raised}")
+    return module
 
 
 class Project:

@@ -31,7 +31,7 @@ def gamma(n: int, u: float) -> float:
     return n * u / (1 - n * u)
 
 
-def run_sections(module: str, grids: bool = True) -> tuple[dict, dict]:
+def run_sections(module: str, grids: bool = True, into: dict | None = None) -> tuple[dict, dict]:
     """Run every section of `module` (a path such as "snippets/demo.py") in file order in one
     namespace, with docexec's own parser and runner, as a page that includes them all would.
 
@@ -41,12 +41,16 @@ def run_sections(module: str, grids: bool = True) -> tuple[dict, dict]:
 
     grids=False leaves out each section's closing `over(...)` call: the check build ran those
     claims once and stored their outcomes (`stored_outputs`), so the tests need not run them again.
+    `into`: the globals to run in (a module's __dict__), instead of a fresh dict.
     """
     # Imported here so that modules needing only gamma() do not depend on the engine's layout.
     from docexec.namespace import Namespace
     from docexec.sections import parse_sections
 
     namespace = Namespace(REPO, "snippets")
+    if into is not None:
+        into.setdefault("__builtins__", __builtins__)
+        namespace.globals = into
     sections = parse_sections((REPO / module).read_text(encoding="utf-8"), module)
     results = {name: namespace.run(section.code if grids else _without_closing_over(section.code), module,
                                    section.first_line) for name, section in sections.items()}

@@ -8,13 +8,12 @@ import subprocess
 import sys
 import tempfile
 import textwrap
-import types
 from pathlib import Path
 
 import markdown
 import pytest
 
-from helpers import REPO, run_sections
+from helpers import REPO, page_module
 
 
 class SiteBuild:
@@ -115,13 +114,7 @@ def page(request):
     if not (REPO / "snippets" / f"{name}.py").is_file():
         pytest.fail(f"the `page` fixture loads snippets/<name>.py for tests/pages/test_<name>.py; "
                     f"{request.module.__file__} names snippets/{name}.py, which does not exist")
-    module = types.ModuleType(f"snippets.{name}")
-    module.__file__ = str(REPO / "snippets" / f"{name}.py")
-    _, results = run_sections(f"snippets/{name}.py", grids=False, into=module.__dict__)
-    raised = {section: repr(result.raised) for section, result in results.items() if result.raised is not None}
-    if raised:
-        pytest.fail(f"snippets/{name}.py: sections raised {raised}")
-    return module
+    return page_module(name)
 
 
 class Project:

@@ -57,6 +57,20 @@ def run_sections(module: str, grids: bool = True, into: dict | None = None) -> t
     return namespace.globals, results
 
 
+def page_module(name: str):
+    """snippets/<name>.py as a module whose sections ran in order, as its page runs them, minus each
+    grid claim's closing `over(...)` (`run_sections(grids=False)`): the check build ran those once.
+    A section that raises is an AssertionError naming it."""
+    import types
+
+    module = types.ModuleType(f"snippets.{name}")
+    module.__file__ = str(REPO / "snippets" / f"{name}.py")
+    _, results = run_sections(f"snippets/{name}.py", grids=False, into=module.__dict__)
+    raised = {section: repr(result.raised) for section, result in results.items() if result.raised is not None}
+    assert not raised, f"snippets/{name}.py: sections raised {raised}"
+    return module
+
+
 def _without_closing_over(code: str) -> str:
     import ast
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -52,6 +53,14 @@ class SiteBuild:
 
 
 _site_build: list[SiteBuild] = []
+
+
+def pytest_configure(config):
+    """A suite started in the background by a non-interactive shell (`make test &`, a CI step's
+    `cmd &`) inherits SIGINT ignored, and so would every worker and build it starts: the tests of
+    an interrupted section or build would then see nothing happen. Interrupts work as in a terminal."""
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def pytest_sessionstart(session):

@@ -234,6 +234,18 @@ transpose = keras.layers.Conv2DTranspose(1, 4, strides=2, padding="same",
 transpose.build((None, 3, 3, 1))
 print("built; promised output shape:", tuple(transpose.compute_output_shape((1, 3, 3, 1))))
 small = keras.ops.ones((1, 3, 3, 1))
+
+
+def scatter(x, kernel, stride=2):
+    """Every product of the transposed convolution, in float64 NumPy: each input cell times the kernel,
+    added at stride offsets (Keras's Conv2DTranspose kernel is height, width, out, in)."""
+    (n, h, w, _), (kh, kw, out, _) = x.shape, kernel.shape
+    full = np.zeros((n, (h - 1) * stride + kh, (w - 1) * stride + kw, out))
+    for i in range(h):
+        for j in range(w):
+            full[:, i * stride:i * stride + kh, j * stride:j * stride + kw] += np.einsum(
+                "nc,hwoc->nhwo", x[:, i, j].astype(np.float64), kernel.astype(np.float64))
+    return full
 # --8<-- [end:transpose_even_kernel]
 
 
@@ -251,10 +263,10 @@ keras.ops.conv_transpose(small, transpose.kernel, strides=2, padding="same",
 
 
 # --8<-- [start:transpose_even_kernel_runs]
-signed = keras.ops.convert_to_tensor(random((1, 3, 3, 1)))
-full = keras.ops.conv_transpose(signed, transpose.kernel, strides=2, padding="valid")  # 8x8: every product
+signed = random((1, 3, 3, 1))
+full = scatter(signed, keras.ops.convert_to_numpy(transpose.kernel))  # 8x8: every product
 y = keras.ops.convert_to_numpy(transpose(signed))
-bool(y.shape == (1, 4, 4, 1) and np.allclose(y, keras.ops.convert_to_numpy(full)[:, 2:-2, 2:-2, :], atol=1e-5))
+bool(y.shape == (1, 4, 4, 1) and np.allclose(y, full[:, 2:-2, 2:-2, :], atol=1e-5))
 # --8<-- [end:transpose_even_kernel_runs]
 
 
@@ -262,11 +274,22 @@ bool(y.shape == (1, 4, 4, 1) and np.allclose(y, keras.ops.convert_to_numpy(full)
 default = keras.layers.Conv2DTranspose(1, 4, strides=2, padding="same", use_bias=False)  # output_padding=None
 default.build((None, 3, 3, 1))
 default.kernel.assign(transpose.kernel)
-signed = keras.ops.convert_to_tensor(random((1, 3, 3, 1)))
-full = keras.ops.conv_transpose(signed, default.kernel, strides=2, padding="valid")  # 8x8: every product
+signed = random((1, 3, 3, 1))
+full = scatter(signed, keras.ops.convert_to_numpy(default.kernel))  # 8x8: every product
 y = keras.ops.convert_to_numpy(default(signed))
-bool(y.shape == (1, 6, 6, 1) and np.allclose(y, keras.ops.convert_to_numpy(full)[:, 1:-1, 1:-1, :], atol=1e-5))
+bool(y.shape == (1, 6, 6, 1) and np.allclose(y, full[:, 1:-1, 1:-1, :], atol=1e-5))
 # --8<-- [end:transpose_even_kernel_default]
+
+
+# --8<-- [start:transpose_even_kernel_cropped]
+valid = keras.layers.Conv2DTranspose(1, 4, strides=2, padding="valid", use_bias=False)
+cropped = keras.Sequential([keras.Input((3, 3, 1)), valid, keras.layers.Cropping2D(2)])
+valid.kernel.assign(transpose.kernel)
+signed = random((1, 3, 3, 1))
+y = keras.ops.convert_to_numpy(cropped(signed))
+bool(y.shape == (1, 4, 4, 1)
+     and np.allclose(y, scatter(signed, keras.ops.convert_to_numpy(valid.kernel))[:, 2:-2, 2:-2, :], atol=1e-5))
+# --8<-- [end:transpose_even_kernel_cropped]
 
 
 # --8<-- [start:keras_test_setup]
@@ -334,8 +357,14 @@ over(grid(size=range(7, 17), stride=(2, 3)), pointwise_kernel_gradient_is_right)
 # --8<-- [end:pointwise_stride_claim]
 
 
-# --8<-- [start:infinite_dy_claim]
+# --8<-- [start:infinite_dy]
+import os
+
+import tensorflow as tf  # noqa: F811 (the tf-xla worker runs none of the sections above)
+
 from snippets.padding import same_padding
+
+XLA = os.environ.get("DOCEXEC_XLA") == "1"  # the tf-xla machinery: the gradient is compiled by XLA
 
 
 def kernel_gradient_with_an_infinite_dy(size, kernel, stride):
@@ -346,9 +375,15 @@ def kernel_gradient_with_an_infinite_dy(size, kernel, stride):
     dy[(0, 0, 0, 0) if before else (0, -1, -1, 0)] = np.inf  # the first output reads padding if before > 0
     conv = keras.layers.Conv2D(3, kernel, strides=stride, padding="same", use_bias=False)
     conv.build(x.shape)
-    with tf.GradientTape() as tape:
-        y = conv(tf.constant(x))
-    dkernel = tape.gradient(y, conv.kernel.value, output_gradients=tf.constant(dy)).numpy()
+
+    def gradient(x, dy):
+        with tf.GradientTape() as tape:
+            y = conv(x)
+        return tape.gradient(y, conv.kernel.value, output_gradients=dy)
+
+    if XLA:  # x and dy are passed in, as model.fit passes its batches, not captured as constants
+        gradient = tf.function(gradient, jit_compile=True)
+    dkernel = gradient(tf.constant(x), tf.constant(dy)).numpy()
     with np.errstate(invalid="ignore"):
         expected = reference.conv2d_grad_kernel(x.astype(np.float64), dy.astype(np.float64),
                                                 dkernel.shape, stride, "same")
@@ -361,7 +396,14 @@ def nan_where_numpy_has_nan(size, kernel, stride):
     return bool(np.isnan(expected).any() and np.array_equal(np.isnan(dkernel), np.isnan(expected))
                 and np.array_equal(dkernel[~finite], expected[~finite], equal_nan=True)
                 and np.allclose(dkernel[finite], expected[finite], rtol=0, atol=1e-4))
+# --8<-- [end:infinite_dy]
 
 
+# --8<-- [start:infinite_dy_claim]
 over(grid(size=(6, 7), kernel=(3, 4), stride=(1, 2)), nan_where_numpy_has_nan)
 # --8<-- [end:infinite_dy_claim]
+
+
+# --8<-- [start:infinite_dy_xla_claim]
+over(grid(size=(6, 7), kernel=(3, 4), stride=(1, 2)), nan_where_numpy_has_nan)
+# --8<-- [end:infinite_dy_xla_claim]

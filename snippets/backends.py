@@ -492,12 +492,21 @@ def relative(a, b):
     return float(np.abs(a - b).max() / np.abs(b).max())
 
 
+def calls_a_compiled_function(function, seen=()):
+    """Does this function, or one it closes over, carry jax.jit's `lower` or torch.compile's wrapper mark?"""
+    if hasattr(function, "lower") or hasattr(function, "_torchdynamo_orig_callable"):
+        return True
+    return any(callable(cell.cell_contents) and id(cell.cell_contents) not in seen
+               and calls_a_compiled_function(cell.cell_contents, (*seen, id(cell.cell_contents)))
+               for cell in getattr(function, "__closure__", None) or ())
+
+
 def ran_compiled(model):
-    """Did model.fit's step run as XLA compiled it? On TensorFlow, read from the profiler's events of one
-    more step (an XLA CPU executable and no TensorFlow convolution kernel, or the reverse); JAX's trainer wraps its step
-    in jax.jit and PyTorch's runs it eagerly, as the model's resolved jit_compile says."""
+    """Did model.fit's step run compiled? On TensorFlow, read from the profiler's events of one more step
+    (an XLA CPU executable and no TensorFlow convolution kernel, or the reverse); on JAX and PyTorch, from the
+    train function fit ran: whether it calls a jax.jit-compiled step, or a torch.compile-d one."""
     if backend != "tensorflow":
-        return model.jit_compile
+        return calls_a_compiled_function(model.train_function)
     x, dy = random((1, *model.input_shape[1:])), random((1, *model.output_shape[1:]))
     events = profiled_events(model.train_on_batch, (x, dy))
     xla, kernels = "CpuExecutable::ExecuteAsyncOnStream" in events, any("Conv2D" in name for name in events)

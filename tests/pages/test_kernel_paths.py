@@ -89,8 +89,20 @@ POINTWISE_PROBE = r"""
 import json, keras, numpy as np, tensorflow as tf
 from tensorflow.python.util import _pywrap_util_port
 assert _pywrap_util_port.IsMklEnabled(), "oneDNN is not on"
-rng, errors = np.random.default_rng(0), {"op": [], "layer": []}
+rng, errors = np.random.default_rng(0), {"op": [], "layer": [], "xla": []}
+
+
+def layer_gradient(conv, x, dy):
+    with tf.GradientTape() as tape:
+        y = conv(x)
+    return tape.gradient(y, conv.kernel.value, output_gradients=dy)
+
+
 for size in (8, 10, 12, 14, 16):
+    # the same layer's gradient compiled by XLA (jit_compile=True), x and dy passed in as model.fit passes them
+    compiled = keras.layers.Conv2D(3, 1, strides=2, padding="same", use_bias=False)
+    compiled.build((1, size, size, 2))
+    xla = tf.function(lambda x, dy: layer_gradient(compiled, x, dy), jit_compile=True)
     for _ in range(40):
         x = rng.normal(size=(1, size, size, 2)).astype(np.float32)
         dy = rng.normal(size=(1, size // 2, size // 2, 3)).astype(np.float32)
@@ -101,10 +113,10 @@ for size in (8, 10, 12, 14, 16):
         # the same gradient through a Keras layer, as model.fit takes it (a GradientTape)
         conv = keras.layers.Conv2D(3, 1, strides=2, padding="same", use_bias=False)
         conv.build(x.shape)
-        with tf.GradientTape() as tape:
-            y = conv(tf.constant(x))
-        dkernel = tape.gradient(y, conv.kernel.value, output_gradients=tf.constant(dy)).numpy()
+        dkernel = layer_gradient(conv, tf.constant(x), tf.constant(dy)).numpy()
         errors["layer"].append(float(np.abs(dkernel[0, 0] - expected).max()))
+        dkernel = xla(tf.constant(x), tf.constant(dy)).numpy()
+        errors["xla"].append(float(np.abs(dkernel[0, 0] - expected).max()))
 print(json.dumps({way: max(values) for way, values in errors.items()}))
 """
 
@@ -114,8 +126,9 @@ def test_pointwise_kernel_gradient_on_onednn():
     whole instruction set (ONEDNN_MAX_CPU_ISA unset), TensorFlow 2.21's kernel gradient of a 1x1 kernel at
     strides 2 and 3 is wrong far beyond round-off for several sizes, varying from run to run (seen on an
     AVX2 CPU), or aborts the process (seen once on an AVX-512 CPU); this probes even sizes at stride 2, through
-    the op and through a Keras Conv2D(3, 1, strides=2, padding="same") layer.
-    When this fails, TensorFlow got it right on this CPU: rewrite that section."""
+    the op and through a Keras Conv2D(3, 1, strides=2, padding="same") layer, and checks that the layer's gradient
+    compiled by XLA (jit_compile=True, the page's third way to avoid it) is right.
+    When this fails, TensorFlow got it right on this CPU, or XLA got it wrong: rewrite that section."""
     env = {key: value for key, value in os.environ.items() if key != "ONEDNN_MAX_CPU_ISA"}
     env.update(TF_ENABLE_ONEDNN_OPTS="1", TF_CPP_MIN_LOG_LEVEL="3")
     run = subprocess.run([sys.executable, "-c", POINTWISE_PROBE], capture_output=True, text=True, env=env,
@@ -125,6 +138,8 @@ def test_pointwise_kernel_gradient_on_onednn():
     assert aborted or (worst["op"] > 1e-2 and worst["layer"] > 1e-2), (
         f"oneDNN computed every 1x1 stride-2 kernel gradient right, through the op or the Keras layer "
         f"(exit {run.returncode}):\n{run.stdout}{run.stderr}")
+    if not aborted:
+        assert worst["xla"] <= 1e-4, f"XLA's 1x1 stride-2 kernel gradient is wrong on oneDNN too: {worst}"
 
 
 INFINITE_DY_PROBE = r"""
@@ -154,7 +169,7 @@ print(json.dumps(facts))
 
 
 def test_infinite_dy_kernel_gradient_on_onednn():
-    """docs/appendix.md, "oneDNN's kernel gradient where dy is infinite": with oneDNN on the CPU's whole
+    """docs/appendix.md, "Kernel gradients where dy is infinite": with oneDNN on the CPU's whole
     instruction set, TensorFlow 2.21's kernel gradient of a fused Conv2D(padding="same") is finite at the
     taps that read padding when dy holds an inf there (seen on an AVX2 CPU), where ZeroPadding2D and a
     "valid" Conv2D give NaN (0 x inf), as Eigen gives for both (the page's build claim).

@@ -194,7 +194,7 @@ def test_the_static_figure_draws_the_explorer_s_opening_layer():
 def test_the_input_gradient_page_s_explorer_shows_the_counts_keras_gives_there():
     """The embedded explorer's 2-D counts (outer products of its table's 1-D counts) are
     the page's own Keras counts for its 8x8 example, 3x3 and 5x5, 'same'."""
-    from snippets import input_gradient
+    input_gradient = page_module("input_gradient")
 
     table = json.loads(input_gradient.explorer_data)
     for kernel_size, keras_counts in [(3, input_gradient.counts_3), (5, input_gradient.counts_5)]:

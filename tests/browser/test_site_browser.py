@@ -207,7 +207,16 @@ def test_search_finds_a_term_on_its_only_page(browser_context, site_server, buil
         page.goto(site_server.root, wait_until="networkidle")
         results = page.locator(".md-search-result__item .md-search-result__link")
         search_for(page, term, results)
-        found = {urlsplit(href).path for href in results.evaluate_all("links => links.map(a => a.href)")}
+        # Each key's results replace the last ones (an earlier key's, for a shorter prefix, may still
+        # be showing): read until two readings agree.
+        hrefs, previous = None, []
+        for _ in range(20):
+            page.wait_for_timeout(250)
+            hrefs = results.evaluate_all("links => links.map(a => a.href)")
+            if hrefs == previous:
+                break
+            previous = hrefs
+        found = {urlsplit(href).path for href in hrefs}
     finally:
         page.close()
     assert found == {urlsplit(site_server.root + page_location).path}, f"searched for {term!r}"

@@ -610,6 +610,21 @@ def cold_visit(worker, site: Path, base_path: str, path: str) -> dict:
             "has_explorer": has_explorer}
 
 
+def settled_results(page, results, absolute: bool = False) -> list[str]:
+    """The search results' links (as written, or `absolute` URLs) once they stop changing: each key's
+    results replace the last ones (an earlier key's, for a shorter prefix, may still be showing), so
+    read until two readings agree."""
+    read = "links => links.map(a => a.href)" if absolute else "links => links.map(a => a.getAttribute('href'))"
+    hrefs, previous = [], None
+    for _ in range(20):
+        page.wait_for_timeout(250)
+        hrefs = results.evaluate_all(read)
+        if hrefs == previous:
+            break
+        previous = hrefs
+    return hrefs
+
+
 def shown_tooltip(page, definition: str) -> str:
     """The text of the tooltip that shows `definition` (whitespace folded), once visible."""
     words = " ".join(definition.split())

@@ -26,7 +26,15 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
-from site_visit import DESKTOP, PHONE, SCREENSHOT_PAGES, context_options, screenshot_name, shown_tooltip
+from site_visit import (
+    DESKTOP,
+    PHONE,
+    SCREENSHOT_PAGES,
+    context_options,
+    screenshot_name,
+    settled_results,
+    shown_tooltip,
+)
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 MIN_CELL_PX = 24
@@ -122,14 +130,7 @@ def search_results(browser, site_server):
                     results.first.wait_for(state="attached", timeout=2_000)
                 except PlaywrightTimeoutError:
                     continue
-                # Each key's results replace the last ones: read until two readings agree.
-                hrefs, previous = None, []
-                for _ in range(20):
-                    page.wait_for_timeout(250)
-                    hrefs = results.evaluate_all("links => links.map(a => a.getAttribute('href'))")
-                    if hrefs == previous:
-                        break
-                    previous = hrefs
+                hrefs = settled_results(page, results)
                 if hrefs:
                     firsts[query] = hrefs[0].split("?")[0].split("#")[0].removeprefix(site_server.root)
                     break

@@ -15,6 +15,8 @@ from urllib.parse import urlsplit
 
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
+from site_visit import settled_results
+
 # A first visit to any page may transfer at most 500 kB (headers + bodies, no cache,
 # text gzipped as GitHub Pages serves it): about 2.5 s at the 1.6 Mbit/s of
 # Lighthouse's mobile profile. Measured when set: 109-127 kB per Markdown page
@@ -207,16 +209,7 @@ def test_search_finds_a_term_on_its_only_page(browser_context, site_server, buil
         page.goto(site_server.root, wait_until="networkidle")
         results = page.locator(".md-search-result__item .md-search-result__link")
         search_for(page, term, results)
-        # Each key's results replace the last ones (an earlier key's, for a shorter prefix, may still
-        # be showing): read until two readings agree.
-        hrefs, previous = None, []
-        for _ in range(20):
-            page.wait_for_timeout(250)
-            hrefs = results.evaluate_all("links => links.map(a => a.href)")
-            if hrefs == previous:
-                break
-            previous = hrefs
-        found = {urlsplit(href).path for href in hrefs}
+        found = {urlsplit(href).path for href in settled_results(page, results, absolute=True)}
     finally:
         page.close()
     assert found == {urlsplit(site_server.root + page_location).path}, f"searched for {term!r}"

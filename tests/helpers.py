@@ -129,6 +129,13 @@ def stored_outputs(page: str) -> tuple[dict, dict]:
     return blocks, values
 
 
+def stored_claim(page: str, section: str) -> str:
+    """What the build stored as the outcome of the claim in `section` of docs/<page> (a block without
+    `backends=`): e.g. "True on 555 configurations (...)"."""
+    blocks, _ = stored_outputs(page)
+    return blocks[section]["default"]["value"][0]
+
+
 def definitions(module: str):
     """The functions, classes and constants of snippets/<module>.py without running its page: its set-up
     sections (named `setup` or `*_setup`) whole, and from every other section only its imports, its `def`s and

@@ -12,10 +12,11 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from helpers import run_sections, stored_outputs
+from helpers import run_sections, stored_claim
 from snippets import keras_ref
 
 MODULE = "snippets/strides_dilation_causal.py"
+PAGE = "strides-dilation-causal.md"
 
 
 @pytest.fixture(scope="module")
@@ -119,9 +120,8 @@ def test_the_general_formulas_hold_on_the_whole_grid(page, built_site):
     x, kernel, dy = page.keras_gradients(7, 3, 2, 1, "same")[:3]
     assert x.shape == (2, 7, 2) and kernel.shape == (3, 2, 3) and dy.shape == (2, 4, 3)
     # the build ran each law on the whole grid (its stored outcome); here, a drawn sample of it again
-    blocks, _ = stored_outputs("strides-dilation-causal.md")
     for section in ("stride_grid", "unread_pixels_claim", "general_kernel_gradient"):
-        assert blocks[section]["default"]["value"][0].startswith(f"True on {len(configurations)} configurations")
+        assert stored_claim(PAGE, section).startswith(f"True on {len(configurations)} configurations")
     for check in (page.input_formula_matches, page.kernel_formula_matches,
                   page.zero_gradient_exactly_where_unread):
         sample = random.Random(check.__name__).sample(configurations, 12)
@@ -159,7 +159,7 @@ def test_same_at_stride_2_shares_no_window_with_valid_on_5_inputs(page, built_si
     assert before % 2 == 1
     assert page.shares_windows_with_valid(7, 3, 2, 1)  # before = 1: none shared
     configurations = page.stride_grid("padding")
-    blocks, _ = stored_outputs("strides-dilation-causal.md")  # the build ran the whole grid
-    assert blocks["shifted_windows_claim"]["default"]["value"][0].startswith(
+    # the build ran the whole grid
+    assert stored_claim(PAGE, "shifted_windows_claim").startswith(
         f"True on {len(configurations)} configurations")
     assert page.over(random.Random(5).sample(configurations, 12), page.shares_windows_with_valid)
